@@ -3,7 +3,7 @@
 // The bottom layer's vocabulary of parameters. Rows live in params.def (one
 // POSTHASTE_PARAM row per parameter, harvested from Debian's postfix 3.7.11:
 // `postconf -d` for defaults, the daemons' manual pages for who reads what);
-// this header and docs/params.md are generated views of those rows, nothing is
+// this header and tables/params.md are views of those rows, nothing is
 // retyped. Both the compiler (validation, postconf work-alike, xref) and the
 // runtime (its components declare which parameters they read) use it.
 //
@@ -53,6 +53,19 @@ struct ParamInfo {
   ProgramMask programs;            // who reads it
   bool runtime_implemented;        // posthasted honours it
   std::string_view description;    // one line
+  // The built-in default is computed on the running host or process
+  // (myhostname, mydomain, mynetworks, process_id, process_name);
+  // default_value then holds a fixed fallback and callers compute the real
+  // value at run time.
+  bool host_dependent;
+  // postconf does not expand $name in this value: the daemon expands it
+  // itself with its own names ($recipient, $sender, ...).
+  bool raw = false;
+  // Set by Postfix for each process; a main.cf assignment is ignored.
+  bool read_only = false;
+  // Known to postconf (kept for compatibility, referenced by defaults) but
+  // not listed by `postconf -d`.
+  bool legacy = false;
 };
 
 // All rows, sorted by name.

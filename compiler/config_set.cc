@@ -1,0 +1,53 @@
+// config_set.cc: reads and parses a configuration directory.
+#include "compiler/config_set.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace posthaste::compiler {
+
+bool ReadFile(const std::string& path, std::string* text, std::string* error) {
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::strerror(errno ? errno : ENOENT);
+    return false;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) {
+    *error = std::strerror(errno ? errno : EIO);
+    return false;
+  }
+  *text = buf.str();
+  return true;
+}
+
+std::unique_ptr<ConfigSet> LoadConfig(
+    const std::string& dir, std::vector<std::pair<std::string, std::string>> overrides) {
+  auto cs = std::make_unique<ConfigSet>();
+  cs->dir = dir;
+  while (cs->dir.size() > 1 && cs->dir.back() == '/') cs->dir.pop_back();
+  std::string text;
+  std::string main_path = cs->dir + "/main.cf";
+  if (ReadFile(main_path, &text, &cs->main_error)) {
+    int id = cs->sources.Add(main_path, std::move(text));
+    cs->main_cf = ParseMainCf(cs->sources, id);
+  }
+  std::string master_path = cs->dir + "/master.cf";
+  if (ReadFile(master_path, &text, &cs->master_error)) {
+    int id = cs->sources.Add(master_path, std::move(text));
+    cs->master_cf = ParseMasterCf(cs->sources, id);
+  }
+  if (!overrides.empty() || cs->main_cf) {
+    // config_directory follows the directory in use, as with postconf -c.
+  }
+  cs->params = std::make_unique<ParamSpace>(cs->main_cf ? &*cs->main_cf : nullptr,
+                                            cs->master_cf ? &*cs->master_cf : nullptr,
+                                            std::move(overrides));
+  return cs;
+}
+
+}  // namespace posthaste::compiler

@@ -1,0 +1,85 @@
+// logical_lines.cc: drives the line grammars and builds LogicalLines.
+#include "compiler/logical_lines.h"
+
+#include <algorithm>
+
+#include "ConfigLinesLexer.h"
+#include "MainCf.h"
+#include "MasterCf.h"
+#include "compiler/antlr_input.h"
+
+namespace posthaste::compiler {
+
+void LogicalLine::Append(std::string_view text, int line) {
+  segments_.push_back({text_.size(), line, 1});
+  text_.append(text);
+}
+
+SourceSpan LogicalLine::SpanAt(size_t offset, size_t length) const {
+  if (segments_.empty()) return {};
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](size_t off, const Segment& s) { return off < s.offset; });
+  if (it != segments_.begin()) --it;
+  size_t end_of_segment = (it + 1 == segments_.end()) ? text_.size() : (it + 1)->offset;
+  size_t clipped = std::min(length, end_of_segment > offset ? end_of_segment - offset : 0);
+  return SourceSpan{file_, it->line, it->col + static_cast<int>(offset - it->offset),
+                    static_cast<int>(clipped)};
+}
+
+namespace {
+
+template <typename EntryContext>
+LogicalLine Join(const SourceSet& sources, int file, EntryContext* entry) {
+  int start_line = static_cast<int>(entry->START()->getSymbol()->getLine());
+  LogicalLine logical(file, std::string(sources.Line(file, start_line)), start_line);
+  for (auto* cont : entry->CONT()) {
+    int line = static_cast<int>(cont->getSymbol()->getLine());
+    logical.Append(sources.Line(file, line), line);
+  }
+  return logical;
+}
+
+template <typename Parser>
+LineStructure Walk(const SourceSet& sources, int file, antlr4::CommonTokenStream* tokens) {
+  Parser parser(tokens);
+  QuietErrorListener listener;
+  parser.removeErrorListeners();
+  parser.addErrorListener(&listener);
+  LineStructure out;
+  auto* tree = parser.config();
+  for (auto* stray : tree->stray()) {
+    int line = static_cast<int>(stray->CONT()->getSymbol()->getLine());
+    out.strays.push_back(
+        SourceSpan{file, line, 1, static_cast<int>(sources.Line(file, line).size())});
+  }
+  if constexpr (std::is_same_v<Parser, posthaste_grammar::MainCf>) {
+    for (auto* entry : tree->entry()) out.entries.push_back(Join(sources, file, entry));
+  } else {
+    for (auto* entry : tree->service()) out.entries.push_back(Join(sources, file, entry));
+  }
+  return out;
+}
+
+}  // namespace
+
+LineStructure ReadLogicalLines(const SourceSet& sources, int file, ConfigGrammar grammar) {
+  std::string text = sources.file(file).text;
+  if (!text.empty() && text.back() != '\n') text.push_back('\n');
+  ByteInputStream input(text);
+  posthaste_grammar::ConfigLinesLexer lexer(&input);
+  QuietErrorListener lexer_errors;
+  lexer.removeErrorListeners();
+  lexer.addErrorListener(&lexer_errors);
+  antlr4::CommonTokenStream tokens(&lexer);
+  try {
+    if (grammar == ConfigGrammar::kMainCf)
+      return Walk<posthaste_grammar::MainCf>(sources, file, &tokens);
+    return Walk<posthaste_grammar::MasterCf>(sources, file, &tokens);
+  } catch (const std::exception&) {
+    // The line grammar accepts every byte sequence; reaching here means a
+    // broken invariant in the generated code. Return what we have: nothing.
+    return {};
+  }
+}
+
+}  // namespace posthaste::compiler

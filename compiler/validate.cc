@@ -1,0 +1,506 @@
+// validate.cc: the checks behind `phc check`.
+#include "compiler/validate.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "compiler/value_check.h"
+
+namespace posthaste::compiler {
+namespace {
+
+using tables::ParamType;
+
+// Table types Postfix 3.7 knows, and which of them posthaste serves.
+const std::set<std::string>& ServedTableTypes() {
+  static const std::set<std::string> k = {"hash", "btree", "lmdb", "cdb", "dbm", "sdbm",
+                                          "texthash", "inline", "static", "unionmap", "pipemap",
+                                          "cidr", "regexp", "pcre", "fail", "environ",
+                                          "internal"};
+  return k;
+}
+const std::set<std::string>& UnservedTableTypes() {
+  static const std::set<std::string> k = {"mysql", "pgsql", "ldap", "sqlite", "proxy",
+                                          "memcache", "socketmap", "tcp", "nis", "nisplus",
+                                          "netinfo", "mongodb", "randmap", "unix"};
+  return k;
+}
+// Types whose name is a file to check, and whether the file is the source of
+// an indexed table (name) or read directly.
+bool TableNameIsFile(const std::string& type) {
+  static const std::set<std::string> k = {"hash", "btree", "lmdb", "cdb", "dbm", "sdbm",
+                                          "texthash", "cidr", "regexp", "pcre"};
+  return k.count(type) > 0;
+}
+
+int EditDistance(const std::string& a, const std::string& b) {
+  std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+bool IsKnownCommand(const std::string& command) {
+  static const std::set<std::string> k = {
+      "smtpd", "smtp", "lmtp", "local", "virtual", "pipe", "cleanup", "qmgr", "oqmgr", "pickup",
+      "bounce", "defer", "trace", "verify", "flush", "proxymap", "proxywrite", "trivial-rewrite",
+      "showq", "error", "retry", "discard", "anvil", "scache", "postscreen", "dnsblog",
+      "tlsproxy", "tlsmgr", "spawn", "postlogd", "qmqpd", "master", "postlog", "lmtpd"};
+  // An absolute path names a program outside $daemon_directory: accept it.
+  return k.count(command) > 0 || (!command.empty() && command[0] == '/');
+}
+
+bool ValidInetName(const std::string& name) {
+  // host:port, [v6]:port, port, *:port, service name.
+  std::string port = name;
+  if (!name.empty() && name[0] == '[') {
+    size_t close = name.find(']');
+    if (close == std::string::npos || close + 1 >= name.size() || name[close + 1] != ':')
+      return false;
+    port = name.substr(close + 2);
+  } else if (size_t colon = name.rfind(':'); colon != std::string::npos) {
+    if (colon == 0) return false;
+    port = name.substr(colon + 1);
+  }
+  if (port.empty()) return false;
+  for (char c : port)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  return true;
+}
+
+class Validator {
+ public:
+  Validator(const ConfigSet& config, const ValidateOptions& options, DiagnosticSink* sink)
+      : config_(config), params_(*config.params), options_(options), sink_(sink) {}
+
+  void Run() {
+    if (!config_.main_cf) {
+      sink_->Report(DiagCode::kIoError, {},
+                    "cannot read " + config_.dir + "/main.cf: " + config_.main_error);
+      return;
+    }
+    if (options_.allow_unsupported)
+      sink_->OverrideSeverity(DiagCode::kUnsupportedTable, Severity::kWarning);
+    sink_->SetPhase(1);
+    CheckMainStructure();
+    CheckMainNames();
+    CheckMainValues();
+    sink_->SetPhase(2);
+    if (!config_.master_cf) {
+      sink_->Report(DiagCode::kIoError, {},
+                    "cannot read " + config_.dir + "/master.cf: " + config_.master_error);
+    } else {
+      CheckMaster();
+    }
+    sink_->SetPhase(3);
+    CheckCrossReferences();
+  }
+
+ private:
+  const MainCf& main() const { return *config_.main_cf; }
+
+  void CheckMainStructure() {
+    for (const SourceSpan& s : main().strays) {
+      SourceSpan at = s;
+      at.length = 1;
+      sink_->Report(DiagCode::kLeadingWhitespace, at,
+                    "logical line must not start with whitespace; Postfix ignores this line");
+    }
+    for (const BadLine& bad : main().bad_lines) {
+      SourceSpan at = bad.span;
+      at.col = 1;
+      if (bad.kind == BadLine::kEmptyName) {
+        sink_->Report(DiagCode::kEmptyName, at, "missing parameter name before '='");
+      } else {
+        sink_->Report(DiagCode::kMissingEquals, at,
+                      "missing '=' after parameter name: \"" + bad.text + "\"");
+      }
+    }
+    std::map<std::string, const Assignment*> first;
+    for (const Assignment& a : main().assignments) {
+      auto [it, inserted] = first.emplace(a.name, &a);
+      if (inserted) continue;
+      Diagnostic& d = sink_->Report(DiagCode::kDuplicateParam, LineStart(a),
+                                    "\"" + a.name + "\" is set again; this later value wins");
+      d.notes.push_back({LineStart(*it->second), "earlier value set here"});
+      it->second = &a;
+    }
+  }
+
+  static SourceSpan LineStart(const Assignment& a) {
+    SourceSpan s = a.name_span;
+    s.col = 1;
+    return s;
+  }
+
+  void ReportUnknown(const std::string& name, SourceSpan span, bool in_master) {
+    std::string msg = "unknown parameter \"" + name + "\"";
+    if (in_master) msg += " in -o option";
+    Diagnostic& d = sink_->Report(DiagCode::kUnknownParam, span, msg);
+    std::string guess = DidYouMean(params_, name);
+    if (!guess.empty()) d.notes.push_back({span, "did you mean \"" + guess + "\"?"});
+  }
+
+  void CheckMainNames() {
+    for (const NameSpaceWarning& w : params_.warnings()) {
+      if (w.kind == NameSpaceWarning::kUnusedMain) {
+        SourceSpan s = w.span;
+        s.col = 1;
+        ReportUnknown(w.name, s, false);
+      }
+    }
+  }
+
+  // True when a plain reference to `name` has no value anywhere.
+  bool Undefined(const std::string& name, const MasterService* scope) const {
+    if (params_.Find(name) || params_.ExplicitValue(name)) return false;
+    if (scope && (scope->FindOption(name) || name == "process_name" || name == "service_name"))
+      return false;
+    return true;
+  }
+
+  // References, syntax and loops of one value. `span_at(offset, len)` maps an
+  // offset in the value to a source span.
+  void CheckReferences(const std::string& name, std::string_view value,
+                       const std::function<SourceSpan(size_t, size_t)>& span_at,
+                       SourceSpan line_start, const MasterService* scope, bool raw) {
+    if (raw) return;
+    std::vector<Reference> refs;
+    ExpandResult scan = ScanReferences(value, &refs);
+    for (const ExpandError& e : scan.errors) {
+      size_t off = e.offset == std::string::npos ? 0 : e.offset;
+      sink_->Report(DiagCode::kMacroSyntax, span_at(off, 1), e.message);
+    }
+    if (scan.error) return;
+    std::set<std::string> reported;
+    for (const Reference& r : refs) {
+      if (r.conditional || !Undefined(r.name, scope) || !reported.insert(r.name).second) continue;
+      size_t off = r.dollar_offset == std::string::npos ? 0 : r.dollar_offset;
+      Diagnostic& d = sink_->Report(DiagCode::kUndefinedRef, span_at(off, 1),
+                                    "undefined parameter \"" + r.name + "\" expands to nothing");
+      std::string guess = DidYouMean(params_, r.name);
+      if (!guess.empty()) d.notes.push_back({span_at(off, 1), "did you mean \"" + guess + "\"?"});
+    }
+    ExpandResult full = params_.ExpandValue(value, ValueMode::kEffective, scope);
+    for (const ExpandError& e : full.errors) {
+      if (!e.nesting) continue;
+      if (loop_reported_.insert(name).second) {
+        Diagnostic& d = sink_->Report(DiagCode::kRefLoop, line_start,
+                                      "parameter \"" + name + "\" refers to itself" +
+                                          LoopPath(name, scope));
+        (void)d;
+      }
+      break;
+    }
+  }
+
+  // " through a -> b -> a" when a reference cycle through `name` is found.
+  std::string LoopPath(const std::string& name, const MasterService* scope) const {
+    std::vector<std::string> path{name};
+    std::set<std::string> seen{name};
+    std::function<bool(const std::string&)> dfs = [&](const std::string& at) -> bool {
+      std::optional<std::string> v = params_.Value(at, ValueMode::kEffective, scope);
+      if (!v) return false;
+      std::vector<Reference> refs;
+      ScanReferences(*v, &refs);
+      for (const Reference& r : refs) {
+        if (r.name == name) {
+          path.push_back(name);
+          return true;
+        }
+        if (!seen.insert(r.name).second) continue;
+        path.push_back(r.name);
+        if (dfs(r.name)) return true;
+        path.pop_back();
+      }
+      return false;
+    };
+    if (!dfs(name)) return " (through a reference loop)";
+    if (path.size() == 2) return "";
+    std::string out = " through ";
+    for (size_t i = 0; i < path.size(); ++i) out += (i ? " -> $" : "$") + path[i];
+    return out;
+  }
+
+  void CheckTyped(const std::string& name, const std::string& value,
+                  const std::function<SourceSpan(size_t, size_t)>& span_at,
+                  const MasterService* scope) {
+    const KnownParam* p = params_.Find(name);
+    if (!p || !p->info) return;
+    std::string effective = value;
+    if (value.find('$') != std::string::npos) {
+      ExpandResult r = params_.ExpandValue(value, ValueMode::kEffective, scope);
+      if (r.error) return;
+      effective = r.text;
+    }
+    for (const ValueProblem& problem : CheckValue(*p->info, effective)) {
+      SourceSpan at = span_at(0, value.size());
+      sink_->Report(problem.code, at, problem.message);
+    }
+  }
+
+  void CheckMainValues() {
+    for (const Assignment& a : main().assignments) {
+      auto span_at = [&a](size_t off, size_t len) { return a.ValueSpanAt(off, len); };
+      const KnownParam* p = params_.Find(a.name);
+      bool raw = p && p->info && p->info->raw;
+      CheckReferences(a.name, a.value, span_at, LineStart(a), nullptr, raw);
+      if (!a.overridden) CheckTyped(a.name, a.value, span_at, nullptr);
+    }
+  }
+
+  void CheckMaster() {
+    const MasterCf& master = *config_.master_cf;
+    for (const SourceSpan& s : master.strays) {
+      SourceSpan at = s;
+      at.length = 1;
+      sink_->Report(DiagCode::kLeadingWhitespace, at,
+                    "logical line must not start with whitespace; Postfix ignores this line");
+    }
+    std::map<std::string, const MasterService*> seen;
+    for (const MasterService& svc : master.services) {
+      SourceSpan start = svc.line.SpanAt(0, 1);
+      if (svc.unbalanced_braces)
+        sink_->Report(DiagCode::kBadSyntax, svc.unbalanced_span, "unbalanced '{' or '}'");
+      if (!svc.complete()) {
+        sink_->Report(DiagCode::kFieldCount, start,
+                      "bad field count: " + std::to_string(svc.words.size()) +
+                          " fields, a service needs at least 8");
+        continue;
+      }
+      CheckServiceFields(svc);
+      auto [it, inserted] = seen.emplace(svc.id(), &svc);
+      if (!inserted) {
+        Diagnostic& d = sink_->Report(DiagCode::kDuplicateService, start,
+                                      "service \"" + svc.id() + "\" is defined twice");
+        d.notes.push_back({it->second->line.SpanAt(0, 1), "first defined here"});
+      }
+      for (const MasterService::Problem& p : svc.option_problems)
+        sink_->Report(DiagCode::kBadOption, p.span, p.message);
+      for (const MasterOption& o : svc.options) {
+        const KnownParam* p = params_.Find(o.name);
+        bool known = p || params_.ValidInService(&svc, o.name);
+        if (!known) ReportUnknown(o.name, o.name_span, true);
+        auto span_at = [&svc, &o](size_t off, size_t len) {
+          return svc.line.SpanAt(o.value_offset + off, len);
+        };
+        bool raw = p && p->info && p->info->raw;
+        CheckReferences(o.name, o.value, span_at, o.name_span, &svc, raw);
+        if (svc.FindOption(o.name) == &o) CheckTyped(o.name, o.value, span_at, &svc);
+      }
+    }
+  }
+
+  void CheckServiceFields(const MasterService& svc) {
+    static const std::set<std::string> kTypes = {"inet", "unix", "unix-dgram", "fifo", "pass"};
+    const std::string& type = svc.field(kFieldType);
+    if (!kTypes.count(type))
+      sink_->Report(DiagCode::kBadServiceType, svc.FieldSpan(kFieldType),
+                    "invalid service type \"" + type + "\"");
+    static const char* kFlagNames[] = {"", "", "private", "unpriv", "chroot"};
+    for (int f = kFieldPrivate; f <= kFieldChroot; ++f) {
+      const std::string& v = svc.field(f);
+      if (v != "y" && v != "n" && v != "-")
+        sink_->Report(DiagCode::kBadFlag, svc.FieldSpan(f),
+                      std::string("invalid ") + kFlagNames[f] + " field \"" + v +
+                          "\": expected y, n or -");
+    }
+    if (type == "inet" && svc.field(kFieldPrivate) == "y")
+      sink_->Report(DiagCode::kInetPrivate, svc.FieldSpan(kFieldPrivate),
+                    "an inet service cannot be private; use n or -");
+    std::string wakeup = svc.field(kFieldWakeup);
+    std::string digits = wakeup;
+    if (!digits.empty() && digits.back() == '?') digits.pop_back();
+    bool wakeup_ok = wakeup == "-" ||
+                     (!digits.empty() && std::all_of(digits.begin(), digits.end(), ::isdigit));
+    if (!wakeup_ok)
+      sink_->Report(DiagCode::kBadWakeup, svc.FieldSpan(kFieldWakeup),
+                    "invalid wakeup field \"" + wakeup + "\"");
+    const std::string& maxproc = svc.field(kFieldMaxproc);
+    if (maxproc != "-" &&
+        (maxproc.empty() || !std::all_of(maxproc.begin(), maxproc.end(), ::isdigit)))
+      sink_->Report(DiagCode::kBadMaxproc, svc.FieldSpan(kFieldMaxproc),
+                    "invalid maxproc field \"" + maxproc + "\"");
+    const std::string& name = svc.field(kFieldService);
+    if (type == "inet" && !ValidInetName(name))
+      sink_->Report(DiagCode::kBadServiceName, svc.FieldSpan(kFieldService),
+                    "invalid inet service address \"" + name + "\"");
+    if (!IsKnownCommand(svc.field(kFieldCommand)))
+      sink_->Report(DiagCode::kUnknownCommand, svc.FieldSpan(kFieldCommand),
+                    "unknown command \"" + svc.field(kFieldCommand) +
+                        "\": not a Postfix daemon program");
+  }
+
+  bool TransportDefined(const std::string& transport) const {
+    if (!config_.master_cf) return true;  // already reported
+    for (const MasterService& svc : config_.master_cf->services)
+      if (svc.complete() && svc.name() == transport && svc.type() == "unix") return true;
+    return false;
+  }
+
+  void CheckTransport(const std::string& param, const std::string& value,
+                      const std::function<SourceSpan(size_t, size_t)>& span_at) {
+    std::string expanded = value;
+    size_t start = 0;
+    while (start < value.size() && isspace(static_cast<unsigned char>(value[start]))) ++start;
+    if (value.find('$') != std::string::npos) {
+      ExpandResult r = params_.ExpandValue(value, ValueMode::kEffective);
+      if (r.error) return;
+      expanded = r.text;
+      start = 0;
+    }
+    std::string_view v = expanded;
+    v.remove_prefix(std::min(start, v.size()));
+    if (v.empty()) return;
+    std::string transport(v.substr(0, v.find(':')));
+    if (transport.empty() || TransportDefined(transport)) return;
+    Diagnostic& d = sink_->Report(DiagCode::kUndefinedTransport,
+                                  span_at(value.find('$') == std::string::npos ? start : 0,
+                                          transport.size()),
+                                  param + " names transport \"" + transport +
+                                      "\", which master.cf does not define as a unix service");
+    (void)d;
+  }
+
+  void CheckTables(const std::string& value,
+                   const std::function<SourceSpan(size_t, size_t)>& span_at) {
+    for (const ListItem& item : SplitListItems(value)) CheckTableItem(item, span_at, 0);
+  }
+
+  void CheckTableItem(const ListItem& item,
+                      const std::function<SourceSpan(size_t, size_t)>& span_at, int depth) {
+    const std::string& t = item.text;
+    size_t colon = t.find(':');
+    if (colon == std::string::npos || colon == 0) return;
+    std::string type = t.substr(0, colon);
+    for (char c : type)
+      if (!(islower(static_cast<unsigned char>(c)) || isdigit(static_cast<unsigned char>(c))))
+        return;  // not a type:name item (an address, a restriction name, ...)
+    if (!isalpha(static_cast<unsigned char>(type[0]))) return;
+    std::string name = t.substr(colon + 1);
+    SourceSpan at = span_at(item.offset, t.size());
+    if (UnservedTableTypes().count(type)) {
+      sink_->Report(DiagCode::kUnsupportedTable, at,
+                    "table type \"" + type + ":\" is not served by posthaste (\"" + t + "\")");
+      return;
+    }
+    if (!ServedTableTypes().count(type)) {
+      sink_->Report(DiagCode::kUnknownTableType, at,
+                    "unknown table type \"" + type + ":\" in \"" + t + "\"");
+      return;
+    }
+    if ((type == "unionmap" || type == "pipemap") && depth < 8) {
+      std::string error;
+      std::optional<std::string> inner = ExtractBraced(name, &error);
+      if (inner) {
+        size_t base = item.offset + colon + 1 + name.find(*inner);
+        for (ListItem sub : SplitListItems(*inner)) {
+          sub.offset += base;
+          CheckTableItem(sub, span_at, depth + 1);
+        }
+      }
+      return;
+    }
+    if (!TableNameIsFile(type)) return;
+    std::string path = name;
+    if (path.find('$') != std::string::npos) {
+      ExpandResult r = params_.ExpandValue(path, ValueMode::kEffective);
+      if (r.error) return;
+      path = r.text;
+    }
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0)
+      sink_->Report(DiagCode::kMissingTableFile, at,
+                    "table file \"" + path + "\" of \"" + t + "\" does not exist");
+  }
+
+  bool ValueHoldsTables(const KnownParam* p, const std::string& name) const {
+    if (params_.restriction_classes().count(name)) return true;
+    if (!p || !p->info) return false;
+    return p->info->type == ParamType::kTableList || p->info->type == ParamType::kMatchList ||
+           p->info->type == ParamType::kRestrictionList;
+  }
+
+  void CheckCrossReferences() {
+    for (const Assignment& a : main().assignments) {
+      if (a.overridden) continue;
+      auto span_at = [&a](size_t off, size_t len) { return a.ValueSpanAt(off, len); };
+      const KnownParam* p = params_.Find(a.name);
+      if (p && p->info && p->info->type == ParamType::kServiceName)
+        CheckTransport(a.name, a.value, span_at);
+      if (ValueHoldsTables(p, a.name)) CheckTables(a.value, span_at);
+    }
+    if (!config_.master_cf) return;
+    for (const MasterService& svc : config_.master_cf->services) {
+      for (const MasterOption& o : svc.options) {
+        auto span_at = [&svc, &o](size_t off, size_t len) {
+          return svc.line.SpanAt(o.value_offset + off, len);
+        };
+        const KnownParam* p = params_.Find(o.name);
+        if (p && p->info && p->info->type == ParamType::kServiceName)
+          CheckTransport(o.name, o.value, span_at);
+        if (ValueHoldsTables(p, o.name)) CheckTables(o.value, span_at);
+      }
+    }
+  }
+
+  const ConfigSet& config_;
+  const ParamSpace& params_;
+  ValidateOptions options_;
+  DiagnosticSink* sink_;
+  std::set<std::string> loop_reported_;
+};
+
+}  // namespace
+
+std::vector<ListItem> SplitListItems(std::string_view value) {
+  std::vector<ListItem> items;
+  auto sep = [](char c) { return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  size_t i = 0;
+  while (i < value.size()) {
+    while (i < value.size() && sep(value[i])) ++i;
+    if (i >= value.size()) break;
+    size_t j = i;
+    int level = 0;
+    while (j < value.size() && (level > 0 || !sep(value[j]))) {
+      if (value[j] == '{') ++level;
+      if (value[j] == '}' && level > 0) --level;
+      ++j;
+    }
+    items.push_back({std::string(value.substr(i, j - i)), i});
+    i = j;
+  }
+  return items;
+}
+
+std::string DidYouMean(const ParamSpace& params, const std::string& name) {
+  std::string best;
+  int best_distance = std::max<int>(2, static_cast<int>(name.size()) / 5) + 1;
+  for (const auto& [known, p] : params.known()) {
+    if (known.size() + best_distance < name.size() || name.size() + best_distance < known.size())
+      continue;
+    int d = EditDistance(name, known);
+    if (d < best_distance) {
+      best_distance = d;
+      best = known;
+    }
+  }
+  return best;
+}
+
+void Validate(const ConfigSet& config, const ValidateOptions& options, DiagnosticSink* sink) {
+  Validator(config, options, sink).Run();
+}
+
+}  // namespace posthaste::compiler

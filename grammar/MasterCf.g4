@@ -1,0 +1,12 @@
+// MasterCf.g4: master.cf as a sequence of logical lines, one service each.
+//
+// Same physical-line rules as main.cf (see ConfigLinesLexer.g4). Each joined
+// logical line is then split into fields by MasterEntry.g4.
+parser grammar MasterCf;
+
+options { tokenVocab = ConfigLinesLexer; }
+
+config  : (stray | skipped)* (service)* EOF ;
+service : START (CONT | skipped)* ;
+stray   : CONT ;
+skipped : BLANK | COMMENT ;

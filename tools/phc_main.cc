@@ -1,0 +1,42 @@
+// phc_main.cc: the `phc` compiler and admin toolbox entry point.
+//
+// Dispatches `phc <command> ...` to the commands in tools/. Never part of the
+// server binary.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tools/commands.h"
+
+namespace {
+
+void Usage() {
+  std::fputs(
+      "usage: phc <command> [options]\n"
+      "commands:\n"
+      "  check [-c DIR] [--format=json] [--allow-unsupported]   validate a configuration\n"
+      "  conf [postconf options]                                 postconf work-alike\n"
+      "  xref [-c DIR] PARAM... | --service NAME/TYPE | --unused parameter cross-reference\n",
+      stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage();
+    return 2;
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string& command = args[0];
+  if (command == "check") return posthaste::tools::CheckCommand(args);
+  if (command == "conf") return posthaste::tools::ConfCommand(args);
+  if (command == "xref") return posthaste::tools::XrefCommand(args);
+  if (command == "-h" || command == "--help" || command == "help") {
+    Usage();
+    return 0;
+  }
+  std::fprintf(stderr, "phc: unknown command \"%s\"\n", command.c_str());
+  Usage();
+  return 2;
+}
