@@ -39,6 +39,22 @@ LogicalLine Join(const SourceSet& sources, int file, EntryContext* entry) {
   return logical;
 }
 
+template <typename StrayContext>
+LogicalLine JoinStray(const SourceSet& sources, int file, StrayContext* stray) {
+  LogicalLine logical;
+  bool first = true;
+  for (auto* cont : stray->CONT()) {
+    int line = static_cast<int>(cont->getSymbol()->getLine());
+    if (first) {
+      logical = LogicalLine(file, std::string(sources.Line(file, line)), line);
+      first = false;
+      continue;
+    }
+    logical.Append(sources.Line(file, line), line);
+  }
+  return logical;
+}
+
 template <typename Parser>
 LineStructure Walk(const SourceSet& sources, int file, antlr4::CommonTokenStream* tokens) {
   Parser parser(tokens);
@@ -47,11 +63,7 @@ LineStructure Walk(const SourceSet& sources, int file, antlr4::CommonTokenStream
   parser.addErrorListener(&listener);
   LineStructure out;
   auto* tree = parser.config();
-  for (auto* stray : tree->stray()) {
-    int line = static_cast<int>(stray->CONT()->getSymbol()->getLine());
-    out.strays.push_back(
-        SourceSpan{file, line, 1, static_cast<int>(sources.Line(file, line).size())});
-  }
+  if (auto* stray = tree->stray()) out.strays.push_back(JoinStray(sources, file, stray));
   if constexpr (std::is_same_v<Parser, posthaste_grammar::MainCf>) {
     for (auto* entry : tree->entry()) out.entries.push_back(Join(sources, file, entry));
   } else {

@@ -49,7 +49,7 @@ class LogicalLine {
 
 struct LineStructure {
   std::vector<LogicalLine> entries;
-  std::vector<SourceSpan> strays;  // indented lines with nothing to continue
+  std::vector<LogicalLine> strays;  // indented lines with nothing to continue
 };
 
 enum class ConfigGrammar { kMainCf, kMasterCf };

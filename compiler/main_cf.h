@@ -47,7 +47,7 @@ struct MainCf {
   std::string path;
   std::vector<Assignment> assignments;  // file order, including overridden ones
   std::vector<BadLine> bad_lines;
-  std::vector<SourceSpan> strays;  // indented lines before the first entry
+  std::vector<LogicalLine> strays;  // indented lines before the first entry
   std::map<std::string, size_t> effective;  // name -> index of the winning assignment
 
   const Assignment* Find(const std::string& name) const {

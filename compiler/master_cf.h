@@ -73,7 +73,7 @@ struct MasterCf {
   int file = -1;
   std::string path;
   std::vector<MasterService> services;
-  std::vector<SourceSpan> strays;
+  std::vector<LogicalLine> strays;
 };
 
 // Strips one level of {} from `text` with surrounding blanks removed, as

@@ -123,7 +123,7 @@ void ParamSpace::FlagUserParameter(const std::string& name, const MasterService*
 void ParamSpace::ScanValue(std::string_view value, const MasterService* scope,
                            const Assignment* a, const MasterOption* opt) {
   std::vector<Reference> refs;
-  ScanReferences(value, &refs);
+  ExpandResult scan = ScanReferences(value, &refs);
   for (const Reference& r : refs) {
     SourceSpan where;
     if (a && r.dollar_offset != std::string::npos) where = a->ValueSpanAt(r.dollar_offset, 1);
@@ -131,6 +131,8 @@ void ParamSpace::ScanValue(std::string_view value, const MasterService* scope,
       where = scope->line.SpanAt(opt->value_offset + r.dollar_offset, 1);
     FlagUserParameter(r.name, scope, where);
   }
+  for (const ExpandError& e : scan.errors)
+    warnings_.push_back({NameSpaceWarning::kSyntax, "", e.message, {}, scope});
 }
 
 void ParamSpace::RegisterUserParams() {

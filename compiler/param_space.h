@@ -42,7 +42,7 @@ enum class ValueMode {
 };
 
 struct NameSpaceWarning {
-  enum Kind { kUndefined, kUnusedMain, kUnusedMaster, kReadOnly } kind;
+  enum Kind { kUndefined, kUnusedMain, kUnusedMaster, kReadOnly, kSyntax } kind;
   std::string name;
   std::string value;
   SourceSpan span;  // where the reference or assignment is

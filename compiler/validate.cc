@@ -111,9 +111,8 @@ class Validator {
   const MainCf& main() const { return *config_.main_cf; }
 
   void CheckMainStructure() {
-    for (const SourceSpan& s : main().strays) {
-      SourceSpan at = s;
-      at.length = 1;
+    for (const LogicalLine& s : main().strays) {
+      SourceSpan at = s.SpanAt(0, 1);
       sink_->Report(DiagCode::kLeadingWhitespace, at,
                     "logical line must not start with whitespace; Postfix ignores this line");
     }
@@ -262,9 +261,8 @@ class Validator {
 
   void CheckMaster() {
     const MasterCf& master = *config_.master_cf;
-    for (const SourceSpan& s : master.strays) {
-      SourceSpan at = s;
-      at.length = 1;
+    for (const LogicalLine& s : master.strays) {
+      SourceSpan at = s.SpanAt(0, 1);
       sink_->Report(DiagCode::kLeadingWhitespace, at,
                     "logical line must not start with whitespace; Postfix ignores this line");
     }

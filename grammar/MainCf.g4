@@ -10,7 +10,7 @@ parser grammar MainCf;
 
 options { tokenVocab = ConfigLinesLexer; }
 
-config : (stray | skipped)* (entry)* EOF ;
+config : skipped* stray? entry* EOF ;
 entry  : START (CONT | skipped)* ;
-stray  : CONT ;
+stray  : CONT (CONT | skipped)* ;
 skipped : BLANK | COMMENT ;

@@ -6,7 +6,7 @@ parser grammar MasterCf;
 
 options { tokenVocab = ConfigLinesLexer; }
 
-config  : (stray | skipped)* (service)* EOF ;
+config  : skipped* stray? service* EOF ;
 service : START (CONT | skipped)* ;
-stray   : CONT ;
+stray   : CONT (CONT | skipped)* ;
 skipped : BLANK | COMMENT ;

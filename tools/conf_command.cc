@@ -33,6 +33,18 @@ constexpr int kLineLimit = 80;
 constexpr int kIndentLen = 4;
 constexpr const char* kIndent = "    ";
 
+// postconf's usage line: the flags it takes (phc conf implements the
+// read-only ones).
+constexpr const char* kUsage =
+    "usage: postconf [-a (server SASL types)] [-A (client SASL types)] [-b (bounce templates)] "
+    "[-c config_dir] [-c param_class] [-d (parameter defaults)] [-e (edit configuration)] "
+    "[-f (fold lines)] [-F (master.cf fields)] [-h (no names)] [-H (no values)] "
+    "[-l (lock types)] [-m (map types)] [-M (master.cf)] [-n (non-default parameters)] "
+    "[-o name=value (override parameter value)] [-p (main.cf, default)] "
+    "[-P (master.cf parameters)] [-t (bounce templates)] "
+    "[-T compile-version|run-version|public-key-algorithms] [-v (verbose)] "
+    "[-x (expand parameter values)] [-X (exclude)] [-# (comment-out)] [name...]";
+
 struct Fatal {
   std::string message;
 };
@@ -44,6 +56,14 @@ class Output {
   std::string out_;
   std::string err_;
 };
+
+// Postfix shows control characters in quoted input as '?'.
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
 
 bool IsSep(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -107,7 +127,15 @@ class Conf {
   // Loads the configuration and replays what postconf reports while reading.
   void Load(bool read_main, bool master_required) {
     std::vector<std::pair<std::string, std::string>> overrides;
-    if (opt_.dir_given && read_main) overrides.emplace_back("config_directory", opt_.dir);
+    // -c DIR sets config_directory before main.cf is read; main.cf may
+    // still override it (with postconf's "overriding" warning).
+    bool main_sets_dir = false;
+    {
+      std::unique_ptr<ConfigSet> probe = compiler::LoadConfig(opt_.dir);
+      main_sets_dir = probe->main_cf && probe->main_cf->Find("config_directory");
+    }
+    if (opt_.dir_given && read_main && !main_sets_dir)
+      overrides.emplace_back("config_directory", opt_.dir);
     for (const auto& o : opt_.overrides) overrides.push_back(o);
     config_ = compiler::LoadConfig(opt_.dir, overrides);
     if (read_main) {
@@ -139,15 +167,16 @@ class Conf {
       bool fatal;
     };
     std::vector<Event> events;
-    for (const compiler::SourceSpan& s : cf.strays)
-      events.push_back({s.line, 0,
+    for (const compiler::LogicalLine& s : cf.strays)
+      events.push_back({s.first_line(), 0,
                         MainPath() + ": logical line must not start with whitespace: \"" +
-                            std::string(config_->sources.Line(s.file, s.line)) + "\"",
+                            Printable(s.text()) + "\"",
                         false});
     std::map<std::string, std::string> seen;
+    if (opt_.dir_given) seen["config_directory"] = opt_.dir;
     for (const compiler::Assignment& a : cf.assignments) {
       auto it = seen.find(a.name);
-      if (it != seen.end())
+      if (it != seen.end() && it->second != a.value)
         events.push_back({a.line_number, 1,
                           MainPath() + ", line " + std::to_string(a.line_number) +
                               ": overriding earlier entry: " + a.name + "=" + it->second,
@@ -172,6 +201,9 @@ class Conf {
 
   void ReplayMasterErrors() {
     static const std::set<std::string> kTypes = {"unix", "fifo", "inet", "pass", "unix-dgram"};
+    for (const compiler::LogicalLine& s : config_->master_cf->strays)
+      io_.Warn(MasterPath() + ": logical line must not start with whitespace: \"" +
+               Printable(s.text()) + "\"");
     for (const MasterService& svc : config_->master_cf->services) {
       if (!svc.complete())
         io_.Die("file " + MasterPath() + ": line " + std::to_string(svc.line_number) +
@@ -205,6 +237,7 @@ class Conf {
       std::string file = w.service ? MasterPath() : MainPath();
       if (!unused && w.kind == K::kUndefined)
         io_.Warn(file + ": undefined parameter: " + w.name);
+      if (!unused && w.kind == K::kSyntax) io_.Warn(w.value);
       if (!unused && w.kind == K::kReadOnly)
         io_.Warn(file + ": read-only parameter assignment: " + w.name + "=" + w.value);
       if (unused && (w.kind == K::kUnusedMain || w.kind == K::kUnusedMaster))
@@ -217,6 +250,17 @@ class Conf {
     for (const compiler::ExpandError& e : r.errors) io_.Warn(e.message);
     if (r.error) io_.Die("macro processing error");
     return r.text;
+  }
+
+  // postconf evaluates every known parameter that main.cf sets, whatever was
+  // asked: a broken $ expression or a loop among them is fatal.
+  void ExpandAllExplicit() {
+    for (const auto& [name, p] : config_->params->known()) {
+      if (p.info && p.info->raw) continue;
+      std::optional<std::string> v = config_->params->ExplicitValue(name);
+      if (!v || name == "config_directory") continue;
+      Expand(*v, ValueMode::kEffective, nullptr);
+    }
   }
 
   ValueMode Mode() const {
@@ -258,7 +302,10 @@ class Conf {
         PrintParam(name);
       }
     }
-    if (read_main) ReplayNameSpaceWarnings(true);
+    if (read_main) {
+      ExpandAllExplicit();
+      ReplayNameSpaceWarnings(true);
+    }
     return 0;
   }
 
@@ -279,15 +326,15 @@ class Conf {
     std::vector<std::string> parts;
     size_t start = 0;
     while (true) {
-      size_t slash = parts.size() + 1 < static_cast<size_t>(max_parts) ? text.find('/', start)
-                                                                        : std::string::npos;
+      size_t slash = parts.size() + 1 < static_cast<size_t>(max_parts) + 1
+                         ? text.find('/', start)
+                         : std::string::npos;
       parts.push_back(text.substr(start, slash == std::string::npos ? std::string::npos
                                                                     : slash - start));
       if (slash == std::string::npos) break;
       start = slash + 1;
     }
-    for (const std::string& p : parts)
-      if (p.empty()) return std::nullopt;
+    if (parts[0].empty()) return std::nullopt;
     s.parts = static_cast<int>(parts.size());
     s.service = parts[0];
     if (parts.size() > 1) s.type = parts[1];
@@ -426,6 +473,7 @@ class Conf {
     int max_parts = opt_.master_entries ? 2 : 3;
     for (const std::string& n : opt_.names) {
       std::optional<Selector> s = ParseSelector(n, max_parts);
+      if (s && s->parts > max_parts) s.reset();
       if (!s) {
         if (opt_.master_entries) io_.Die("-M option requires service_name[/type]");
         if (opt_.master_fields) io_.Die("-F option requires service_name[/type[/field]]");
@@ -535,17 +583,28 @@ int ConfCommand(const std::vector<std::string>& argv) {
             break;
           }
           default:
-            io.Die(std::string("option -") + c + " is not supported by phc conf");
+            io.err_ += std::string("phc: invalid option -- '") + c + "'\n";
+            io.Die(kUsage);
         }
       }
     }
     for (; i < argv.size(); ++i) opt.names.push_back(argv[i]);
-    int modes = opt.master_entries + opt.master_fields + opt.master_params;
-    if (modes > 1) io.Die("specify one of -F, -M or -P");
-    if (opt.show_defaults && opt.show_nondefault) io.Die("specify one of -d or -n");
+    // postconf's exclusive flags, named in byte order.
+    std::string exclusive;
+    if (opt.master_fields) exclusive += 'F';
+    if (opt.master_entries) exclusive += 'M';
+    if (opt.master_params) exclusive += 'P';
+    if (exclusive.size() > 1)
+      io.Die(std::string("specify one of -") + exclusive[0] + " -" + exclusive[1]);
+    if (!exclusive.empty() && opt.show_nondefault)
+      io.Die(std::string("with option -") + exclusive[0] + ", do not specify -n");
+    if (opt.show_defaults && opt.show_nondefault) io.Die("specify one of -d -n");
+    if (opt.show_defaults && !opt.overrides.empty()) io.Die("specify one of -d -o");
     Conf conf(opt, &io);
     status = conf.Run();
   } catch (const Fatal& f) {
+    // postconf exits without flushing its buffered standard output.
+    io.out_.clear();
     io.err_ += "phc: fatal: " + f.message + "\n";
     status = 1;
   }
