@@ -28,12 +28,17 @@ std::vector<MasterWord> SplitWords(const std::string& text, size_t* unbalanced) 
       words.push_back({text.substr(start, stop - start + 1), start});
     } else if (token->getType() == posthaste_grammar::MasterEntryLexer::UNBALANCED) {
       if (*unbalanced == std::string::npos) *unbalanced = start;
-      // Postfix keeps going with the brace as text; so do we.
-      if (!words.empty() && words.back().offset + words.back().text.size() == start) {
-        words.back().text.push_back(text[start]);
+      // Like Postfix, an unclosed '{' swallows the rest of the line into
+      // one word; a stray '}' is just text.
+      bool glued = !words.empty() && words.back().offset + words.back().text.size() == start;
+      size_t end = text[start] == '{' ? text.size() : start + 1;
+      while (text[start] == '{' && end > start && IsBlank(text[end - 1])) --end;
+      if (glued) {
+        words.back().text.append(text, start, end - start);
       } else {
-        words.push_back({text.substr(start, 1), start});
+        words.push_back({text.substr(start, end - start), start});
       }
+      if (text[start] == '{') break;
     }
   }
   return words;
@@ -135,8 +140,11 @@ void NormalizeArguments(MasterService* svc) {
       if (!inner) {
         svc->postconf_warnings.push_back("master.cf: " + error);
         svc->option_problems.push_back({line.SpanAt(value_offset, value_word.size()), error});
-        argv.push_back(value_word);
-        continue;
+        // postconf strips the opening brace and carries on.
+        std::string_view rest = std::string_view(value_word).substr(1);
+        while (!rest.empty() && IsBlank(rest.front())) rest.remove_prefix(1);
+        while (!rest.empty() && IsBlank(rest.back())) rest.remove_suffix(1);
+        inner = std::string(rest);
       }
       size_t at = value_word.find(*inner);
       inner_offset = value_offset + (at == std::string::npos ? 0 : at);
@@ -153,7 +161,15 @@ void NormalizeArguments(MasterService* svc) {
     std::string raw = value_word;
     if (opt.braced) {
       std::string error;
-      raw = ExtractBraced(value_word, &error).value_or(value_word);
+      std::optional<std::string> inner = ExtractBraced(value_word, &error);
+      if (inner) {
+        raw = *inner;
+      } else {
+        std::string_view rest = std::string_view(value_word).substr(1);
+        while (!rest.empty() && IsBlank(rest.front())) rest.remove_prefix(1);
+        while (!rest.empty() && IsBlank(rest.back())) rest.remove_suffix(1);
+        raw = std::string(rest);
+      }
     }
     std::string name, value;
     size_t v_off = 0, n_off = 0;

@@ -198,9 +198,12 @@ void ParamSpace::RegisterUserParams() {
       warnings_.push_back({NameSpaceWarning::kUnusedMain, a.name, a.value, a.name_span, nullptr});
     }
   }
+  for (const auto& [name, value] : overrides_) {
+    if (known_.count(name) || (main_ && main_->Find(name))) continue;
+    warnings_.push_back({NameSpaceWarning::kUnusedMain, name, value, {}, nullptr});
+  }
   if (master_) {
     for (const MasterService& svc : master_->services) {
-      std::set<std::string> seen;
       for (const MasterOption& o : svc.options) {
         if (known_.count(o.name) || ValidInService(&svc, o.name)) continue;
         warnings_.push_back({NameSpaceWarning::kUnusedMaster, o.name, o.value, o.name_span, &svc});

@@ -257,6 +257,7 @@ class Conf {
   void ExpandAllExplicit() {
     for (const auto& [name, p] : config_->params->known()) {
       if (p.info && p.info->raw) continue;
+      if (p.cls == compiler::ParamClass::kUser) continue;
       std::optional<std::string> v = config_->params->ExplicitValue(name);
       if (!v || name == "config_directory") continue;
       Expand(*v, ValueMode::kEffective, nullptr);
@@ -342,8 +343,10 @@ class Conf {
     return s;
   }
 
-  static bool Matches(const Selector& s, const MasterService& svc) {
-    return s.service == svc.name() && (s.parts < 2 || s.type == svc.type());
+  bool Matches(const Selector& s, const MasterService& svc) const {
+    // "svc/" (empty type) selects every type with -M.
+    bool any_type = s.parts < 2 || (opt_.master_entries && s.type.empty());
+    return s.service == svc.name() && (any_type || s.type == svc.type());
   }
 
   // Formats an argument list the way postconf does after the fixed fields.
@@ -468,6 +471,7 @@ class Conf {
 
   int RunMaster() {
     Load(!opt_.show_defaults, true);
+    if (!opt_.show_defaults) ReplayNameSpaceWarnings(false);
     const std::vector<MasterService>& services = config_->master_cf->services;
     std::vector<Selector> selectors;
     int max_parts = opt_.master_entries ? 2 : 3;

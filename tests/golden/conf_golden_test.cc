@@ -98,9 +98,23 @@ std::string Quoted(const std::vector<std::string>& argv) {
 
 class ConfGoldenTest : public ::testing::TestWithParam<std::string> {};
 
+// Fixtures where phc conf knowingly differs from postconf, one per line:
+// "<fixture>\t<reason>". Each is reported as skipped with its reason, so the
+// list stays visible; fixing one means deleting its line.
+std::optional<std::string> KnownDifference(const std::string& fixture) {
+  std::ifstream in(FixtureRoot() / "KNOWN_DIFFERENCES");
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t tab = line.find('\t');
+    if (tab != std::string::npos && line.substr(0, tab) == fixture) return line.substr(tab + 1);
+  }
+  return std::nullopt;
+}
+
 TEST_P(ConfGoldenTest, MatchesPostconf) {
   const fs::path dir = FixtureRoot() / GetParam();
   const std::string dir_text = dir.string();
+  if (std::optional<std::string> why = KnownDifference(GetParam())) GTEST_SKIP() << *why;
 
   const std::optional<std::string> args_text = ReadFile(dir / "args");
   const std::optional<std::string> want_out = ReadFile(dir / "expected.out");
