@@ -210,6 +210,7 @@ class Conf {
                 ": bad field count");
       std::string raw = svc.line.text();
       std::replace(raw.begin(), raw.end(), '\n', ' ');
+      raw = Printable(raw);
       if (!kTypes.count(svc.type()))
         io_.Die("invalid type field \"" + svc.type() + "\" in \"" + raw + "\"");
       static const char* kNames[] = {"", "", "private", "unprivileged", "chroot"};
@@ -231,7 +232,7 @@ class Conf {
     }
   }
 
-  void ReplayNameSpaceWarnings(bool unused) {
+  void ReplayNameSpaceWarnings(bool unused, bool master_only = false) {
     for (const compiler::NameSpaceWarning& w : config_->params->warnings()) {
       using K = compiler::NameSpaceWarning;
       std::string file = w.service ? MasterPath() : MainPath();
@@ -240,6 +241,7 @@ class Conf {
       if (!unused && w.kind == K::kSyntax) io_.Warn(w.value);
       if (!unused && w.kind == K::kReadOnly)
         io_.Warn(file + ": read-only parameter assignment: " + w.name + "=" + w.value);
+      if (unused && w.kind == K::kUnusedMain && master_only) continue;
       if (unused && (w.kind == K::kUnusedMain || w.kind == K::kUnusedMaster))
         io_.Warn(file + ": unused parameter: " + w.name + "=" + w.value);
     }
@@ -508,7 +510,8 @@ class Conf {
     }
     for (const Selector& s : selectors)
       if (s.matches == 0) io_.Warn("unmatched request: \"" + s.raw + "\"");
-    if (!opt_.show_defaults) ReplayNameSpaceWarnings(true);
+    // master.cf views warn only about unused master.cf -o settings.
+    if (!opt_.show_defaults) ReplayNameSpaceWarnings(true, true);
     return 0;
   }
 
