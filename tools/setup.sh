@@ -7,8 +7,9 @@
 #   tools/setup.sh [BUILD_DIR] [extra cmake args...]
 #
 # Environment:
-#   POSTHASTE_WITH_POSTFIX=1  also install Debian's postfix package (its tools
-#                             only: postconf/postmap, used to regenerate golden files)
+#   POSTHASTE_WITH_POSTFIX=0  skip Debian's postfix package. By default it is
+#                             installed as a test peer (its tools only: postconf,
+#                             postmap; its sample configs; never started)
 #   POSTHASTE_NO_BUILD=1      install packages only
 set -euo pipefail
 
@@ -23,7 +24,7 @@ packages=(
   libre2-dev libpcre2-dev liblmdb-dev libasio-dev libc-ares-dev
   clang libclang-rt-14-dev
 )
-if [ "${POSTHASTE_WITH_POSTFIX:-0}" = 1 ]; then
+if [ "${POSTHASTE_WITH_POSTFIX:-1}" = 1 ]; then
   packages+=(postfix)
 fi
 
