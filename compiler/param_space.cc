@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "compiler/host_defaults.h"
+
 namespace posthaste::compiler {
 namespace {
 
@@ -28,21 +30,6 @@ bool IsReadOnly(const KnownParam* p) { return p && p->info && p->info->read_only
 
 }  // namespace
 
-std::string ParamSpace::HostDefault(const std::string& name, const std::string& fallback) {
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0) return fallback;
-  std::string hostname = host;
-  if (hostname.find('.') == std::string::npos) hostname += ".localdomain";
-  if (name == "myhostname") return hostname;
-  if (name == "mydomain") {
-    size_t dot = hostname.find('.');
-    std::string domain = dot == std::string::npos ? "" : hostname.substr(dot + 1);
-    if (domain.find('.') == std::string::npos && domain != "localdomain") return "localdomain";
-    return domain;
-  }
-  return fallback;
-}
-
 ParamSpace::ParamSpace(const MainCf* main_cf, const MasterCf* master_cf,
                        std::vector<std::pair<std::string, std::string>> overrides)
     : main_(main_cf), master_(master_cf) {
@@ -56,7 +43,6 @@ void ParamSpace::RegisterBuiltins() {
   for (const tables::ParamInfo& info : tables::AllParams()) {
     KnownParam p{std::string(info.name), ParamClass::kBuiltin, &info,
                  std::string(info.default_value)};
-    if (info.host_dependent) p.default_value = HostDefault(p.name, p.default_value);
     known_.emplace(p.name, std::move(p));
   }
 }
@@ -231,7 +217,38 @@ std::optional<std::string> ParamSpace::Value(const std::string& name, ValueMode 
     if (std::optional<std::string> v = ExplicitValue(name)) return v;
     if (mode == ValueMode::kExplicitOnly) return std::nullopt;
   }
+  if (p->info && p->info->host_dependent) return HostDependentDefault(name, mode);
   return p->default_value;
+}
+
+std::string ParamSpace::HostDependentDefault(const std::string& name, ValueMode mode) const {
+  // Inputs come from main.cf unless only defaults are wanted (postconf -d).
+  auto input = [&](const std::string& param) -> std::string {
+    ValueMode m = mode == ValueMode::kDefaultsOnly ? ValueMode::kDefaultsOnly : ValueMode::kEffective;
+    if (m == ValueMode::kEffective) {
+      if (std::optional<std::string> v = ExplicitValue(param)) {
+        ExpandResult r = ExpandValue(*v, m);
+        return r.error ? "" : r.text;
+      }
+      if (param == "myhostname" || param == "mydomain") return "";
+    } else if (param == "myhostname" || param == "mydomain") {
+      return "";
+    }
+    std::optional<std::string> v = Value(param, m);
+    if (!v) return "";
+    ExpandResult r = ExpandValue(*v, m);
+    return r.error ? "" : r.text;
+  };
+  if (name == "myhostname") return DefaultMyHostname(input("mydomain"));
+  if (name == "mydomain") {
+    std::string host = input("myhostname");
+    return DefaultMyDomain(host.empty() ? DefaultMyHostname("") : host);
+  }
+  if (name == "mynetworks")
+    return DefaultMyNetworks(input("inet_interfaces"), input("mynetworks_style"),
+                             input("inet_protocols"));
+  if (name == "process_id") return std::to_string(getpid());
+  return Find(name)->default_value;
 }
 
 ExpandResult ParamSpace::ExpandValue(std::string_view value, ValueMode mode,

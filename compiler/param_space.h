@@ -72,8 +72,6 @@ class ParamSpace {
   bool ValidInService(const MasterService* service, const std::string& name) const;
   const std::vector<NameSpaceWarning>& warnings() const { return warnings_; }
   const std::set<std::string>& restriction_classes() const { return restriction_classes_; }
-  // Host-dependent defaults (myhostname, ...), computed once.
-  static std::string HostDefault(const std::string& name, const std::string& fallback);
 
  private:
   void RegisterBuiltins();
@@ -82,6 +80,7 @@ class ParamSpace {
   void FlagUserParameter(const std::string& name, const MasterService* scope, SourceSpan where);
   void ScanValue(std::string_view value, const MasterService* scope, const Assignment* a,
                  const MasterOption* opt);
+  std::string HostDependentDefault(const std::string& name, ValueMode mode) const;
   std::optional<std::string> LocalValue(const MasterService* service,
                                         const std::string& name) const;
 
