@@ -6,6 +6,7 @@
 #include "ConfigLinesLexer.h"
 #include "MainCf.h"
 #include "MasterCf.h"
+#include "TableSource.h"
 #include "compiler/antlr_input.h"
 
 namespace posthaste::compiler {
@@ -62,10 +63,18 @@ LineStructure Walk(const SourceSet& sources, int file, antlr4::CommonTokenStream
   parser.removeErrorListeners();
   parser.addErrorListener(&listener);
   LineStructure out;
-  auto* tree = parser.config();
+  auto* tree = [&] {
+    if constexpr (std::is_same_v<Parser, posthaste_grammar::TableSource>) {
+      return parser.table();
+    } else {
+      return parser.config();
+    }
+  }();
   if (auto* stray = tree->stray()) out.strays.push_back(JoinStray(sources, file, stray));
   if constexpr (std::is_same_v<Parser, posthaste_grammar::MainCf>) {
     for (auto* entry : tree->entry()) out.entries.push_back(Join(sources, file, entry));
+  } else if constexpr (std::is_same_v<Parser, posthaste_grammar::TableSource>) {
+    for (auto* entry : tree->record()) out.entries.push_back(Join(sources, file, entry));
   } else {
     for (auto* entry : tree->service()) out.entries.push_back(Join(sources, file, entry));
   }
@@ -86,6 +95,8 @@ LineStructure ReadLogicalLines(const SourceSet& sources, int file, ConfigGrammar
   try {
     if (grammar == ConfigGrammar::kMainCf)
       return Walk<posthaste_grammar::MainCf>(sources, file, &tokens);
+    if (grammar == ConfigGrammar::kTableSource)
+      return Walk<posthaste_grammar::TableSource>(sources, file, &tokens);
     return Walk<posthaste_grammar::MasterCf>(sources, file, &tokens);
   } catch (const std::exception&) {
     // The line grammar accepts every byte sequence; reaching here means a

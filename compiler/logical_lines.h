@@ -52,7 +52,7 @@ struct LineStructure {
   std::vector<LogicalLine> strays;  // indented lines with nothing to continue
 };
 
-enum class ConfigGrammar { kMainCf, kMasterCf };
+enum class ConfigGrammar { kMainCf, kMasterCf, kTableSource };
 
 // Parses file `file` of `sources` with the chosen grammar.
 LineStructure ReadLogicalLines(const SourceSet& sources, int file, ConfigGrammar grammar);

@@ -15,5 +15,7 @@ namespace posthaste::tools {
 int CheckCommand(const std::vector<std::string>& argv);
 int ConfCommand(const std::vector<std::string>& argv);
 int XrefCommand(const std::vector<std::string>& argv);
+int MapCommand(const std::vector<std::string>& argv);
+int AliasCommand(const std::vector<std::string>& argv);
 
 }  // namespace posthaste::tools

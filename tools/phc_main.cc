@@ -16,7 +16,9 @@ void Usage() {
       "commands:\n"
       "  check [-c DIR] [--format=json] [--allow-unsupported]   validate a configuration\n"
       "  conf [postconf options]                                 postconf work-alike\n"
-      "  xref [-c DIR] PARAM... | --service NAME/TYPE | --unused parameter cross-reference\n",
+      "  xref [-c DIR] PARAM... | --service NAME/TYPE | --unused parameter cross-reference\n"
+      "  map [postmap options] [type:]file...                   postmap work-alike\n"
+      "  alias [postalias options] [type:]file...               postalias work-alike\n",
       stderr);
 }
 
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
   if (command == "check") return posthaste::tools::CheckCommand(args);
   if (command == "conf") return posthaste::tools::ConfCommand(args);
   if (command == "xref") return posthaste::tools::XrefCommand(args);
+  if (command == "map") return posthaste::tools::MapCommand(args);
+  if (command == "alias") return posthaste::tools::AliasCommand(args);
   if (command == "-h" || command == "--help" || command == "help") {
     Usage();
     return 0;

@@ -1,0 +1,358 @@
+// regexp_table.cc: regcomp/PCRE2 backed sequential pattern tables.
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "compiler/regexp_table.h"
+
+#include <pcre2.h>
+#include <regex.h>
+#include <strings.h>
+
+#include <memory>
+#include <vector>
+
+#include "compiler/config_set.h"
+#include "compiler/logical_lines.h"
+
+namespace posthaste::compiler {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+
+std::string_view TrimView(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// One compiled pattern, either engine.
+class Pattern {
+ public:
+  virtual ~Pattern() = default;
+  // Matches `subject`; fills `groups` (index 0 = whole match) with the
+  // captured text, empty for groups that did not take part.
+  virtual bool Match(std::string_view subject, std::vector<std::string>* groups) const = 0;
+  virtual int group_count() const = 0;
+};
+
+class PosixPattern : public Pattern {
+ public:
+  ~PosixPattern() override {
+    if (ok_) regfree(&re_);
+  }
+  std::optional<std::string> Compile(const std::string& pattern, int cflags) {
+    int err = regcomp(&re_, pattern.c_str(), cflags);
+    if (err != 0) {
+      char buf[256];
+      regerror(err, &re_, buf, sizeof buf);
+      return std::string(buf);
+    }
+    ok_ = true;
+    return std::nullopt;
+  }
+  bool Match(std::string_view subject, std::vector<std::string>* groups) const override {
+    std::string s(subject);
+    std::vector<regmatch_t> m(re_.re_nsub + 1);
+    if (regexec(&re_, s.c_str(), m.size(), m.data(), 0) != 0) return false;
+    groups->clear();
+    for (const regmatch_t& g : m)
+      groups->push_back(g.rm_so < 0 ? std::string() : s.substr(g.rm_so, g.rm_eo - g.rm_so));
+    return true;
+  }
+  int group_count() const override { return static_cast<int>(re_.re_nsub); }
+
+ private:
+  regex_t re_;
+  bool ok_ = false;
+};
+
+class PcrePattern : public Pattern {
+ public:
+  ~PcrePattern() override {
+    if (code_) pcre2_code_free(code_);
+  }
+  std::optional<std::string> Compile(const std::string& pattern, uint32_t options) {
+    int err;
+    PCRE2_SIZE offset;
+    code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
+                          &err, &offset, nullptr);
+    if (!code_) {
+      PCRE2_UCHAR buf[256];
+      pcre2_get_error_message(err, buf, sizeof buf);
+      return "error in regex at offset " + std::to_string(offset) + ": " +
+             reinterpret_cast<char*>(buf);
+    }
+    uint32_t count = 0;
+    pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &count);
+    groups_ = static_cast<int>(count);
+    return std::nullopt;
+  }
+  bool Match(std::string_view subject, std::vector<std::string>* groups) const override {
+    std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(
+        pcre2_match_data_create_from_pattern(code_, nullptr), pcre2_match_data_free);
+    int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                         0, md.get(), nullptr);
+    if (rc < 0) return false;
+    PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
+    groups->clear();
+    for (int i = 0; i <= groups_; ++i) {
+      if (i >= rc || ov[2 * i] == PCRE2_UNSET) {
+        groups->emplace_back();
+      } else {
+        groups->emplace_back(subject.substr(ov[2 * i], ov[2 * i + 1] - ov[2 * i]));
+      }
+    }
+    return true;
+  }
+  int group_count() const override { return groups_; }
+
+ private:
+  pcre2_code* code_ = nullptr;
+  int groups_ = 0;
+};
+
+struct Rule {
+  enum Kind { kMatch, kIf, kEndif } kind = kMatch;
+  std::unique_ptr<Pattern> pattern;
+  bool negate = false;
+  std::string result;
+  int line = 0;
+  int endif_index = -1;  // kIf: index of its endif (or end)
+};
+
+class RegexpTable : public tables::Table {
+ public:
+  explicit RegexpTable(std::vector<Rule> rules) : rules_(std::move(rules)) {}
+  tables::LookupResult Lookup(std::string_view key) const override {
+    std::vector<std::string> groups;
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      const Rule& r = rules_[i];
+      if (r.kind == Rule::kEndif) continue;
+      bool matched = r.pattern->Match(key, &groups);
+      if (r.kind == Rule::kIf) {
+        if (matched == r.negate) i = r.endif_index;  // skip the block
+        continue;
+      }
+      if (matched == r.negate) continue;
+      if (r.negate) return tables::LookupResult::Found(Expand(r.result, {}));
+      return tables::LookupResult::Found(Expand(r.result, groups));
+    }
+    return tables::LookupResult::NotFound();
+  }
+  bool FoldsCase() const override { return false; }
+
+ private:
+  static std::string Expand(const std::string& result, const std::vector<std::string>& groups) {
+    std::string out;
+    for (size_t i = 0; i < result.size(); ++i) {
+      char c = result[i];
+      if (c != '$' || i + 1 >= result.size()) {
+        out.push_back(c);
+        continue;
+      }
+      char n = result[i + 1];
+      if (n == '$') {
+        out.push_back('$');
+        ++i;
+        continue;
+      }
+      size_t start = i + 1, end = start;
+      char close = 0;
+      if (n == '{' || n == '(') {
+        close = n == '{' ? '}' : ')';
+        ++start;
+        end = result.find(close, start);
+      } else {
+        while (end < result.size() && isdigit(static_cast<unsigned char>(result[end]))) ++end;
+      }
+      int index = std::stoi(result.substr(start, end - start));
+      if (index < static_cast<int>(groups.size())) out += groups[index];
+      i = close ? end : end - 1;
+    }
+    return out;
+  }
+  std::vector<Rule> rules_;
+};
+
+// Parses "/pattern/flags" with any delimiter. Sets *rest to what follows.
+bool SplitPattern(std::string_view t, std::string* pattern, std::string* flags,
+                  std::string_view* rest) {
+  if (t.empty()) return false;
+  char delim = t[0];
+  size_t close = std::string_view::npos;
+  for (size_t i = 1; i < t.size(); ++i) {
+    if (t[i] == '\\' && i + 1 < t.size()) {
+      ++i;
+      continue;
+    }
+    if (t[i] == delim) {
+      close = i;
+      break;
+    }
+  }
+  if (close == std::string_view::npos) return false;
+  *pattern = std::string(t.substr(1, close - 1));
+  size_t f = close + 1;
+  while (f < t.size() && !IsSpace(t[f])) ++f;
+  *flags = std::string(t.substr(close + 1, f - close - 1));
+  *rest = TrimView(t.substr(f));
+  return true;
+}
+
+// Checks $n references in `result` against `groups`; returns a warning.
+std::optional<std::string> CheckReplacement(const std::string& result, int groups, bool negate,
+                                            bool pcre, std::vector<std::string>* warnings,
+                                            const std::string& where) {
+  for (size_t i = 0; i + 1 < result.size(); ++i) {
+    if (result[i] != '$') continue;
+    char n = result[i + 1];
+    if (n == '$') {
+      ++i;
+      continue;
+    }
+    std::string digits;
+    size_t j = i + 1;
+    if (n == '{' || n == '(') {
+      char close = n == '{' ? '}' : ')';
+      size_t end = result.find(close, j + 1);
+      if (end == std::string::npos) return std::string("bad replacement syntax");
+      digits = result.substr(j + 1, end - j - 1);
+    } else {
+      while (j < result.size() && isdigit(static_cast<unsigned char>(result[j]))) digits += result[j++];
+    }
+    if (digits.empty()) continue;
+    if (digits.find_first_not_of("0123456789") != std::string::npos)
+      return std::string("bad replacement syntax");
+    if (negate) return std::string("$number found in negative match replacement text");
+    int index = std::stoi(digits);
+    if (index == 0 || index > groups) {
+      warnings->push_back(where + (pcre ? "out of range" : "out-of-range") +
+                          " replacement index \"" + digits + "\"");
+      return std::string("bad replacement syntax");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
+  OpenedTable out;
+  std::string text, error;
+  if (!ReadFile(path, &text, &error)) {
+    out.fatal = "open " + path + ": " + error;
+    return out;
+  }
+  SourceSet sources;
+  int id = sources.Add(path, text);
+  LineStructure lines = ReadLogicalLines(sources, id, ConfigGrammar::kTableSource);
+  std::string map = std::string(pcre ? "pcre" : "regexp") + " map " + path + ", line ";
+  for (const LogicalLine& stray : lines.strays)
+    out.warnings.push_back(path + ": logical line must not start with whitespace: \"" +
+                           stray.text() + "\"");
+  std::vector<Rule> rules;
+  std::vector<size_t> open_ifs;
+  for (const LogicalLine& line : lines.entries) {
+    std::string where = map + std::to_string(line.first_line()) + ": ";
+    std::string_view t = TrimView(line.text());
+    auto word = [&](std::string_view w) {
+      return t.size() >= w.size() && strncasecmp(t.data(), w.data(), w.size()) == 0 &&
+             (t.size() == w.size() || !isalnum(static_cast<unsigned char>(t[w.size()])));
+    };
+    if (word("endif")) {
+      if (open_ifs.empty()) {
+        out.warnings.push_back(where + "ignoring ENDIF without matching IF");
+        continue;
+      }
+      rules[open_ifs.back()].endif_index = static_cast<int>(rules.size());
+      open_ifs.pop_back();
+      Rule r;
+      r.kind = Rule::kEndif;
+      r.line = line.first_line();
+      rules.push_back(std::move(r));
+      continue;
+    }
+    Rule rule;
+    rule.line = line.first_line();
+    if (word("if")) {
+      rule.kind = Rule::kIf;
+      t = TrimView(t.substr(2));
+    }
+    if (!t.empty() && t[0] == '!') {
+      rule.negate = true;
+      t = TrimView(t.substr(1));
+    }
+    std::string pattern, flags;
+    std::string_view rest;
+    if (!SplitPattern(t, &pattern, &flags, &rest)) {
+      out.warnings.push_back(where + "no closing regexp delimiter \"" +
+                             std::string(t.empty() ? "" : t.substr(0, 1)) + "\": skipping this rule");
+      continue;
+    }
+    if (rule.kind == Rule::kMatch && rest.empty()) {
+      out.warnings.push_back(where + "no replacement text: using empty string");
+    }
+    rule.result = std::string(rest);
+    std::optional<std::string> err;
+    bool bad_flag = false;
+    if (pcre) {
+      uint32_t options = PCRE2_CASELESS | PCRE2_DOTALL;
+      for (char f : flags) {
+        switch (f) {
+          case 'i': options ^= PCRE2_CASELESS; break;
+          case 'm': options ^= PCRE2_MULTILINE; break;
+          case 's': options ^= PCRE2_DOTALL; break;
+          case 'x': options ^= PCRE2_EXTENDED; break;
+          case 'A': options ^= PCRE2_ANCHORED; break;
+          case 'E': options ^= PCRE2_DOLLAR_ENDONLY; break;
+          case 'U': options ^= PCRE2_UNGREEDY; break;
+          case 'X': break;
+          default:
+            out.warnings.push_back(where + "unknown regexp option \"" + std::string(1, f) +
+                                   "\": skipping this rule");
+            bad_flag = true;
+        }
+      }
+      if (bad_flag) continue;
+      auto p = std::make_unique<PcrePattern>();
+      err = p->Compile(pattern, options);
+      rule.pattern = std::move(p);
+    } else {
+      int cflags = REG_EXTENDED | REG_ICASE;
+      for (char f : flags) {
+        switch (f) {
+          case 'i': cflags ^= REG_ICASE; break;
+          case 'x': cflags ^= REG_EXTENDED; break;
+          case 'm': cflags ^= REG_NEWLINE; break;
+          default:
+            out.warnings.push_back(where + "unknown regexp option \"" + std::string(1, f) +
+                                   "\": skipping this rule");
+            bad_flag = true;
+        }
+      }
+      if (bad_flag) continue;
+      auto p = std::make_unique<PosixPattern>();
+      err = p->Compile(pattern, cflags);
+      rule.pattern = std::move(p);
+    }
+    if (err) {
+      out.warnings.push_back(where + *err);
+      continue;
+    }
+    if (rule.kind == Rule::kMatch) {
+      if (std::optional<std::string> bad = CheckReplacement(
+              rule.result, rule.pattern->group_count(), rule.negate, pcre, &out.warnings, where)) {
+        out.warnings.push_back(where + *bad + ": skipping this rule");
+        continue;
+      }
+    }
+    if (rule.kind == Rule::kIf) open_ifs.push_back(rules.size());
+    rules.push_back(std::move(rule));
+  }
+  for (size_t i : open_ifs) {
+    out.warnings.push_back(map + std::to_string(rules[i].line) + ": IF has no matching ENDIF");
+    rules[i].endif_index = static_cast<int>(rules.size());
+  }
+  out.table = std::make_unique<RegexpTable>(std::move(rules));
+  return out;
+}
+
+}  // namespace posthaste::compiler

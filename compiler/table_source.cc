@@ -1,0 +1,99 @@
+// table_source.cc: logical lines to table records.
+#include "compiler/table_source.h"
+
+#include "compiler/logical_lines.h"
+#include "compiler/source.h"
+
+namespace posthaste::compiler {
+namespace {
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
+
+// postalias: name up to an unquoted ':'; quotes removed from the name.
+bool SplitAlias(std::string_view text, std::string* name, std::string* value) {
+  std::string n;
+  size_t i = 0;
+  bool quoted = false;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      quoted = !quoted;
+      continue;
+    }
+    if (c == '\\' && quoted && i + 1 < text.size()) {
+      n.push_back(text[++i]);
+      continue;
+    }
+    if (c == ':' && !quoted) break;
+    n.push_back(c);
+  }
+  if (i >= text.size()) return false;
+  *name = Trim(n);
+  *value = Trim(text.substr(i + 1));
+  return !name->empty();
+}
+
+}  // namespace
+
+std::string FoldCase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+ParsedTable ParseTableSource(const std::string& path, const std::string& text,
+                             TableSyntax syntax, bool fold_case) {
+  ParsedTable out;
+  SourceSet sources;
+  int id = sources.Add(path, text);
+  LineStructure lines = ReadLogicalLines(sources, id, ConfigGrammar::kTableSource);
+  for (const LogicalLine& stray : lines.strays)
+    out.warnings.push_back({stray.first_line(),
+                            path + ": logical line must not start with whitespace: \"" +
+                                Printable(stray.text()) + "\""});
+  for (const LogicalLine& line : lines.entries) {
+    const std::string& t = line.text();
+    std::string where = path + ", line " + std::to_string(line.first_line());
+    TableRecord rec;
+    rec.line = line.first_line();
+    if (syntax == TableSyntax::kAlias) {
+      if (!SplitAlias(t, &rec.key, &rec.value)) {
+        out.warnings.push_back({rec.line, where + ": need name:value pair"});
+        continue;
+      }
+    } else {
+      size_t k = 0;
+      while (k < t.size() && !IsSpace(t[k])) ++k;
+      rec.key = t.substr(0, k);
+      rec.value = Trim(std::string_view(t).substr(k));
+      if (rec.key.empty() || rec.value.empty()) {
+        out.warnings.push_back({rec.line, where + ": expected format: key whitespace value"});
+        continue;
+      }
+      if (rec.key.back() == ':')
+        out.warnings.push_back(
+            {rec.line, where + ": record is in \"key: value\" format; is this an alias file?"});
+    }
+    if (fold_case) rec.key = FoldCase(rec.key);
+    out.records.push_back(std::move(rec));
+  }
+  return out;
+}
+
+}  // namespace posthaste::compiler

@@ -1,0 +1,108 @@
+// cidr_table.cc: first-match cidr lookups through a prefix index.
+#include "tables/cidr_table.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace posthaste::tables {
+namespace {
+
+std::array<uint8_t, 16> Masked(const std::array<uint8_t, 16>& a, int bytes, int prefix) {
+  std::array<uint8_t, 16> out{};
+  for (int i = 0; i < bytes; ++i) {
+    int keep = std::clamp(prefix - 8 * i, 0, 8);
+    out[i] = static_cast<uint8_t>(a[i] & (0xff << (8 - keep)));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool CidrNet::Contains(int fam, const std::array<uint8_t, 16>& a) const {
+  bool in = false;
+  if (fam == family) {
+    int bytes = family == 4 ? 4 : 16;
+    in = Masked(a, bytes, prefix) == Masked(addr, bytes, prefix);
+  }
+  return negate ? !in : in;
+}
+
+uint64_t CidrTable::BucketKey(int family, int prefix, const std::array<uint8_t, 16>& addr) {
+  // FNV-1a over family, prefix and the masked bytes.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](uint8_t b) {
+    h ^= b;
+    h *= 1099511628211ull;
+  };
+  mix(static_cast<uint8_t>(family));
+  mix(static_cast<uint8_t>(prefix));
+  for (int i = 0; i < (family == 4 ? 4 : 16); ++i) mix(addr[i]);
+  return h;
+}
+
+CidrTable::CidrTable(std::vector<CidrRule> rules) : rules_(std::move(rules)) {
+  for (uint32_t i = 0; i < rules_.size(); ++i) {
+    const CidrNet& n = rules_[i].net;
+    if (n.negate) {
+      negated_.push_back(i);
+      continue;
+    }
+    int bytes = n.family == 4 ? 4 : 16;
+    index_[BucketKey(n.family, n.prefix, Masked(n.addr, bytes, n.prefix))].push_back(i);
+  }
+}
+
+LookupResult CidrTable::Lookup(std::string_view key) const {
+  int family;
+  std::array<uint8_t, 16> addr;
+  if (!ParseNumericAddress(key, &family, &addr)) return LookupResult::NotFound();
+  int bytes = family == 4 ? 4 : 16;
+  std::vector<uint32_t> candidates = negated_;
+  for (int prefix = 0; prefix <= bytes * 8; ++prefix) {
+    auto it = index_.find(BucketKey(family, prefix, Masked(addr, bytes, prefix)));
+    if (it != index_.end()) candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (uint32_t i : candidates) {
+    const CidrRule& r = rules_[i];
+    if (!r.net.Contains(family, addr)) continue;  // also filters hash collisions
+    bool ok = true;
+    for (const CidrNet& c : r.conditions) ok = ok && c.Contains(family, addr);
+    if (ok) return LookupResult::Found(r.result);
+  }
+  return LookupResult::NotFound();
+}
+
+bool ParseNumericAddress(std::string_view text, int* family, std::array<uint8_t, 16>* addr) {
+  addr->fill(0);
+  if (text.empty() || text.size() > 64) return false;
+  std::string s(text);
+  if (s.find(':') != std::string::npos) {
+    in6_addr a6;
+    if (inet_pton(AF_INET6, s.c_str(), &a6) != 1) return false;
+    *family = 6;
+    std::memcpy(addr->data(), &a6, 16);
+    return true;
+  }
+  // Strict dotted quad: four decimal parts 0-255 without leading zeros.
+  int part = 0;
+  size_t i = 0;
+  while (true) {
+    size_t j = i;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i || j - i > 3 || (j - i > 1 && s[i] == '0')) return false;
+    int v = std::stoi(s.substr(i, j - i));
+    if (v > 255) return false;
+    (*addr)[part++] = static_cast<uint8_t>(v);
+    if (j == s.size()) break;
+    if (s[j] != '.' || part == 4) return false;
+    i = j + 1;
+  }
+  if (part != 4) return false;
+  *family = 4;
+  return true;
+}
+
+}  // namespace posthaste::tables
