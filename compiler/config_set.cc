@@ -26,7 +26,8 @@ bool ReadFile(const std::string& path, std::string* text, std::string* error) {
 }
 
 std::unique_ptr<ConfigSet> LoadConfig(
-    const std::string& dir, std::vector<std::pair<std::string, std::string>> overrides) {
+    const std::string& dir, std::vector<std::pair<std::string, std::string>> overrides,
+    bool dir_is_config_directory) {
   auto cs = std::make_unique<ConfigSet>();
   cs->dir = dir;
   while (cs->dir.size() > 1 && cs->dir.back() == '/') cs->dir.pop_back();
@@ -41,9 +42,8 @@ std::unique_ptr<ConfigSet> LoadConfig(
     int id = cs->sources.Add(master_path, std::move(text));
     cs->master_cf = ParseMasterCf(cs->sources, id);
   }
-  if (!overrides.empty() || cs->main_cf) {
-    // config_directory follows the directory in use, as with postconf -c.
-  }
+  if (dir_is_config_directory && !(cs->main_cf && cs->main_cf->Find("config_directory")))
+    overrides.insert(overrides.begin(), {"config_directory", cs->dir});
   cs->params = std::make_unique<ParamSpace>(cs->main_cf ? &*cs->main_cf : nullptr,
                                             cs->master_cf ? &*cs->master_cf : nullptr,
                                             std::move(overrides));

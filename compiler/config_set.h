@@ -29,8 +29,11 @@ struct ConfigSet {
 // Reads a whole file. Returns false and sets *error (strerror text) on failure.
 bool ReadFile(const std::string& path, std::string* text, std::string* error);
 
-// Loads DIR. `overrides` are command-line name=value pairs.
+// Loads DIR. `overrides` are command-line name=value pairs. With
+// `dir_is_config_directory`, config_directory takes the value DIR unless
+// main.cf sets it (as `postconf -c DIR` does).
 std::unique_ptr<ConfigSet> LoadConfig(
-    const std::string& dir, std::vector<std::pair<std::string, std::string>> overrides = {});
+    const std::string& dir, std::vector<std::pair<std::string, std::string>> overrides = {},
+    bool dir_is_config_directory = false);
 
 }  // namespace posthaste::compiler

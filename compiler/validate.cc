@@ -192,20 +192,23 @@ class Validator {
       if (!guess.empty()) d.notes.push_back({span_at(off, 1), "did you mean \"" + guess + "\"?"});
     }
     ExpandResult full = params_.ExpandValue(value, ValueMode::kEffective, scope);
-    for (const ExpandError& e : full.errors) {
-      if (!e.nesting) continue;
-      if (loop_reported_.insert(name).second) {
-        Diagnostic& d = sink_->Report(DiagCode::kRefLoop, line_start,
-                                      "parameter \"" + name + "\" refers to itself" +
-                                          LoopPath(name, scope));
-        (void)d;
-      }
-      break;
-    }
+    bool nesting = false;
+    for (const ExpandError& e : full.errors) nesting |= e.nesting;
+    if (!nesting || loop_members_.count(name)) return;
+    // Report each cycle once, at its first member; a parameter that only
+    // leads into a cycle is not itself reported.
+    std::vector<std::string> cycle = LoopPath(name, scope);
+    if (cycle.empty()) return;
+    for (const std::string& member : cycle) loop_members_.insert(member);
+    std::string text = cycle.size() == 2 ? "parameter \"" + name + "\" refers to itself"
+                                         : "parameter \"" + name + "\" refers to itself through ";
+    if (cycle.size() > 2)
+      for (size_t i = 0; i < cycle.size(); ++i) text += (i ? " -> $" : "$") + cycle[i];
+    sink_->Report(DiagCode::kRefLoop, line_start, text);
   }
 
-  // " through a -> b -> a" when a reference cycle through `name` is found.
-  std::string LoopPath(const std::string& name, const MasterService* scope) const {
+  // The reference cycle through `name` (name ... name), or empty.
+  std::vector<std::string> LoopPath(const std::string& name, const MasterService* scope) const {
     std::vector<std::string> path{name};
     std::set<std::string> seen{name};
     std::function<bool(const std::string&)> dfs = [&](const std::string& at) -> bool {
@@ -225,11 +228,8 @@ class Validator {
       }
       return false;
     };
-    if (!dfs(name)) return " (through a reference loop)";
-    if (path.size() == 2) return "";
-    std::string out = " through ";
-    for (size_t i = 0; i < path.size(); ++i) out += (i ? " -> $" : "$") + path[i];
-    return out;
+    if (!dfs(name)) return {};
+    return path;
   }
 
   void CheckTyped(const std::string& name, const std::string& value,
@@ -457,7 +457,7 @@ class Validator {
   const ParamSpace& params_;
   ValidateOptions options_;
   DiagnosticSink* sink_;
-  std::set<std::string> loop_reported_;
+  std::set<std::string> loop_members_;
 };
 
 }  // namespace

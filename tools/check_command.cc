@@ -35,7 +35,7 @@ int CheckCommand(const std::vector<std::string>& argv) {
       return 2;
     }
   }
-  auto config = compiler::LoadConfig(dir);
+  auto config = compiler::LoadConfig(dir, {}, true);
   compiler::DiagnosticSink sink(&config->sources);
   compiler::Validate(*config, options, &sink);
   bool could_not_run = !config->main_cf;

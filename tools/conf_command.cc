@@ -129,15 +129,8 @@ class Conf {
     std::vector<std::pair<std::string, std::string>> overrides;
     // -c DIR sets config_directory before main.cf is read; main.cf may
     // still override it (with postconf's "overriding" warning).
-    bool main_sets_dir = false;
-    {
-      std::unique_ptr<ConfigSet> probe = compiler::LoadConfig(opt_.dir);
-      main_sets_dir = probe->main_cf && probe->main_cf->Find("config_directory");
-    }
-    if (opt_.dir_given && read_main && !main_sets_dir)
-      overrides.emplace_back("config_directory", opt_.dir);
     for (const auto& o : opt_.overrides) overrides.push_back(o);
-    config_ = compiler::LoadConfig(opt_.dir, overrides);
+    config_ = compiler::LoadConfig(opt_.dir, overrides, opt_.dir_given && read_main);
     if (read_main) {
       if (!config_->main_cf) io_.Die("open " + MainPath() + ": " + config_->main_error);
       ReplayMainWarnings();

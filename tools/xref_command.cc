@@ -195,7 +195,7 @@ int XrefCommand(const std::vector<std::string>& argv) {
       names.push_back(a);
     }
   }
-  auto cs = compiler::LoadConfig(dir);
+  auto cs = compiler::LoadConfig(dir, {}, true);
   if (!cs->main_cf) {
     std::fprintf(stderr, "phc xref: cannot read %s/main.cf: %s\n", dir.c_str(),
                  cs->main_error.c_str());
