@@ -138,6 +138,7 @@ class RegexpTable : public tables::Table {
     return tables::LookupResult::NotFound();
   }
   bool FoldsCase() const override { return false; }
+  bool IsPatternTable() const override { return true; }
 
  private:
   static std::string Expand(const std::string& result, const std::vector<std::string>& groups) {

@@ -41,6 +41,7 @@ class CidrTable : public Table {
   explicit CidrTable(std::vector<CidrRule> rules);
   LookupResult Lookup(std::string_view key) const override;
   bool FoldsCase() const override { return false; }
+  bool IsPatternTable() const override { return true; }
   const std::vector<CidrRule>& rules() const { return rules_; }
 
  private:

@@ -40,6 +40,9 @@ class Table {
   }
   // Keys were folded to lower case when the table was built.
   virtual bool FoldsCase() const { return true; }
+  // Pattern tables (regexp, pcre, cidr) match the whole input string and
+  // are never asked derived keys such as parent domains.
+  virtual bool IsPatternTable() const { return false; }
 };
 
 }  // namespace posthaste::tables
