@@ -40,8 +40,11 @@ OpenedTable FromSource(const std::string& path, const OpenOptions& options) {
     out.fatal = "open " + path + ": " + error;
     return out;
   }
-  ParsedTable parsed = ParseTableSource(
-      path, text, options.alias ? TableSyntax::kAlias : TableSyntax::kMap, options.fold_case);
+  TableSourceOptions source_options;
+  source_options.syntax = options.alias ? TableSyntax::kAlias : TableSyntax::kMap;
+  source_options.fold_case = options.fold_case;
+  source_options.utf8 = options.utf8;
+  ParsedTable parsed = ParseTableSource(path, text, source_options);
   for (TableWarning& w : parsed.warnings) out.warnings.push_back(std::move(w.text));
   auto table = std::make_unique<tables::MemoryTable>(options.fold_case);
   for (TableRecord& r : parsed.records) {
@@ -78,7 +81,7 @@ OpenedTable Inline(const std::string& spec, const std::string& name, const OpenO
       out.fatal = spec + ": \"" + text + "\": " + *err;
       return out;
     }
-    if (options.fold_case) key = FoldCase(key);
+    if (options.fold_case) key = FoldKey(key, options.utf8);
     table->Add(std::move(key), std::move(value));
   }
   out.table = std::move(table);
@@ -109,9 +112,9 @@ OpenedTable Composite(const std::string& spec, const std::string& type, const st
     return out;
   }
   if (type == "unionmap") {
-    out.table = std::make_unique<tables::UnionTable>(std::move(members));
+    out.table = std::make_unique<tables::UnionTable>(std::move(members), options.utf8);
   } else {
-    out.table = std::make_unique<tables::PipeTable>(std::move(members));
+    out.table = std::make_unique<tables::PipeTable>(std::move(members), options.utf8);
   }
   return out;
 }
@@ -131,6 +134,11 @@ bool IsIndexedType(const std::string& type) {
   return k.count(type) > 0;
 }
 
+std::string CompiledPath(const TableSpec& spec) {
+  if (spec.type == "cdb") return spec.name + ".cdb";
+  return spec.name + "." + spec.type + ".cdb";
+}
+
 std::string PostfixSuffix(const std::string& type) {
   if (type == "cdb") return ".cdb";
   if (type == "lmdb") return ".lmdb";
@@ -146,9 +154,9 @@ OpenedTable OpenTable(const std::string& spec, const OpenOptions& options) {
     return out;
   }
   if (IsIndexedType(ts.type)) {
-    std::string cdb = ts.name + ".cdb";
+    std::string cdb = CompiledPath(ts);
     if (Exists(cdb)) {
-      auto t = tables::CdbTable::Open(cdb, options.fold_case);
+      auto t = tables::CdbTable::Open(cdb, options.fold_case, options.nul);
       if (!t.ok()) {
         out.fatal = std::string(t.status().message());
         return out;

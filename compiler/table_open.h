@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tables/cdb_table.h"
 #include "tables/lookup.h"
 
 namespace posthaste::compiler {
@@ -32,7 +33,14 @@ std::string PostfixSuffix(const std::string& type);
 struct OpenOptions {
   bool fold_case = true;  // postmap/postalias -f turns folding off
   bool alias = false;     // postalias syntax when reading a source file
+  bool utf8 = false;      // smtputf8_enable: Unicode folding, UTF-8 only
+  tables::NulMode nul = tables::NulMode::kTryBoth;  // postmap -N / -n
 };
+
+// The CDB file `phc map` writes for an indexed table: <name>.cdb for cdb:
+// (the file Postfix itself reads), <name>.<type>.cdb for the other types so
+// that tables of different types built from one source do not collide.
+std::string CompiledPath(const TableSpec& spec);
 
 struct OpenedTable {
   std::unique_ptr<tables::Table> table;  // null on failure

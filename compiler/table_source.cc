@@ -3,6 +3,7 @@
 
 #include "compiler/logical_lines.h"
 #include "compiler/source.h"
+#include "tables/casefold.h"
 
 namespace posthaste::compiler {
 namespace {
@@ -50,15 +51,16 @@ bool SplitAlias(std::string_view text, std::string* name, std::string* value) {
 
 }  // namespace
 
-std::string FoldCase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
+std::string FoldCase(std::string_view s) { return tables::FoldAscii(s); }
+
+std::string FoldKey(std::string_view key, bool utf8) {
+  if (!utf8) return tables::FoldAscii(key);
+  return tables::FoldUtf8(key).value_or(tables::FoldAscii(key));
 }
 
 ParsedTable ParseTableSource(const std::string& path, const std::string& text,
-                             TableSyntax syntax, bool fold_case) {
+                             const TableSourceOptions& options) {
+  TableSyntax syntax = options.syntax;
   ParsedTable out;
   SourceSet sources;
   int id = sources.Add(path, text);
@@ -72,14 +74,34 @@ ParsedTable ParseTableSource(const std::string& path, const std::string& text,
     std::string where = path + ", line " + std::to_string(line.first_line());
     TableRecord rec;
     rec.line = line.first_line();
+    if (options.utf8 && !tables::IsValidUtf8(t)) {
+      out.warnings.push_back(
+          {rec.line, where + ": non-UTF-8 input \"" + Printable(t) + "\" -- ignoring this line"});
+      continue;
+    }
     if (syntax == TableSyntax::kAlias) {
       if (!SplitAlias(t, &rec.key, &rec.value)) {
         out.warnings.push_back({rec.line, where + ": need name:value pair"});
         continue;
       }
     } else {
+      // The key ends at the first blank outside double quotes; a backslash
+      // protects the next character. Quotes and backslashes stay in the key.
       size_t k = 0;
-      while (k < t.size() && !IsSpace(t[k])) ++k;
+      bool quoted = false;
+      while (k < t.size() && (quoted || !IsSpace(t[k]))) {
+        if (t[k] == '\\' && k + 1 < t.size()) {
+          k += 2;
+          continue;
+        }
+        if (t[k] == '"') quoted = !quoted;
+        ++k;
+      }
+      if (quoted) {
+        out.warnings.push_back({rec.line, where + ": unbalanced '\"' in '" + Printable(t) +
+                                              "' -- ignoring this line"});
+        continue;
+      }
       rec.key = t.substr(0, k);
       rec.value = Trim(std::string_view(t).substr(k));
       if (rec.key.empty() || rec.value.empty()) {
@@ -90,7 +112,7 @@ ParsedTable ParseTableSource(const std::string& path, const std::string& text,
         out.warnings.push_back(
             {rec.line, where + ": record is in \"key: value\" format; is this an alias file?"});
     }
-    if (fold_case) rec.key = FoldCase(rec.key);
+    if (options.fold_case) rec.key = FoldKey(rec.key, options.utf8);
     out.records.push_back(std::move(rec));
   }
   return out;

@@ -34,10 +34,20 @@ struct ParsedTable {
 
 enum class TableSyntax { kMap, kAlias };
 
+struct TableSourceOptions {
+  TableSyntax syntax = TableSyntax::kMap;
+  bool fold_case = true;  // postmap -f turns it off
+  // smtputf8_enable: lines that are not valid UTF-8 are skipped with a
+  // warning and keys are folded with Unicode case folding.
+  bool utf8 = false;
+};
+
 // `path` is used in warnings; `text` is the file's contents.
 ParsedTable ParseTableSource(const std::string& path, const std::string& text,
-                             TableSyntax syntax, bool fold_case);
+                             const TableSourceOptions& options);
 
+// Folds a key the way the options say (ASCII or Unicode).
+std::string FoldKey(std::string_view key, bool utf8);
 // Postfix's lowercase(): ASCII letters only.
 std::string FoldCase(std::string_view s);
 

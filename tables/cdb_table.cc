@@ -77,10 +77,11 @@ struct CdbTable::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<CdbTable>> CdbTable::Open(const std::string& path,
-                                                         bool fold_case) {
+                                                         bool fold_case, NulMode nul) {
   std::unique_ptr<CdbTable> t(new CdbTable());
   t->impl_ = std::make_unique<Impl>();
   t->fold_case_ = fold_case;
+  t->nul_ = nul;
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Errno("open " + path);
   struct stat st;
@@ -124,9 +125,10 @@ LookupResult CdbTable::Lookup(std::string_view key) const {
   // concurrent lookups independent (the mapping itself is shared).
   cdb copy = impl_->db;
   cdb* db = &copy;
-  int r = cdb_find(db, key.data(), static_cast<unsigned>(key.size()));
-  if (r == 0) {
-    // postmap -N stores keys with a trailing NUL; try that form too.
+  int r = 0;
+  if (nul_ != NulMode::kWithNul) r = cdb_find(db, key.data(), static_cast<unsigned>(key.size()));
+  if (r == 0 && nul_ != NulMode::kWithoutNul) {
+    // postmap -N stores keys with a trailing NUL.
     std::string with_nul(key);
     with_nul.push_back('\0');
     r = cdb_find(db, with_nul.data(), static_cast<unsigned>(with_nul.size()));

@@ -41,12 +41,16 @@ class CdbBuilder {
   bool finished_ = false;
 };
 
+// Which key forms a lookup tries: Postfix tries both unless postmap -N
+// (only with a terminating NUL) or -n (only without) says otherwise.
+enum class NulMode { kTryBoth, kWithNul, kWithoutNul };
+
 class CdbTable : public Table {
  public:
-  // Opens and maps `path`. `try_nul`: also try key+"\0" (tables built with
-  // postmap -N).
+  // Opens and maps `path`.
   static absl::StatusOr<std::unique_ptr<CdbTable>> Open(const std::string& path,
-                                                        bool fold_case = true);
+                                                        bool fold_case = true,
+                                                        NulMode nul = NulMode::kTryBoth);
   ~CdbTable() override;
 
   LookupResult Lookup(std::string_view key) const override;
@@ -61,6 +65,7 @@ class CdbTable : public Table {
   std::unique_ptr<Impl> impl_;
   size_t size_ = 0;
   bool fold_case_ = true;
+  NulMode nul_ = NulMode::kTryBoth;
 };
 
 }  // namespace posthaste::tables

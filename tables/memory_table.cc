@@ -1,6 +1,8 @@
 // memory_table.cc: in-memory and composite tables.
 #include "tables/memory_table.h"
 
+#include "tables/casefold.h"
+
 namespace posthaste::tables {
 
 bool MemoryTable::Add(std::string key, std::string value) {
@@ -22,19 +24,22 @@ bool MemoryTable::ForEach(
   return true;
 }
 
-LookupResult LookupFolded(const Table& table, std::string_view key) {
+LookupResult LookupFolded(const Table& table, std::string_view key, bool utf8) {
   if (!table.FoldsCase()) return table.Lookup(key);
-  std::string folded(key);
-  for (char& c : folded)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return table.Lookup(folded);
+  if (utf8) {
+    // A key that is not valid UTF-8 cannot be in a UTF-8 table.
+    std::optional<std::string> folded = FoldUtf8(key);
+    if (!folded) return LookupResult::NotFound();
+    return table.Lookup(*folded);
+  }
+  return table.Lookup(FoldAscii(key));
 }
 
 LookupResult UnionTable::Lookup(std::string_view key) const {
   std::string joined;
   bool any = false;
   for (const auto& m : members_) {
-    LookupResult r = LookupFolded(*m, key);
+    LookupResult r = LookupFolded(*m, key, utf8_);
     if (r.status == LookupStatus::kTryAgain) return r;
     if (!r.found()) continue;
     if (any) joined += ",";
@@ -47,7 +52,7 @@ LookupResult UnionTable::Lookup(std::string_view key) const {
 LookupResult PipeTable::Lookup(std::string_view key) const {
   std::string current(key);
   for (const auto& m : members_) {
-    LookupResult r = LookupFolded(*m, current);
+    LookupResult r = LookupFolded(*m, current, utf8_);
     if (!r.found()) return r;
     current = std::move(r.value);
   }

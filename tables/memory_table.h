@@ -47,24 +47,26 @@ class StaticTable : public Table {
 // Member lookups see the key folded per each member's FoldsCase().
 class UnionTable : public Table {
  public:
-  explicit UnionTable(std::vector<std::unique_ptr<Table>> members)
-      : members_(std::move(members)) {}
+  explicit UnionTable(std::vector<std::unique_ptr<Table>> members, bool utf8 = false)
+      : members_(std::move(members)), utf8_(utf8) {}
   LookupResult Lookup(std::string_view key) const override;
   bool FoldsCase() const override { return false; }
 
  private:
   std::vector<std::unique_ptr<Table>> members_;
+  bool utf8_;
 };
 
 class PipeTable : public Table {
  public:
-  explicit PipeTable(std::vector<std::unique_ptr<Table>> members)
-      : members_(std::move(members)) {}
+  explicit PipeTable(std::vector<std::unique_ptr<Table>> members, bool utf8 = false)
+      : members_(std::move(members)), utf8_(utf8) {}
   LookupResult Lookup(std::string_view key) const override;
   bool FoldsCase() const override { return false; }
 
  private:
   std::vector<std::unique_ptr<Table>> members_;
+  bool utf8_;
 };
 
 // A table that always fails temporarily (fail:name).
@@ -79,7 +81,8 @@ class FailTable : public Table {
   std::string name_;
 };
 
-// Looks `key` up in `table`, folding ASCII case first when the table folds.
-LookupResult LookupFolded(const Table& table, std::string_view key);
+// Looks `key` up in `table`, folding its case first when the table folds
+// (Unicode folding with `utf8`, else ASCII; see casefold.h).
+LookupResult LookupFolded(const Table& table, std::string_view key, bool utf8 = false);
 
 }  // namespace posthaste::tables

@@ -63,11 +63,17 @@ class MapTool {
   }
 
  private:
-  std::string DefaultType() {
-    auto config = compiler::LoadConfig(o_.config_dir);
-    std::optional<std::string> v =
-        config->params->Value("default_database_type", compiler::ValueMode::kEffective);
-    return v ? *v : "hash";
+  // A parameter's expanded value from the configuration directory.
+  std::string Param(const std::string& name) {
+    if (!config_) config_ = compiler::LoadConfig(o_.config_dir, {}, true);
+    std::optional<std::string> v = config_->params->Value(name, compiler::ValueMode::kEffective);
+    if (!v) return "";
+    return config_->params->ExpandValue(*v, compiler::ValueMode::kEffective).text;
+  }
+  std::string DefaultType() { return Param("default_database_type"); }
+  bool Utf8() {
+    std::string v = compiler::FoldCase(Param("smtputf8_enable"));
+    return v == "yes";
   }
 
   TableSpec Spec(const std::string& text) {
@@ -92,9 +98,11 @@ class MapTool {
       Die("unsupported dictionary type: " + spec.type);
     std::string source, error;
     if (!compiler::ReadFile(spec.name, &source, &error)) Die("open " + spec.name + ": " + error);
-    compiler::ParsedTable parsed = compiler::ParseTableSource(
-        spec.name, source, o_.alias ? compiler::TableSyntax::kAlias : compiler::TableSyntax::kMap,
-        o_.fold);
+    compiler::TableSourceOptions source_options;
+    source_options.syntax = o_.alias ? compiler::TableSyntax::kAlias : compiler::TableSyntax::kMap;
+    source_options.fold_case = o_.fold;
+    source_options.utf8 = Utf8();
+    compiler::ParsedTable parsed = compiler::ParseTableSource(spec.name, source, source_options);
     // Keep the first of duplicate keys; warnings in line order.
     std::vector<compiler::TableWarning> warnings = parsed.warnings;
     std::set<std::string> seen;
@@ -115,8 +123,11 @@ class MapTool {
       records.emplace_back("YP_LAST_MODIFIED", std::to_string(std::time(nullptr)));
       records.emplace_back("YP_MASTER_NAME", MyHostname());
     }
-    auto builder = tables::CdbBuilder::Create(spec.name + ".cdb");
-    if (!builder.ok()) Die("open database " + spec.name + ".cdb: " + std::string(builder.status().message()));
+    std::string out_path = compiler::CompiledPath(spec);
+    auto builder = tables::CdbBuilder::Create(out_path);
+    if (!builder.ok())
+      Die("open database " + spec.name + compiler::PostfixSuffix(spec.type) + ": " +
+          std::string(builder.status().message()));
     bool with_nul = o_.nul > 0;
     for (const auto& [k, v] : records) {
       std::string key = k, value = v;
@@ -129,19 +140,17 @@ class MapTool {
     if (absl::Status s = (*builder)->Finish(); !s.ok()) Die(std::string(s.message()));
   }
 
-  std::string MyHostname() {
-    auto config = compiler::LoadConfig(o_.config_dir);
-    std::optional<std::string> v = config->params->Value("myhostname", compiler::ValueMode::kEffective);
-    if (!v) return compiler::DefaultMyHostname("");
-    compiler::ExpandResult r = config->params->ExpandValue(*v, compiler::ValueMode::kEffective);
-    return r.text;
-  }
+  std::string MyHostname() { return Param("myhostname"); }
 
   std::unique_ptr<tables::Table> Open(const std::string& text) {
     TableSpec spec = Spec(text);
     compiler::OpenOptions options;
     options.fold_case = o_.fold;
     options.alias = o_.alias;
+    options.utf8 = Utf8();
+    options.nul = o_.nul > 0   ? tables::NulMode::kWithNul
+                  : o_.nul < 0 ? tables::NulMode::kWithoutNul
+                               : tables::NulMode::kTryBoth;
     OpenedTable t = compiler::OpenTable(spec.type + ":" + spec.name, options);
     for (const std::string& w : t.warnings) Warn(w);
     if (!t.table) Die(t.fatal);
@@ -151,7 +160,7 @@ class MapTool {
   std::optional<std::string> Find(std::vector<std::unique_ptr<tables::Table>>& tables,
                                   const std::string& key) {
     for (auto& t : tables) {
-      tables::LookupResult r = o_.fold ? tables::LookupFolded(*t, key) : t->Lookup(key);
+      tables::LookupResult r = o_.fold ? tables::LookupFolded(*t, key, Utf8()) : t->Lookup(key);
       if (r.status == tables::LookupStatus::kTryAgain) Die("table lookup problem: " + r.value);
       if (r.found()) return r.value;
     }
@@ -185,17 +194,24 @@ class MapTool {
       if (spec.type == "cdb")
         Die("table cdb:" + spec.name + ".cdb: sequence operation is not supported");
       std::unique_ptr<tables::Table> t = Open(m);
+      std::vector<std::pair<std::string, std::string>> rows;
       bool ok = t->ForEach([&](std::string_view k, std::string_view v) {
-        out_ += std::string(k) + (o_.alias ? ":" : "") + "\t" + std::string(v) + "\n";
+        rows.emplace_back(std::string(k), std::string(v));
       });
       if (!ok)
         Die("table " + spec.type + ":" + spec.name + ": sequence operation is not supported");
+      // btree and lmdb keep keys in byte order; hash order is Berkeley DB's
+      // own and is not reproduced (insertion order instead).
+      if (spec.type == "btree" || spec.type == "lmdb") std::sort(rows.begin(), rows.end());
+      for (const auto& [k, v] : rows)
+        out_ += k + (o_.alias ? ":" : "") + "\t" + v + "\n";
     }
     return 0;
   }
 
   const MapOptions& o_;
   std::optional<std::string> default_type_;
+  std::unique_ptr<compiler::ConfigSet> config_;
 };
 
 int MapOrAlias(const std::vector<std::string>& argv, bool alias) {

@@ -21,11 +21,11 @@ packages=(
   build-essential cmake pkg-config ninja-build
   antlr4 libantlr4-runtime-dev
   libcdb-dev libabsl-dev libssl-dev libgtest-dev libgmock-dev
-  libre2-dev libpcre2-dev liblmdb-dev libasio-dev libc-ares-dev
+  libre2-dev libpcre2-dev liblmdb-dev libasio-dev libc-ares-dev libicu-dev
   clang libclang-rt-14-dev
 )
 if [ "${POSTHASTE_WITH_POSTFIX:-1}" = 1 ]; then
-  packages+=(postfix)
+  packages+=(postfix postfix-cdb postfix-pcre postfix-lmdb tinycdb)
 fi
 
 missing=()
