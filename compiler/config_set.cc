@@ -36,11 +36,15 @@ std::unique_ptr<ConfigSet> LoadConfig(
   if (ReadFile(main_path, &text, &cs->main_error)) {
     int id = cs->sources.Add(main_path, std::move(text));
     cs->main_cf = ParseMainCf(cs->sources, id);
+  } else {
+    cs->main_file_span = SourceSpan{cs->sources.Add(main_path, ""), 0, 0, 0};
   }
   std::string master_path = cs->dir + "/master.cf";
   if (ReadFile(master_path, &text, &cs->master_error)) {
     int id = cs->sources.Add(master_path, std::move(text));
     cs->master_cf = ParseMasterCf(cs->sources, id);
+  } else {
+    cs->master_file_span = SourceSpan{cs->sources.Add(master_path, ""), 0, 0, 0};
   }
   if (dir_is_config_directory && !(cs->main_cf && cs->main_cf->Find("config_directory")))
     overrides.insert(overrides.begin(), {"config_directory", cs->dir});

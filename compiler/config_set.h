@@ -23,6 +23,8 @@ struct ConfigSet {
   std::optional<MasterCf> master_cf;  // absent when master.cf could not be read
   std::string main_error;             // strerror text when main.cf could not be read
   std::string master_error;
+  SourceSpan main_file_span;    // the file itself (no line), for I/O errors
+  SourceSpan master_file_span;
   std::unique_ptr<ParamSpace> params;
 };
 

@@ -175,8 +175,8 @@ void NormalizeArguments(MasterService* svc) {
     size_t v_off = 0, n_off = 0;
     if (SplitNameValue(raw, &name, &value, &v_off, &n_off)) {
       svc->option_problems.push_back(
-          {line.SpanAt(inner_offset, raw.size()),
-           "-o argument \"" + raw + "\" is not name=value"});
+          {flag_span, "-o argument \"" + raw + "\" is not name=value (no blanks around '=' "
+                      "unless the whole option is braced: -o { name = value })"});
       continue;
     }
     opt.name = name;

@@ -76,6 +76,8 @@ bool ValidInetName(const std::string& name) {
   if (port.empty()) return false;
   for (char c : port)
     if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  if (port.find_first_not_of("0123456789") == std::string::npos)
+    return port.size() <= 5 && std::stoi(port) >= 1 && std::stoi(port) <= 65535;
   return true;
 }
 
@@ -86,7 +88,7 @@ class Validator {
 
   void Run() {
     if (!config_.main_cf) {
-      sink_->Report(DiagCode::kIoError, {},
+      sink_->Report(DiagCode::kIoError, config_.main_file_span,
                     "cannot read " + config_.dir + "/main.cf: " + config_.main_error);
       return;
     }
@@ -98,7 +100,7 @@ class Validator {
     CheckMainValues();
     sink_->SetPhase(2);
     if (!config_.master_cf) {
-      sink_->Report(DiagCode::kIoError, {},
+      sink_->Report(DiagCode::kIoError, config_.master_file_span,
                     "cannot read " + config_.dir + "/master.cf: " + config_.master_error);
     } else {
       CheckMaster();
@@ -314,9 +316,11 @@ class Validator {
                       std::string("invalid ") + kFlagNames[f] + " field \"" + v +
                           "\": expected y, n or -");
     }
-    if (type == "inet" && svc.field(kFieldPrivate) == "y")
+    // '-' means the default, y: the master daemon refuses both for inet.
+    if (type == "inet" && (svc.field(kFieldPrivate) == "y" || svc.field(kFieldPrivate) == "-"))
       sink_->Report(DiagCode::kInetPrivate, svc.FieldSpan(kFieldPrivate),
-                    "an inet service cannot be private; use n or -");
+                    "an inet service cannot be private (\"" + svc.field(kFieldPrivate) +
+                        "\" means y here); use n");
     std::string wakeup = svc.field(kFieldWakeup);
     std::string digits = wakeup;
     if (!digits.empty() && digits.back() == '?') digits.pop_back();
@@ -423,7 +427,19 @@ class Validator {
                     "table file \"" + path + "\" of \"" + t + "\" does not exist");
   }
 
+  // Caches that daemons create and update themselves (TLS session caches,
+  // the verify and postscreen caches): their files need not exist yet.
+  static bool IsCacheParam(const std::string& name) {
+    auto ends = [&](std::string_view suffix) {
+      return name.size() >= suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    return ends("_cache_database") || ends("_cache_map") || ends("_cache_name") ||
+           name == "address_verify_map";
+  }
+
   bool ValueHoldsTables(const KnownParam* p, const std::string& name) const {
+    if (IsCacheParam(name)) return false;
     if (params_.restriction_classes().count(name)) return true;
     if (!p || !p->info) return false;
     return p->info->type == ParamType::kTableList || p->info->type == ParamType::kMatchList ||
