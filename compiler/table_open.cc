@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -32,27 +33,32 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
-// Reads and parses a postmap/postalias source into memory.
-OpenedTable FromSource(const std::string& path, const OpenOptions& options) {
+// Reads and parses a postmap/postalias source into memory (texthash:, or
+// an indexed table whose database was built by Postfix itself).
+OpenedTable FromSource(const std::string& path, const OpenOptions& options, bool texthash) {
   OpenedTable out;
   std::string text, error;
   if (!ReadFile(path, &text, &error)) {
-    out.fatal = "open " + path + ": " + error;
+    out.fatal = "open database " + path + ": " + error;
     return out;
   }
   TableSourceOptions source_options;
   source_options.syntax = options.alias ? TableSyntax::kAlias : TableSyntax::kMap;
   source_options.fold_case = options.fold_case;
   source_options.utf8 = options.utf8;
+  source_options.texthash = texthash;
   ParsedTable parsed = ParseTableSource(path, text, source_options);
-  for (TableWarning& w : parsed.warnings) out.warnings.push_back(std::move(w.text));
   auto table = std::make_unique<tables::MemoryTable>(options.fold_case);
+  std::vector<TableWarning> warnings = parsed.warnings;
   for (TableRecord& r : parsed.records) {
     std::string key = r.key;
     if (!table->Add(std::move(r.key), std::move(r.value)))
-      out.warnings.push_back(path + ", line " + std::to_string(r.line) +
-                             ": duplicate entry: \"" + key + "\"");
+      warnings.push_back({r.line, path + ", line " + std::to_string(r.line) +
+                                      ": duplicate entry: \"" + key + "\""});
   }
+  std::stable_sort(warnings.begin(), warnings.end(),
+                   [](const TableWarning& a, const TableWarning& b) { return a.line < b.line; });
+  for (TableWarning& w : warnings) out.warnings.push_back(std::move(w.text));
   out.table = std::move(table);
   return out;
 }
@@ -165,12 +171,12 @@ OpenedTable OpenTable(const std::string& spec, const OpenOptions& options) {
       return out;
     }
     if (ts.type != "cdb" && Exists(ts.name + PostfixSuffix(ts.type)) && Exists(ts.name))
-      return FromSource(ts.name, options);  // a Postfix-built database: read its source
+      return FromSource(ts.name, options, false);  // a Postfix-built database: read its source
     out.fatal = "open database " + ts.name + PostfixSuffix(ts.type) + ": " +
                 std::strerror(ENOENT);
     return out;
   }
-  if (ts.type == "texthash") return FromSource(ts.name, options);
+  if (ts.type == "texthash") return FromSource(ts.name, options, true);
   if (ts.type == "inline") return Inline(spec, ts.name, options);
   if (ts.type == "static") {
     std::string value = ts.name;

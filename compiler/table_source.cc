@@ -105,7 +105,8 @@ ParsedTable ParseTableSource(const std::string& path, const std::string& text,
       rec.key = t.substr(0, k);
       rec.value = Trim(std::string_view(t).substr(k));
       if (rec.key.empty() || rec.value.empty()) {
-        out.warnings.push_back({rec.line, where + ": expected format: key whitespace value"});
+        out.warnings.push_back({rec.line, where + ": expected format: key whitespace value" +
+                                              (options.texthash ? " -- ignoring this line" : "")});
         continue;
       }
       if (rec.key.back() == ':')

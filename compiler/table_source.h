@@ -40,6 +40,9 @@ struct TableSourceOptions {
   // smtputf8_enable: lines that are not valid UTF-8 are skipped with a
   // warning and keys are folded with Unicode case folding.
   bool utf8 = false;
+  // texthash: reads the source at lookup time and words its warnings a
+  // little differently (" -- ignoring this line").
+  bool texthash = false;
 };
 
 // `path` is used in warnings; `text` is the file's contents.

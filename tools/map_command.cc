@@ -94,6 +94,8 @@ class MapTool {
 
   void Build(const std::string& text) {
     TableSpec spec = Spec(text);
+    if (spec.type == "texthash")
+      Die("unsupported dictionary type: texthash does not support bulk-mode creation.");
     if (!compiler::IsIndexedType(spec.type))
       Die("unsupported dictionary type: " + spec.type);
     std::string source, error;
@@ -128,7 +130,10 @@ class MapTool {
     if (!builder.ok())
       Die("open database " + spec.name + compiler::PostfixSuffix(spec.type) + ": " +
           std::string(builder.status().message()));
-    bool with_nul = o_.nul > 0;
+    // Postfix stores keys and values with a terminating NUL in hash, btree
+    // and lmdb files unless -n says otherwise, and without one in cdb files
+    // unless -N says otherwise.
+    bool with_nul = o_.nul > 0 || (o_.nul == 0 && spec.type != "cdb");
     for (const auto& [k, v] : records) {
       std::string key = k, value = v;
       if (with_nul) {
@@ -159,10 +164,16 @@ class MapTool {
 
   std::optional<std::string> Find(std::vector<std::unique_ptr<tables::Table>>& tables,
                                   const std::string& key) {
-    for (auto& t : tables) {
+    for (size_t i = 0; i < tables.size(); ++i) {
+      auto& t = tables[i];
       tables::LookupResult r = o_.fold ? tables::LookupFolded(*t, key, Utf8()) : t->Lookup(key);
       if (r.status == tables::LookupStatus::kTryAgain) Die("table lookup problem: " + r.value);
-      if (r.found()) return r.value;
+      if (!r.found()) continue;
+      if (r.value.empty()) {
+        Warn("table " + o_.maps[i] + ": key " + key + ": empty string result is not allowed");
+        Warn("table " + o_.maps[i] + " should return NO RESULT in case of NOT FOUND");
+      }
+      return r.value;
     }
     return std::nullopt;
   }
