@@ -8,14 +8,28 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "tables/sha256.h"
 
 namespace posthaste::tables {
 namespace {
+
+// Concatenates strings and integers (absl::StrCat takes absl::string_view,
+// which is not std::string_view in this Abseil build).
+void AppendPiece(std::string* out, std::string_view s) { out->append(s); }
+template <typename T>
+requires std::is_integral_v<T>
+void AppendPiece(std::string* out, T v) { out->append(std::to_string(v)); }
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  std::string out;
+  (AppendPiece(&out, args), ...);
+  return out;
+}
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
@@ -103,7 +117,7 @@ bool ParseFlags(std::string_view token, ManifestArtifact* a) {
 }
 
 std::string KindAndName(ArtifactKind kind, std::string_view name) {
-  return absl::StrCat(ArtifactKindName(kind), " ", Shown(name));
+  return Cat(ArtifactKindName(kind), " ", Shown(name));
 }
 
 // Sort keys (bundle_format.md §4.4): decoded strings compared bytewise.
@@ -121,33 +135,33 @@ class Parser {
 
  private:
   absl::Status Error(std::string_view what) const {
-    return absl::DataLossError(absl::StrCat(origin_, ":", line_no_, ": ", what));
+    return absl::DataLossError(Cat(origin_, ":", line_no_, ": ", what));
   }
   // Decodes a string token; `what` names the field in the message.
   absl::Status Token(std::string_view token, std::string_view what, std::string* out) const {
     if (!UnescapeManifestToken(token, out))
-      return Error(absl::StrCat("bad escaping in ", what, " ", Shown(token),
-                                " (want %xx with lowercase hex for bytes outside 0x21-0x7e "
-                                "and '%', '-' for empty)"));
+      return Error(Cat("bad escaping in ", what, " ", Shown(token),
+                       " (want %xx with lowercase hex for bytes outside 0x21-0x7e "
+                       "and '%', '-' for empty)"));
     return absl::OkStatus();
   }
   absl::Status Digest(std::string_view field, std::string* out) const {
     if (!IsSha256Hex(field))
-      return Error(absl::StrCat("bad sha256 ", Shown(field), " (want 64 lowercase hex digits)"));
+      return Error(Cat("bad sha256 ", Shown(field), " (want 64 lowercase hex digits)"));
     *out = std::string(field);
     return absl::OkStatus();
   }
   absl::Status Size(std::string_view field, uint64_t* out) const {
     if (!ParseSize(field, out))
-      return Error(absl::StrCat("bad size ", Shown(field),
-                                " (want a decimal byte count without sign or leading zeros)"));
+      return Error(Cat("bad size ", Shown(field),
+                       " (want a decimal byte count without sign or leading zeros)"));
     return absl::OkStatus();
   }
   absl::Status FieldCount(const std::vector<std::string_view>& f, size_t want,
                           std::string_view syntax) const {
     if (f.size() != want)
-      return Error(absl::StrCat("\"", f[0], "\" row has ", f.size() - 1, " fields, want ",
-                                want - 1, ": ", syntax));
+      return Error(
+          Cat("\"", f[0], "\" row has ", f.size() - 1, " fields, want ", want - 1, ": ", syntax));
     return absl::OkStatus();
   }
 
@@ -173,46 +187,43 @@ absl::Status Parser::Source(const std::vector<std::string_view>& f) {
   if (src.path.empty()) return Error("empty source path");
   auto [it, inserted] = source_lines_.emplace(src.path, line_no_);
   if (!inserted)
-    return Error(absl::StrCat("duplicate source ", Shown(src.path), " (first at line ",
-                              it->second, ")"));
+    return Error(Cat("duplicate source ", Shown(src.path), " (first at line ", it->second, ")"));
   if (!m_.sources.empty() && !(SourceKey(m_.sources.back()) < SourceKey(src)))
-    return Error(absl::StrCat("source ", Shown(src.path),
-                              " out of order (rows are sorted by path)"));
+    return Error(Cat("source ", Shown(src.path), " out of order (rows are sorted by path)"));
   m_.sources.push_back(std::move(src));
   return absl::OkStatus();
 }
 
 absl::Status Parser::Artifact(const std::vector<std::string_view>& f) {
-  if (absl::Status s =
-          FieldCount(f, 7, "artifact <kind> <name> <sha256> <size> <file> <flags>");
+  if (absl::Status s = FieldCount(f, 7, "artifact <kind> <name> <sha256> <size> <file> <flags>");
       !s.ok())
     return s;
   ManifestArtifact a;
   if (!ParseKind(f[1], &a.kind))
-    return Error(absl::StrCat("unknown artifact kind ", Shown(f[1]), " (this build knows: table)"));
+    return Error(Cat("unknown artifact kind ", Shown(f[1]), " (this build knows: table)"));
   if (absl::Status s = Token(f[2], "artifact name", &a.name); !s.ok()) return s;
   if (a.name.empty()) return Error("empty artifact name");
   if (absl::Status s = Digest(f[3], &a.sha256); !s.ok()) return s;
   if (absl::Status s = Size(f[4], &a.size); !s.ok()) return s;
   if (!IsArtifactFileName(f[5]))
-    return Error(absl::StrCat("bad artifact file name ", Shown(f[5]),
-                              " (want [A-Za-z0-9][A-Za-z0-9._-]*, not MANIFEST or CURRENT)"));
+    return Error(Cat("bad artifact file name ", Shown(f[5]),
+                     " (want [A-Za-z0-9][A-Za-z0-9._-]*, not MANIFEST or CURRENT)"));
   a.file = std::string(f[5]);
   if (!ParseFlags(f[6], &a))
-    return Error(absl::StrCat("bad flags ", Shown(f[6]), " for ", ArtifactKindName(a.kind),
-                              " artifact (want '-' or a sorted comma list of: nofold)"));
+    return Error(Cat("bad flags ", Shown(f[6]), " for ", ArtifactKindName(a.kind),
+                     " artifact (want '-' or a sorted comma list of: nofold)"));
   auto [it, inserted] = artifact_lines_.emplace(
       std::make_pair(std::string(ArtifactKindName(a.kind)), a.name), line_no_);
   if (!inserted)
-    return Error(absl::StrCat("duplicate artifact ", KindAndName(a.kind, a.name),
-                              " (first at line ", it->second, ")"));
+    return Error(Cat("duplicate artifact ", KindAndName(a.kind, a.name), " (first at line ",
+                     it->second, ")"));
   auto [fit, finserted] = file_lines_.emplace(a.file, line_no_);
   if (!finserted)
-    return Error(absl::StrCat("artifact file ", Shown(a.file), " listed twice (first at line ",
-                              fit->second, ")"));
+    return Error(
+        Cat("artifact file ", Shown(a.file), " listed twice (first at line ", fit->second, ")"));
   if (!m_.artifacts.empty() && !(ArtifactKey(m_.artifacts.back()) < ArtifactKey(a)))
-    return Error(absl::StrCat("artifact ", KindAndName(a.kind, a.name),
-                              " out of order (rows are sorted by kind, then name)"));
+    return Error(Cat("artifact ", KindAndName(a.kind, a.name),
+                     " out of order (rows are sorted by kind, then name)"));
   m_.artifacts.push_back(std::move(a));
   return absl::OkStatus();
 }
@@ -227,11 +238,11 @@ absl::Status Parser::Service(const std::vector<std::string_view>& f) {
   if (p.param.empty()) return Error("empty parameter name");
   auto [it, inserted] = service_lines_.emplace(std::make_pair(p.service, p.param), line_no_);
   if (!inserted)
-    return Error(absl::StrCat("duplicate parameter ", Shown(p.param), " for service ",
-                              Shown(p.service), " (first at line ", it->second, ")"));
+    return Error(Cat("duplicate parameter ", Shown(p.param), " for service ", Shown(p.service),
+                     " (first at line ", it->second, ")"));
   if (!m_.service_params.empty() && !(ServiceKey(m_.service_params.back()) < ServiceKey(p)))
-    return Error(absl::StrCat("service parameter ", Shown(p.service), " ", Shown(p.param),
-                              " out of order (rows are sorted by service, then parameter)"));
+    return Error(Cat("service parameter ", Shown(p.service), " ", Shown(p.param),
+                     " out of order (rows are sorted by service, then parameter)"));
   m_.service_params.push_back(std::move(p));
   return absl::OkStatus();
 }
@@ -259,8 +270,7 @@ absl::StatusOr<Manifest> Parser::Run() {
     if (line_no_ == 2) {
       if (f[0] != "compiler") return Error("second line must be \"compiler <version>\"");
       if (absl::Status s = FieldCount(f, 2, "compiler <version>"); !s.ok()) return s;
-      if (absl::Status s = Token(f[1], "compiler version", &m_.compiler_version); !s.ok())
-        return s;
+      if (absl::Status s = Token(f[1], "compiler version", &m_.compiler_version); !s.ok()) return s;
       continue;
     }
     int row_section = -1;
@@ -268,16 +278,14 @@ absl::StatusOr<Manifest> Parser::Run() {
       if (f[0] == kSections[i]) row_section = i;
     if (row_section < 0) {
       if (f[0] == kManifestMagic || f[0] == "compiler")
-        return Error(absl::StrCat("repeated \"", f[0], "\" row"));
-      return Error(absl::StrCat("unknown row ", Shown(f[0])));
+        return Error(Cat("repeated \"", f[0], "\" row"));
+      return Error(Cat("unknown row ", Shown(f[0])));
     }
     if (row_section < section)
-      return Error(absl::StrCat("\"", f[0], "\" row after \"", kSections[section],
-                                "\" rows (order: source, artifact, service)"));
+      return Error(Cat("\"", f[0], "\" row after \"", kSections[section],
+                       "\" rows (order: source, artifact, service)"));
     section = row_section;
-    absl::Status s = row_section == 0   ? Source(f)
-                     : row_section == 1 ? Artifact(f)
-                                        : Service(f);
+    absl::Status s = row_section == 0 ? Source(f) : row_section == 1 ? Artifact(f) : Service(f);
     if (!s.ok()) return s;
   }
   if (line_no_ < 2) {
@@ -298,7 +306,7 @@ bool IsGenerationName(std::string_view name) {
 }
 
 std::string GenerationNameFor(std::string_view manifest_sha256) {
-  return absl::StrCat(kGenerationPrefix, manifest_sha256.substr(0, kGenerationHashDigits));
+  return Cat(kGenerationPrefix, manifest_sha256.substr(0, kGenerationHashDigits));
 }
 
 bool IsArtifactFileName(std::string_view name) {
@@ -373,34 +381,30 @@ std::string Manifest::Serialize() const {
   std::sort(params.begin(), params.end(),
             [](auto* a, auto* b) { return ServiceKey(*a) < ServiceKey(*b); });
 
-  std::string out = absl::StrCat(kManifestMagic, " ", format_version, "\n", "compiler ",
-                                 EscapeManifestToken(compiler_version), "\n");
+  std::string out = Cat(kManifestMagic, " ", format_version, "\n", "compiler ",
+                        EscapeManifestToken(compiler_version), "\n");
   for (const ManifestSource* s : sources)
-    absl::StrAppend(&out, "source ", s->sha256, " ", s->size, " ", EscapeManifestToken(s->path),
-                    "\n");
+    out += Cat("source ", s->sha256, " ", s->size, " ", EscapeManifestToken(s->path), "\n");
   for (const ManifestArtifact* a : artifacts)
-    absl::StrAppend(&out, "artifact ", ArtifactKindName(a->kind), " ",
-                    EscapeManifestToken(a->name), " ", a->sha256, " ", a->size, " ", a->file, " ",
-                    FlagsToken(*a), "\n");
+    out += Cat("artifact ", ArtifactKindName(a->kind), " ", EscapeManifestToken(a->name), " ",
+               a->sha256, " ", a->size, " ", a->file, " ", FlagsToken(*a), "\n");
   for (const ManifestServiceParam* p : params)
-    absl::StrAppend(&out, "service ", EscapeManifestToken(p->service), " ",
-                    EscapeManifestToken(p->param), " ", EscapeManifestToken(p->value), "\n");
+    out += Cat("service ", EscapeManifestToken(p->service), " ", EscapeManifestToken(p->param), " ",
+               EscapeManifestToken(p->value), "\n");
   return out;
 }
 
 absl::Status Manifest::Validate() const {
   if (format_version != kManifestFormatVersion)
     return absl::InvalidArgumentError(
-        absl::StrCat("manifest format version ", format_version, " is not ",
-                     kManifestFormatVersion));
+        Cat("manifest format version ", format_version, " is not ", kManifestFormatVersion));
   std::map<std::string_view, int> paths;
   for (const ManifestSource& s : sources) {
     if (s.path.empty()) return absl::InvalidArgumentError("manifest: empty source path");
     if (!IsSha256Hex(s.sha256))
-      return absl::InvalidArgumentError(
-          absl::StrCat("manifest: bad sha256 for source ", Shown(s.path)));
+      return absl::InvalidArgumentError(Cat("manifest: bad sha256 for source ", Shown(s.path)));
     if (!paths.emplace(s.path, 0).second)
-      return absl::InvalidArgumentError(absl::StrCat("manifest: duplicate source ", Shown(s.path)));
+      return absl::InvalidArgumentError(Cat("manifest: duplicate source ", Shown(s.path)));
   }
   std::map<std::pair<std::string_view, std::string_view>, int> names;
   std::map<std::string_view, int> files;
@@ -408,18 +412,17 @@ absl::Status Manifest::Validate() const {
     if (a.name.empty()) return absl::InvalidArgumentError("manifest: empty artifact name");
     if (!IsSha256Hex(a.sha256))
       return absl::InvalidArgumentError(
-          absl::StrCat("manifest: bad sha256 for artifact ", KindAndName(a.kind, a.name)));
+          Cat("manifest: bad sha256 for artifact ", KindAndName(a.kind, a.name)));
     if (!IsArtifactFileName(a.file))
-      return absl::InvalidArgumentError(absl::StrCat("manifest: bad artifact file name ",
-                                                      Shown(a.file), " for ",
-                                                      KindAndName(a.kind, a.name)));
+      return absl::InvalidArgumentError(Cat("manifest: bad artifact file name ", Shown(a.file),
+                                            " for ", KindAndName(a.kind, a.name)));
     if (!names.emplace(std::make_pair(ArtifactKindName(a.kind), std::string_view(a.name)), 0)
              .second)
       return absl::InvalidArgumentError(
-          absl::StrCat("manifest: duplicate artifact ", KindAndName(a.kind, a.name)));
+          Cat("manifest: duplicate artifact ", KindAndName(a.kind, a.name)));
     if (!files.emplace(a.file, 0).second)
       return absl::InvalidArgumentError(
-          absl::StrCat("manifest: artifact file ", Shown(a.file), " listed twice"));
+          Cat("manifest: artifact file ", Shown(a.file), " listed twice"));
   }
   std::map<std::pair<std::string_view, std::string_view>, int> params;
   for (const ManifestServiceParam& p : service_params) {
@@ -427,8 +430,8 @@ absl::Status Manifest::Validate() const {
       return absl::InvalidArgumentError("manifest: empty service or parameter name");
     if (!params.emplace(std::make_pair(std::string_view(p.service), std::string_view(p.param)), 0)
              .second)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "manifest: duplicate parameter ", Shown(p.param), " for service ", Shown(p.service)));
+      return absl::InvalidArgumentError(
+          Cat("manifest: duplicate parameter ", Shown(p.param), " for service ", Shown(p.service)));
   }
   return absl::OkStatus();
 }
@@ -440,21 +443,19 @@ absl::StatusOr<Manifest> Manifest::Parse(std::string_view text, std::string_view
 absl::StatusOr<int> Manifest::ParseFormatVersion(std::string_view text, std::string_view origin) {
   size_t nl = text.find('\n');
   std::string_view line = text.substr(0, nl);
-  auto bad = [&](std::string_view what) {
-    return absl::DataLossError(absl::StrCat(origin, ":1: ", what));
-  };
+  auto bad = [&](std::string_view what) { return absl::DataLossError(Cat(origin, ":1: ", what)); };
   if (text.empty()) return bad("empty file, not a bundle manifest");
   std::vector<std::string_view> f = SplitFields(line);
   if (f[0] != kManifestMagic)
-    return bad(absl::StrCat("not a bundle manifest (first line must be \"", kManifestMagic,
-                            " <version>\")"));
+    return bad(
+        Cat("not a bundle manifest (first line must be \"", kManifestMagic, " <version>\")"));
   uint64_t version = 0;
   if (f.size() != 2 || !ParseSize(f[1], &version))
-    return bad(absl::StrCat("bad header line (want \"", kManifestMagic, " <version>\")"));
+    return bad(Cat("bad header line (want \"", kManifestMagic, " <version>\")"));
   if (version != static_cast<uint64_t>(kManifestFormatVersion))
-    return absl::FailedPreconditionError(
-        absl::StrCat(origin, ":1: unsupported bundle format version ", version,
-                     " (this build reads version ", kManifestFormatVersion, ")"));
+    return absl::FailedPreconditionError(Cat(origin, ":1: unsupported bundle format version ",
+                                             version, " (this build reads version ",
+                                             kManifestFormatVersion, ")"));
   if (nl == std::string_view::npos) return bad("header line does not end with a newline");
   return static_cast<int>(version);
 }

@@ -57,7 +57,7 @@ struct ManifestArtifact {
   std::string name;    // for tables: "type:path" as configured
   std::string sha256;  // of the file's bytes
   uint64_t size = 0;
-  std::string file;    // file name inside the generation directory
+  std::string file;  // file name inside the generation directory
   // Table flag: keys were folded to lower case at build time (no `nofold`).
   bool fold_case = true;
 };

@@ -17,5 +17,7 @@ int ConfCommand(const std::vector<std::string>& argv);
 int XrefCommand(const std::vector<std::string>& argv);
 int MapCommand(const std::vector<std::string>& argv);
 int AliasCommand(const std::vector<std::string>& argv);
+int BuildCommand(const std::vector<std::string>& argv);
+int VerifyCommand(const std::vector<std::string>& argv);
 
 }  // namespace posthaste::tools

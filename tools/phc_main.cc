@@ -17,8 +17,10 @@ void Usage() {
       "  check [-c DIR] [--format=json] [--allow-unsupported]   validate a configuration\n"
       "  conf [postconf options]                                 postconf work-alike\n"
       "  xref [-c DIR] PARAM... | --service NAME/TYPE | --unused parameter cross-reference\n"
+      "  build [-c DIR] -o BUNDLE_DIR                           check, compile and publish a bundle\n"
       "  map [postmap options] [type:]file...                   postmap work-alike\n"
-      "  alias [postalias options] [type:]file...               postalias work-alike\n",
+      "  alias [postalias options] [type:]file...               postalias work-alike\n"
+      "  verify BUNDLE_DIR                                       check a published bundle\n",
       stderr);
 }
 
@@ -35,7 +37,9 @@ int main(int argc, char** argv) {
   if (command == "conf") return posthaste::tools::ConfCommand(args);
   if (command == "xref") return posthaste::tools::XrefCommand(args);
   if (command == "map") return posthaste::tools::MapCommand(args);
+  if (command == "build") return posthaste::tools::BuildCommand(args);
   if (command == "alias") return posthaste::tools::AliasCommand(args);
+  if (command == "verify") return posthaste::tools::VerifyCommand(args);
   if (command == "-h" || command == "--help" || command == "help") {
     Usage();
     return 0;
