@@ -84,6 +84,42 @@ LineStructure Walk(const SourceSet& sources, int file, antlr4::CommonTokenStream
 }  // namespace
 
 LineStructure ReadLogicalLines(const SourceSet& sources, int file, ConfigGrammar grammar) {
+  if (grammar == ConfigGrammar::kTableSource && sources.file(file).text.size() >= kLargeTableBytes)
+    return SplitLogicalLines(sources, file);
+  return ReadLogicalLinesWithGrammar(sources, file, grammar);
+}
+
+LineStructure SplitLogicalLines(const SourceSet& sources, int file) {
+  LineStructure out;
+  const SourceFile& f = sources.file(file);
+  auto is_ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };
+  bool have_entry = false, in_stray = false;
+  for (size_t i = 0; i < f.lines.size(); ++i) {
+    std::string_view line = f.lines[i];
+    int number = static_cast<int>(i) + 1;
+    size_t first = 0;
+    while (first < line.size() && is_ws(line[first])) ++first;
+    if (first == line.size() || line[first] == '#') continue;  // blank or comment
+    if (first == 0) {  // START
+      out.entries.emplace_back(file, std::string(line), number);
+      have_entry = true;
+      in_stray = false;
+      continue;
+    }
+    if (have_entry) {  // CONT
+      out.entries.back().Append(line, number);
+    } else if (in_stray) {
+      out.strays.back().Append(line, number);
+    } else {
+      out.strays.emplace_back(file, std::string(line), number);
+      in_stray = true;
+    }
+  }
+  return out;
+}
+
+LineStructure ReadLogicalLinesWithGrammar(const SourceSet& sources, int file,
+                                          ConfigGrammar grammar) {
   std::string text = sources.file(file).text;
   if (!text.empty() && text.back() != '\n') text.push_back('\n');
   ByteInputStream input(text);

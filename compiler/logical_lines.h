@@ -54,7 +54,19 @@ struct LineStructure {
 
 enum class ConfigGrammar { kMainCf, kMasterCf, kTableSource };
 
-// Parses file `file` of `sources` with the chosen grammar.
+// Parses file `file` of `sources` with the chosen grammar. Table sources of
+// kLargeTableBytes or more take SplitLogicalLines instead: the same rules,
+// written by hand for speed (a million-line table), and checked against the
+// grammar by a differential test and the table fuzz target.
 LineStructure ReadLogicalLines(const SourceSet& sources, int file, ConfigGrammar grammar);
+
+constexpr size_t kLargeTableBytes = 1 << 20;
+
+// The line rules of ConfigLinesLexer.g4 + MainCf.g4 without ANTLR.
+LineStructure SplitLogicalLines(const SourceSet& sources, int file);
+
+// ANTLR only, whatever the size (for the differential test).
+LineStructure ReadLogicalLinesWithGrammar(const SourceSet& sources, int file,
+                                          ConfigGrammar grammar);
 
 }  // namespace posthaste::compiler

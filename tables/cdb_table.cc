@@ -120,7 +120,7 @@ CdbTable::~CdbTable() {
   }
 }
 
-LookupResult CdbTable::Lookup(std::string_view key) const {
+LookupStatus CdbTable::LookupInto(std::string_view key, std::string* value) const {
   // cdb_find records the found position in the struct: a copy per call keeps
   // concurrent lookups independent (the mapping itself is shared).
   cdb copy = impl_->db;
@@ -128,18 +128,38 @@ LookupResult CdbTable::Lookup(std::string_view key) const {
   int r = 0;
   if (nul_ != NulMode::kWithNul) r = cdb_find(db, key.data(), static_cast<unsigned>(key.size()));
   if (r == 0 && nul_ != NulMode::kWithoutNul) {
-    // postmap -N stores keys with a trailing NUL.
-    std::string with_nul(key);
-    with_nul.push_back('\0');
-    r = cdb_find(db, with_nul.data(), static_cast<unsigned>(with_nul.size()));
+    // postmap -N (and Postfix's hash/btree/lmdb) store keys with a trailing NUL.
+    char stack[256];
+    std::string heap;
+    char* with_nul = stack;
+    if (key.size() + 1 > sizeof stack) {
+      heap.resize(key.size() + 1);
+      with_nul = heap.data();
+    }
+    std::memcpy(with_nul, key.data(), key.size());
+    with_nul[key.size()] = '\0';
+    r = cdb_find(db, with_nul, static_cast<unsigned>(key.size() + 1));
   }
-  if (r < 0) return LookupResult::TryAgain("cdb lookup error: corrupt file");
-  if (r == 0) return LookupResult::NotFound();
+  if (r < 0) {
+    *value = "cdb lookup error: corrupt file";
+    return LookupStatus::kTryAgain;
+  }
+  if (r == 0) return LookupStatus::kNotFound;
   const char* data = static_cast<const char*>(cdb_getdata(db));
-  if (!data) return LookupResult::TryAgain("cdb lookup error: record outside the file");
-  std::string value(data, cdb_datalen(db));
-  if (!value.empty() && value.back() == '\0') value.pop_back();
-  return LookupResult::Found(std::move(value));
+  if (!data) {
+    *value = "cdb lookup error: record outside the file";
+    return LookupStatus::kTryAgain;
+  }
+  size_t len = cdb_datalen(db);
+  if (len > 0 && data[len - 1] == '\0') --len;
+  value->assign(data, len);
+  return LookupStatus::kFound;
+}
+
+LookupResult CdbTable::Lookup(std::string_view key) const {
+  LookupResult result;
+  result.status = LookupInto(key, &result.value);
+  return result;
 }
 
 bool CdbTable::ForEach(

@@ -54,6 +54,7 @@ class CdbTable : public Table {
   ~CdbTable() override;
 
   LookupResult Lookup(std::string_view key) const override;
+  LookupStatus LookupInto(std::string_view key, std::string* value) const override;
   bool ForEach(const std::function<void(std::string_view, std::string_view)>& visit)
       const override;
   bool FoldsCase() const override { return fold_case_; }

@@ -31,6 +31,13 @@ class Table {
   // Exact lookup of `key` as given (callers fold case when the table's
   // flags say so; see FoldsCase()).
   virtual LookupResult Lookup(std::string_view key) const = 0;
+  // The same lookup into a caller-owned buffer (no allocation once the
+  // buffer is large enough): the hot path for the runtime.
+  virtual LookupStatus LookupInto(std::string_view key, std::string* value) const {
+    LookupResult r = Lookup(key);
+    *value = std::move(r.value);
+    return r.status;
+  }
   // Visits every entry in storage order; false when the back end cannot
   // list its entries (as Postfix's cdb cannot).
   virtual bool ForEach(const std::function<void(std::string_view key, std::string_view value)>&

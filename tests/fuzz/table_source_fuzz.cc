@@ -1,6 +1,6 @@
 // table_source_fuzz.cc: libFuzzer target for table sources.
 //
-// Feeds the input to the postmap and postalias source parsers (ASCII and
+// Checks the fast line splitter against the grammar, feeds the input to the postmap and postalias source parsers (ASCII and
 // UTF-8 modes), to the cidr rule parser (then queries the compiled index),
 // and as the body of an inline: table. Any input must be accepted without
 // crashing; problems become warnings.
@@ -9,12 +9,26 @@
 #include <string>
 
 #include "compiler/cidr_table.h"
+#include "compiler/logical_lines.h"
 #include "compiler/table_open.h"
 #include "compiler/table_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace posthaste::compiler;
   std::string text(reinterpret_cast<const char*>(data), size);
+  // The fast line splitter used for large tables must agree with the grammar.
+  {
+    SourceSet s;
+    int id = s.Add("fuzz", text);
+    LineStructure fast = SplitLogicalLines(s, id);
+    LineStructure slow = ReadLogicalLinesWithGrammar(s, id, ConfigGrammar::kTableSource);
+    if (fast.entries.size() != slow.entries.size() || fast.strays.size() != slow.strays.size())
+      __builtin_trap();
+    for (size_t i = 0; i < fast.entries.size(); ++i)
+      if (fast.entries[i].text() != slow.entries[i].text() ||
+          fast.entries[i].first_line() != slow.entries[i].first_line())
+        __builtin_trap();
+  }
   for (TableSyntax syntax : {TableSyntax::kMap, TableSyntax::kAlias}) {
     for (bool utf8 : {false, true}) {
       TableSourceOptions options;
