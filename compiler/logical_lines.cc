@@ -12,18 +12,23 @@
 namespace posthaste::compiler {
 
 void LogicalLine::Append(std::string_view text, int line) {
-  segments_.push_back({text_.size(), line, 1});
+  more_.push_back({text_.size(), line, 1});
   text_.append(text);
 }
 
 SourceSpan LogicalLine::SpanAt(size_t offset, size_t length) const {
-  if (segments_.empty()) return {};
-  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+  if (!has_first_) return {};
+  // The segment holding `offset` and where the next one starts.
+  const Segment* seg = &first_;
+  size_t end_of_segment = more_.empty() ? text_.size() : more_.front().offset;
+  auto it = std::upper_bound(more_.begin(), more_.end(), offset,
                              [](size_t off, const Segment& s) { return off < s.offset; });
-  if (it != segments_.begin()) --it;
-  size_t end_of_segment = (it + 1 == segments_.end()) ? text_.size() : (it + 1)->offset;
+  if (it != more_.begin()) {
+    seg = &*(it - 1);
+    end_of_segment = it == more_.end() ? text_.size() : it->offset;
+  }
   size_t clipped = std::min(length, end_of_segment > offset ? end_of_segment - offset : 0);
-  return SourceSpan{file_, it->line, it->col + static_cast<int>(offset - it->offset),
+  return SourceSpan{file_, seg->line, seg->col + static_cast<int>(offset - seg->offset),
                     static_cast<int>(clipped)};
 }
 

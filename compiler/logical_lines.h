@@ -22,16 +22,14 @@ class LogicalLine {
  public:
   LogicalLine() = default;
   LogicalLine(int file, std::string text, int line)
-      : file_(file), text_(std::move(text)) {
-    segments_.push_back({0, line, 1});
-  }
+      : file_(file), text_(std::move(text)), first_{0, line, 1}, has_first_(true) {}
 
   // Appends a continuation line that starts at column 1 of physical `line`.
   void Append(std::string_view text, int line);
 
   const std::string& text() const { return text_; }
   int file() const { return file_; }
-  int first_line() const { return segments_.empty() ? 0 : segments_.front().line; }
+  int first_line() const { return has_first_ ? first_.line : 0; }
   // Span of `length` bytes starting at byte `offset` of text(); clipped to the
   // physical line the offset falls on.
   SourceSpan SpanAt(size_t offset, size_t length = 1) const;
@@ -44,7 +42,11 @@ class LogicalLine {
   };
   int file_ = -1;
   std::string text_;
-  std::vector<Segment> segments_;
+  // The first physical line inline (most logical lines have only one), the
+  // continuation lines after it.
+  Segment first_{0, 0, 1};
+  bool has_first_ = false;
+  std::vector<Segment> more_;
 };
 
 struct LineStructure {

@@ -12,10 +12,21 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-std::string Trim(std::string_view s) {
+std::string_view TrimView(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return std::string(s);
+  return s;
+}
+std::string Trim(std::string_view s) { return std::string(TrimView(s)); }
+
+// Folds in place when the key is ASCII (the common case, no allocation).
+void FoldInPlace(std::string* key, bool utf8) {
+  bool ascii = true;
+  for (char& c : *key) {
+    if (static_cast<unsigned char>(c) >= 0x80) ascii = false;
+    else if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (!ascii && utf8) *key = tables::FoldUtf8(*key).value_or(*key);
 }
 
 std::string Printable(std::string_view s) {
@@ -102,8 +113,8 @@ ParsedTable ParseTableSource(const std::string& path, const std::string& text,
                                               "' -- ignoring this line"});
         continue;
       }
-      rec.key = t.substr(0, k);
-      rec.value = Trim(std::string_view(t).substr(k));
+      rec.key.assign(t, 0, k);
+      rec.value = TrimView(std::string_view(t).substr(k));
       if (rec.key.empty() || rec.value.empty()) {
         out.warnings.push_back({rec.line, where + ": expected format: key whitespace value" +
                                               (options.texthash ? " -- ignoring this line" : "")});
@@ -113,7 +124,7 @@ ParsedTable ParseTableSource(const std::string& path, const std::string& text,
         out.warnings.push_back(
             {rec.line, where + ": record is in \"key: value\" format; is this an alias file?"});
     }
-    if (options.fold_case) rec.key = FoldKey(rec.key, options.utf8);
+    if (options.fold_case) FoldInPlace(&rec.key, options.utf8);
     out.records.push_back(std::move(rec));
   }
   return out;

@@ -17,6 +17,8 @@
 #include <optional>
 #include <set>
 
+#include "absl/container/flat_hash_set.h"
+
 #include "compiler/config_set.h"
 #include "compiler/host_defaults.h"
 #include "compiler/table_open.h"
@@ -107,15 +109,20 @@ class MapTool {
     compiler::ParsedTable parsed = compiler::ParseTableSource(spec.name, source, source_options);
     // Keep the first of duplicate keys; warnings in line order.
     std::vector<compiler::TableWarning> warnings = parsed.warnings;
-    std::set<std::string> seen;
+    // Views into parsed.records, which is not modified while `seen` lives.
+    absl::flat_hash_set<std::string_view> seen;
+    seen.reserve(parsed.records.size());
     std::vector<std::pair<std::string, std::string>> records;
+    records.reserve(parsed.records.size() + 3);
     for (compiler::TableRecord& r : parsed.records) {
       if (!seen.insert(r.key).second) {
         warnings.push_back({r.line, DuplicateWhere(spec) + ": duplicate entry: \"" + r.key + "\""});
-        continue;
+        r.line = -1;
       }
-      records.emplace_back(std::move(r.key), std::move(r.value));
     }
+    seen.clear();
+    for (compiler::TableRecord& r : parsed.records)
+      if (r.line >= 0) records.emplace_back(std::move(r.key), std::move(r.value));
     std::stable_sort(warnings.begin(), warnings.end(),
                      [](const auto& a, const auto& b) { return a.line < b.line; });
     for (const compiler::TableWarning& w : warnings) Warn(w.text);
