@@ -80,8 +80,7 @@ std::optional<std::string> ParseNet(std::string_view pattern, tables::CidrNet* n
     char buf[INET6_ADDRSTRLEN];
     inet_ntop(family == 4 ? AF_INET : AF_INET6, masked.data(), buf, sizeof buf);
     return "non-null host address bits in \"" + text + "\", perhaps you should use \"" +
-           std::string(family == 6 ? "[" : "") + buf + (family == 6 ? "]" : "") + "/" +
-           std::to_string(prefix) + "\" instead";
+           std::string(buf) + "/" + std::to_string(prefix) + "\" instead";
   }
   return std::nullopt;
 }

@@ -99,8 +99,8 @@ OpenedTable Composite(const std::string& spec, const std::string& type, const st
   OpenedTable out;
   std::string error;
   std::optional<std::string> inner = ExtractBraced(name, &error);
-  if (!inner || Trim(name).empty() || Trim(name)[0] != '{') {
-    out.fatal = spec + ": " + (inner ? "missing '{' or '}'" : error);
+  if (!inner || Trim(name).empty() || Trim(name)[0] != '{' || Trim(*inner).empty()) {
+    out.fatal = "bad syntax: \"" + spec + "\"; need \"" + type + ":{type:name...}\"";
     return out;
   }
   std::vector<std::unique_ptr<tables::Table>> members;
@@ -112,10 +112,6 @@ OpenedTable Composite(const std::string& spec, const std::string& type, const st
       return out;
     }
     members.push_back(std::move(member.table));
-  }
-  if (members.empty()) {
-    out.fatal = spec + ": empty table list";
-    return out;
   }
   if (type == "unionmap") {
     out.table = std::make_unique<tables::UnionTable>(std::move(members), options.utf8);
@@ -155,8 +151,8 @@ std::string PostfixSuffix(const std::string& type) {
 OpenedTable OpenTable(const std::string& spec, const OpenOptions& options) {
   OpenedTable out;
   TableSpec ts;
-  if (!ParseTableSpec(spec, &ts)) {
-    out.fatal = "open database " + spec + ": no table type";
+  if (!ParseTableSpec(spec, &ts) || ts.name.empty()) {
+    out.fatal = "open dictionary: expecting \"type:name\" form instead of \"" + spec + "\"";
     return out;
   }
   if (IsIndexedType(ts.type)) {
@@ -185,7 +181,7 @@ OpenedTable OpenTable(const std::string& spec, const OpenOptions& options) {
       std::string error;
       std::optional<std::string> inner = ExtractBraced(t, &error);
       if (!inner) {
-        out.fatal = spec + ": " + error;
+        out.fatal = "bad static:name syntax: " + error;
         return out;
       }
       value = *inner;

@@ -21,11 +21,10 @@ std::array<uint8_t, 16> Masked(const std::array<uint8_t, 16>& a, int bytes, int 
 }  // namespace
 
 bool CidrNet::Contains(int fam, const std::array<uint8_t, 16>& a) const {
-  bool in = false;
-  if (fam == family) {
-    int bytes = family == 4 ? 4 : 16;
-    in = Masked(a, bytes, prefix) == Masked(addr, bytes, prefix);
-  }
+  // A rule only ever applies to addresses of its own family, negated or not.
+  if (fam != family) return false;
+  int bytes = family == 4 ? 4 : 16;
+  bool in = Masked(a, bytes, prefix) == Masked(addr, bytes, prefix);
   return negate ? !in : in;
 }
 

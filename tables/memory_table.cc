@@ -41,7 +41,7 @@ LookupResult UnionTable::Lookup(std::string_view key) const {
   for (const auto& m : members_) {
     LookupResult r = LookupFolded(*m, key, utf8_);
     if (r.status == LookupStatus::kTryAgain) return r;
-    if (!r.found()) continue;
+    if (!r.found() || r.value.empty()) continue;
     if (any) joined += ",";
     joined += r.value;
     any = true;

@@ -96,12 +96,14 @@ class MapTool {
 
   void Build(const std::string& text) {
     TableSpec spec = Spec(text);
+    // postmap opens the source first, then the database for writing.
+    std::string source, error;
+    if (!compiler::ReadFile(spec.name, &source, &error)) Die("open " + spec.name + ": " + error);
     if (spec.type == "texthash")
       Die("unsupported dictionary type: texthash does not support bulk-mode creation.");
     if (!compiler::IsIndexedType(spec.type))
-      Die("unsupported dictionary type: " + spec.type);
-    std::string source, error;
-    if (!compiler::ReadFile(spec.name, &source, &error)) Die("open " + spec.name + ": " + error);
+      Die("unsupported dictionary type: " + spec.type + ". Is the postfix-" + spec.type +
+          " package installed?");
     compiler::TableSourceOptions source_options;
     source_options.syntax = o_.alias ? compiler::TableSyntax::kAlias : compiler::TableSyntax::kMap;
     source_options.fold_case = o_.fold;
@@ -216,8 +218,7 @@ class MapTool {
       bool ok = t->ForEach([&](std::string_view k, std::string_view v) {
         rows.emplace_back(std::string(k), std::string(v));
       });
-      if (!ok)
-        Die("table " + spec.type + ":" + spec.name + ": sequence operation is not supported");
+      if (!ok) Die("table " + m + ": sequence operation is not supported");
       // btree and lmdb keep keys in byte order; hash order is Berkeley DB's
       // own and is not reproduced (insertion order instead).
       if (spec.type == "btree" || spec.type == "lmdb") std::sort(rows.begin(), rows.end());
