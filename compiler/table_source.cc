@@ -1,6 +1,9 @@
 // table_source.cc: logical lines to table records.
 #include "compiler/table_source.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "compiler/logical_lines.h"
 #include "compiler/source.h"
 #include "tables/casefold.h"
@@ -60,6 +63,84 @@ bool SplitAlias(std::string_view text, std::string* name, std::string* value) {
   return !name->empty();
 }
 
+// postalias stores values as RFC 822 address lists re-written in canonical
+// form: atoms, "quoted strings" and (comments) kept, blanks collapsed,
+// backslash escapes resolved, ", " after every comma, no blanks around the
+// other specials except before '<'.
+std::string CanonicalAddressList(std::string_view v) {
+  enum Kind { kWord, kSpecial };
+  struct Token {
+    Kind kind;
+    std::string text;
+  };
+  std::vector<Token> tokens;
+  const std::string_view specials = "()<>@,;:\\\".[]";
+  size_t i = 0;
+  while (i < v.size()) {
+    char c = v[i];
+    if (IsSpace(c)) {
+      ++i;
+      continue;
+    }
+    if (c == '"') {  // quoted string, kept with its quotes
+      size_t j = i + 1;
+      while (j < v.size() && v[j] != '"') j += (v[j] == '\\' && j + 1 < v.size()) ? 2 : 1;
+      size_t end = std::min(j + 1, v.size());
+      tokens.push_back({kWord, std::string(v.substr(i, end - i))});
+      i = end;
+      continue;
+    }
+    if (c == '(') {  // comment, nested parentheses allowed, kept as is
+      int depth = 0;
+      size_t j = i;
+      for (; j < v.size(); ++j) {
+        if (v[j] == '\\' && j + 1 < v.size()) {
+          ++j;
+          continue;
+        }
+        if (v[j] == '(') ++depth;
+        if (v[j] == ')' && --depth == 0) break;
+      }
+      size_t end = std::min(j + 1, v.size());
+      tokens.push_back({kWord, std::string(v.substr(i, end - i))});
+      i = end;
+      continue;
+    }
+    if (c == '[') {  // domain literal
+      size_t j = v.find(']', i);
+      size_t end = j == std::string_view::npos ? v.size() : j + 1;
+      tokens.push_back({kWord, std::string(v.substr(i, end - i))});
+      i = end;
+      continue;
+    }
+    if (specials.find(c) != std::string_view::npos && c != '\\') {
+      tokens.push_back({kSpecial, std::string(1, c)});
+      ++i;
+      continue;
+    }
+    std::string atom;
+    while (i < v.size() && !IsSpace(v[i]) &&
+           (specials.find(v[i]) == std::string_view::npos || v[i] == '\\')) {
+      if (v[i] == '\\' && i + 1 < v.size()) ++i;
+      atom.push_back(v[i++]);
+    }
+    tokens.push_back({kWord, atom});
+  }
+  std::string out;
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    if (t > 0) {
+      const Token& prev = tokens[t - 1];
+      const Token& cur = tokens[t];
+      bool space = prev.text == "," ||
+                   (prev.kind == kWord && (cur.kind == kWord || cur.text == "<")) ||
+                   (prev.text == ">" && cur.kind == kWord);
+      if (space) out.push_back(' ');
+    }
+    out += tokens[t].text;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string FoldCase(std::string_view s) { return tables::FoldAscii(s); }
@@ -95,6 +176,7 @@ ParsedTable ParseTableSource(const std::string& path, const std::string& text,
         out.warnings.push_back({rec.line, where + ": need name:value pair"});
         continue;
       }
+      rec.value = CanonicalAddressList(rec.value);
     } else {
       // The key ends at the first blank outside double quotes; a backslash
       // protects the next character. Quotes and backslashes stay in the key.
