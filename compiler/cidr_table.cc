@@ -63,9 +63,9 @@ std::optional<std::string> ParseNet(std::string_view pattern, tables::CidrNet* n
   int bits = family == 4 ? 32 : 128;
   int prefix = bits;
   if (has_mask) {
-    bool digits = !mask_text.empty() && mask_text.size() <= 3 &&
-                  mask_text.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits || std::stoi(mask_text) > bits)
+    bool digits = !mask_text.empty() && mask_text.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) return "bad mask value in \"" + text + "\"";
+    if (mask_text.size() > 3 || std::stoi(mask_text) > bits)
       return "bad mask length in \"" + text + "\"";
     prefix = std::stoi(mask_text);
   }

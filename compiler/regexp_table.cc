@@ -198,39 +198,70 @@ bool SplitPattern(std::string_view t, std::string* pattern, std::string* flags,
   return true;
 }
 
-// Checks $n references in `result` against `groups`; returns a warning.
-std::optional<std::string> CheckReplacement(const std::string& result, int groups, bool negate,
-                                            bool pcre, std::vector<std::string>* warnings,
-                                            const std::string& where) {
-  for (size_t i = 0; i + 1 < result.size(); ++i) {
-    if (result[i] != '$') continue;
-    char n = result[i + 1];
-    if (n == '$') {
+// Checks $n references in `result` the way Postfix does: the text is parsed
+// like a $-expression (truncated ${ or a bare $ are syntax errors), $0 is
+// out of range, and the highest index must exist in the pattern. Adds
+// Postfix's warnings; returns false when the rule must be skipped.
+bool CheckReplacement(const std::string& result, int groups, bool negate, bool pcre,
+                      std::vector<std::string>* warnings, const std::string& where) {
+  int max_index = 0;
+  bool syntax_error = false;
+  size_t i = 0;
+  while (i < result.size() && !syntax_error) {
+    if (result[i] != '$') {
       ++i;
       continue;
     }
-    std::string digits;
+    if (i + 1 < result.size() && result[i + 1] == '$') {
+      i += 2;
+      continue;
+    }
+    std::string name;
     size_t j = i + 1;
-    if (n == '{' || n == '(') {
-      char close = n == '{' ? '}' : ')';
+    if (j < result.size() && (result[j] == '{' || result[j] == '(')) {
+      char close = result[j] == '{' ? '}' : ')';
       size_t end = result.find(close, j + 1);
-      if (end == std::string::npos) return std::string("bad replacement syntax");
-      digits = result.substr(j + 1, end - j - 1);
+      if (end == std::string::npos) {
+        warnings->push_back("truncated macro reference: \"" + result + "\"");
+        syntax_error = true;
+        break;
+      }
+      name = result.substr(j + 1, end - j - 1);
+      i = end + 1;
     } else {
-      while (j < result.size() && isdigit(static_cast<unsigned char>(result[j]))) digits += result[j++];
+      while (j < result.size() && (isalnum(static_cast<unsigned char>(result[j])) || result[j] == '_'))
+        name.push_back(result[j++]);
+      i = j;
     }
-    if (digits.empty()) continue;
-    if (digits.find_first_not_of("0123456789") != std::string::npos)
-      return std::string("bad replacement syntax");
-    if (negate) return std::string("$number found in negative match replacement text");
-    int index = std::stoi(digits);
-    if (index == 0 || index > groups) {
+    if (name.empty()) {
+      warnings->push_back("empty macro name: \"" + result + "\"");
+      syntax_error = true;
+      break;
+    }
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (negate) {
+      warnings->push_back(where + "$number found in negative match replacement text: skipping this rule");
+      return false;
+    }
+    int index = name.size() > 6 ? 1000000 : std::stoi(name);
+    if (index == 0) {
       warnings->push_back(where + (pcre ? "out of range" : "out-of-range") +
-                          " replacement index \"" + digits + "\"");
-      return std::string("bad replacement syntax");
+                          " replacement index \"" + name + "\"");
+      syntax_error = true;
+      break;
     }
+    max_index = std::max(max_index, index);
   }
-  return std::nullopt;
+  if (syntax_error) {
+    warnings->push_back(where + "bad replacement syntax: skipping this rule");
+    return false;
+  }
+  if (max_index > groups) {
+    warnings->push_back(where + "out of range replacement index \"" + std::to_string(max_index) +
+                        "\": skipping this rule");
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -338,13 +369,10 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
       out.warnings.push_back(where + *err);
       continue;
     }
-    if (rule.kind == Rule::kMatch) {
-      if (std::optional<std::string> bad = CheckReplacement(
-              rule.result, rule.pattern->group_count(), rule.negate, pcre, &out.warnings, where)) {
-        out.warnings.push_back(where + *bad + ": skipping this rule");
-        continue;
-      }
-    }
+    if (rule.kind == Rule::kMatch &&
+        !CheckReplacement(rule.result, rule.pattern->group_count(), rule.negate, pcre,
+                          &out.warnings, where))
+      continue;
     if (rule.kind == Rule::kIf) open_ifs.push_back(rules.size());
     rules.push_back(std::move(rule));
   }

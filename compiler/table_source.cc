@@ -60,7 +60,7 @@ bool SplitAlias(std::string_view text, std::string* name, std::string* value) {
   if (i >= text.size()) return false;
   *name = Trim(n);
   *value = Trim(text.substr(i + 1));
-  return !name->empty();
+  return !name->empty() && !value->empty();
 }
 
 // postalias stores values as RFC 822 address lists re-written in canonical

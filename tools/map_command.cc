@@ -99,8 +99,11 @@ class MapTool {
     // postmap opens the source first, then the database for writing.
     std::string source, error;
     if (!compiler::ReadFile(spec.name, &source, &error)) Die("open " + spec.name + ": " + error);
-    if (spec.type == "texthash")
-      Die("unsupported dictionary type: texthash does not support bulk-mode creation.");
+    static const std::set<std::string> kReadOnlyTypes = {
+        "texthash", "cidr", "regexp", "pcre", "inline", "static", "unionmap", "pipemap",
+        "environ", "fail", "internal"};
+    if (kReadOnlyTypes.count(spec.type))
+      Die("unsupported dictionary type: " + spec.type + " does not support bulk-mode creation.");
     if (!compiler::IsIndexedType(spec.type))
       Die("unsupported dictionary type: " + spec.type + ". Is the postfix-" + spec.type +
           " package installed?");
@@ -202,7 +205,7 @@ class MapTool {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       std::optional<std::string> v = Find(tables, line);
       if (!v) continue;
-      out_ += line + "\t" + *v + "\n";
+      out_ += line + (o_.alias ? ":" : "") + "\t" + *v + "\n";
       any = true;
     }
     return any ? 0 : 1;
