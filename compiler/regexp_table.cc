@@ -316,7 +316,8 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
     std::string_view rest;
     if (!SplitPattern(t, &pattern, &flags, &rest)) {
       out.warnings.push_back(where + "no closing regexp delimiter \"" +
-                             std::string(t.empty() ? "" : t.substr(0, 1)) + "\": skipping this rule");
+                             std::string(t.empty() ? "" : t.substr(0, 1)) + "\": " +
+                             (pcre ? "ignoring" : "skipping") + " this rule");
       continue;
     }
     if (rule.kind == Rule::kMatch && rest.empty()) {

@@ -43,7 +43,8 @@ OpenedTable FromSource(const std::string& path, const OpenOptions& options, bool
     return out;
   }
   TableSourceOptions source_options;
-  source_options.syntax = options.alias ? TableSyntax::kAlias : TableSyntax::kMap;
+  // texthash: always reads postmap syntax, even for postalias.
+  source_options.syntax = options.alias && !texthash ? TableSyntax::kAlias : TableSyntax::kMap;
   source_options.fold_case = options.fold_case;
   source_options.utf8 = options.utf8;
   source_options.texthash = texthash;
@@ -65,10 +66,15 @@ OpenedTable FromSource(const std::string& path, const OpenOptions& options, bool
 
 OpenedTable Inline(const std::string& spec, const std::string& name, const OpenOptions& options) {
   OpenedTable out;
+  const std::string need = "; need \"inline:{name=value...}\"";
   std::string error;
   std::optional<std::string> inner = ExtractBraced(name, &error);
-  if (!inner || Trim(name).empty() || Trim(name)[0] != '{') {
-    out.fatal = spec + ": " + (inner ? "missing '{' or '}'" : error);
+  if (!inner || Trim(name).empty() || Trim(name)[0] != '{' || inner->empty()) {
+    out.fatal = "bad syntax: \"" + spec + "\"" + need;
+    return out;
+  }
+  if (Trim(*inner).empty()) {
+    out.fatal = "empty table: \"" + spec + "\"" + need;
     return out;
   }
   auto table = std::make_unique<tables::MemoryTable>(options.fold_case);
@@ -77,14 +83,14 @@ OpenedTable Inline(const std::string& spec, const std::string& name, const OpenO
     if (!text.empty() && text[0] == '{') {
       std::optional<std::string> braced = ExtractBraced(text, &error);
       if (!braced) {
-        out.fatal = spec + ": " + error;
+        out.fatal = "bad syntax: \"" + spec + "\"" + need;
         return out;
       }
       text = *braced;
     }
     std::string key, value;
     if (std::optional<std::string> err = SplitNameValue(text, &key, &value)) {
-      out.fatal = spec + ": \"" + text + "\": " + *err;
+      out.fatal = *err + ": \"" + spec + "\"" + need;
       return out;
     }
     if (options.fold_case) key = FoldKey(key, options.utf8);
@@ -105,6 +111,11 @@ OpenedTable Composite(const std::string& spec, const std::string& type, const st
   }
   std::vector<std::unique_ptr<tables::Table>> members;
   for (const ListItem& item : SplitListItems(*inner)) {
+    TableSpec member_spec;
+    if (!ParseTableSpec(item.text, &member_spec)) {
+      out.fatal = "bad syntax: \"" + spec + "\"; need \"" + type + ":{type:name...}\"";
+      return out;
+    }
     OpenedTable member = OpenTable(item.text, options);
     for (std::string& w : member.warnings) out.warnings.push_back(std::move(w));
     if (!member.table) {

@@ -35,7 +35,7 @@ void FoldInPlace(std::string* key, bool utf8) {
 std::string Printable(std::string_view s) {
   std::string out(s);
   for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
   return out;
 }
 

@@ -80,7 +80,9 @@ class MapTool {
 
   TableSpec Spec(const std::string& text) {
     TableSpec spec;
-    if (!compiler::ParseTableSpec(text, &spec) || spec.name.empty()) {
+    if (compiler::ParseTableSpec(text, &spec) && spec.name.empty())
+      Die("open dictionary: expecting \"type:name\" form instead of \"" + text + "\"");
+    if (!compiler::ParseTableSpec(text, &spec)) {
       spec.type = default_type_ ? *default_type_ : *(default_type_ = DefaultType());
       spec.name = text;
     }
@@ -174,16 +176,18 @@ class MapTool {
     return std::move(t.table);
   }
 
+  // `only` names the one table in `tables` when they are opened one by one.
   std::optional<std::string> Find(std::vector<std::unique_ptr<tables::Table>>& tables,
-                                  const std::string& key) {
+                                  const std::string& key, const std::string* only = nullptr) {
     for (size_t i = 0; i < tables.size(); ++i) {
       auto& t = tables[i];
+      const std::string& name = only ? *only : o_.maps[i];
       tables::LookupResult r = o_.fold ? tables::LookupFolded(*t, key, Utf8()) : t->Lookup(key);
       if (r.status == tables::LookupStatus::kTryAgain) Die("table lookup problem: " + r.value);
       if (!r.found()) continue;
       if (r.value.empty()) {
-        Warn("table " + o_.maps[i] + ": key " + key + ": empty string result is not allowed");
-        Warn("table " + o_.maps[i] + " should return NO RESULT in case of NOT FOUND");
+        Warn("table " + name + ": key " + key + ": empty string result is not allowed");
+        Warn("table " + name + " should return NO RESULT in case of NOT FOUND");
       }
       return r.value;
     }
@@ -192,13 +196,19 @@ class MapTool {
 
   int Query() {
     std::vector<std::unique_ptr<tables::Table>> tables;
-    for (const std::string& m : o_.maps) tables.push_back(Open(m));
     if (*o_.query != "-") {
-      std::optional<std::string> v = Find(tables, *o_.query);
-      if (!v) return 1;
-      out_ += *v + "\n";
-      return 0;
+      // One key: tables are opened one at a time, and only until one answers.
+      for (const std::string& m : o_.maps) {
+        tables.clear();
+        tables.push_back(Open(m));
+        std::optional<std::string> v = Find(tables, *o_.query, &m);
+        if (!v) continue;
+        out_ += *v + "\n";
+        return 0;
+      }
+      return 1;
     }
+    for (const std::string& m : o_.maps) tables.push_back(Open(m));
     bool any = false;
     std::string line;
     while (std::getline(std::cin, line)) {
@@ -212,7 +222,8 @@ class MapTool {
   }
 
   int Dump() {
-    for (const std::string& m : o_.maps) {
+    // postmap -s lists the first table only.
+    for (const std::string& m : {o_.maps.front()}) {
       TableSpec spec = Spec(m);
       if (spec.type == "cdb")
         Die("table cdb:" + spec.name + ".cdb: sequence operation is not supported");
@@ -241,16 +252,25 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
   o.alias = alias;
   if (const char* env = std::getenv("MAIL_CONFIG")) o.config_dir = env;
   MapTool tool(o);
+  const std::string usage =
+      alias ? "usage: postalias [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file..."
+            : "usage: postmap [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] [-q key] [map_type:]file...";
   int status = 0;
   try {
-    size_t i = 1;
-    for (; i < argv.size(); ++i) {
+    // Options end at the first operand (no permutation), or at "--".
+    bool options_done = false;
+    bool deleting = false;
+    for (size_t i = 1; i < argv.size(); ++i) {
       const std::string& a = argv[i];
-      if (a == "--") {
-        ++i;
-        break;
+      if (options_done || a.size() < 2 || a[0] != '-') {
+        o.maps.push_back(a);
+        options_done = true;
+        continue;
       }
-      if (a.size() < 2 || a[0] != '-') break;
+      if (a == "--") {
+        options_done = true;
+        continue;
+      }
       for (size_t k = 1; k < a.size(); ++k) {
         char c = a[k];
         auto value = [&]() -> std::string {
@@ -259,7 +279,10 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
             k = a.size();
             return v;
           }
-          if (i + 1 >= argv.size()) tool.Die(std::string("option requires an argument -- '") + c + "'");
+          if (i + 1 >= argv.size()) {
+            tool.err_ += std::string("phc: option requires an argument -- '") + c + "'\n";
+            tool.Die(usage);
+          }
           k = a.size();
           return argv[++i];
         };
@@ -268,22 +291,35 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
           case 'f': o.fold = false; break;
           case 'N': o.nul = 1; break;
           case 'n': o.nul = -1; break;
-          case 'q': o.query = value(); break;
-          case 's': o.dump = true; break;
+          case 'q':
+            if (o.dump || deleting) tool.Die("specify only one of -s -q or -d");
+            o.query = value();
+            break;
+          case 'd':
+            if (o.dump || o.query) tool.Die("specify only one of -s -q or -d");
+            value();
+            deleting = true;
+            break;
+          case 's':
+            if (o.query || deleting) tool.Die("specify only one of -s or -q or -d");
+            o.dump = true;
+            break;
           case 'i': o.incremental = true; break;
-          case 'o': case 'p': case 'r': case 'v': case 'w': case 'u': case 'U': break;
+          case 'o': case 'p': case 'r': case 'v': case 'w': case 'u': case 'U': case 'b':
+          case 'h': case 'm': case 'F':
+            break;
           default:
             tool.err_ += std::string("phc: invalid option -- '") + c + "'\n";
-            tool.Die(std::string("usage: ") + (alias ? "postalias" : "postmap") +
-                     " [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file...");
+            tool.Die(usage);
         }
       }
     }
-    for (; i < argv.size(); ++i) o.maps.push_back(argv[i]);
-    if (o.maps.empty())
-      tool.Die(std::string("usage: ") + (alias ? "postalias" : "postmap") +
-               " [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file...");
-    if (o.query && o.dump) tool.Die("specify one of -q or -s");
+    if (o.maps.empty()) tool.Die(usage);
+    // postmap reads main.cf first.
+    std::string text, error;
+    if (!compiler::ReadFile(o.config_dir + "/main.cf", &text, &error))
+      tool.Die("open " + o.config_dir + "/main.cf: " + error);
+    if (deleting) tool.Die("deleting entries is not supported: posthaste tables are rebuilt whole");
     status = tool.Run();
   } catch (const Fatal& f) {
     tool.err_ += "phc: fatal: " + f.message + "\n";
