@@ -69,11 +69,12 @@ OpenedTable Inline(const std::string& spec, const std::string& name, const OpenO
   const std::string need = "; need \"inline:{name=value...}\"";
   std::string error;
   std::optional<std::string> inner = ExtractBraced(name, &error);
-  if (!inner || Trim(name).empty() || Trim(name)[0] != '{' || inner->empty()) {
+  std::string trimmed = Trim(name);
+  if (!inner || trimmed.empty() || trimmed[0] != '{' || trimmed == "{}") {
     out.fatal = "bad syntax: \"" + spec + "\"" + need;
     return out;
   }
-  if (Trim(*inner).empty()) {
+  if (inner->empty()) {
     out.fatal = "empty table: \"" + spec + "\"" + need;
     return out;
   }
@@ -89,7 +90,9 @@ OpenedTable Inline(const std::string& spec, const std::string& name, const OpenO
       text = *braced;
     }
     std::string key, value;
-    if (std::optional<std::string> err = SplitNameValue(text, &key, &value)) {
+    if (!text.empty() && text[0] == '=') {  // an empty name is accepted
+      value = Trim(text.substr(1));
+    } else if (std::optional<std::string> err = SplitNameValue(text, &key, &value)) {
       out.fatal = *err + ": \"" + spec + "\"" + need;
       return out;
     }

@@ -17,7 +17,7 @@
 #include <optional>
 #include <set>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 
 #include "compiler/config_set.h"
 #include "compiler/host_defaults.h"
@@ -45,6 +45,7 @@ struct MapOptions {
   bool dump = false;        // -s
   std::optional<std::string> query;  // -q KEY
   bool incremental = false;  // -i
+  enum { kWarn, kReplace, kIgnore } duplicates = kWarn;  // default, -r, -w
   std::vector<std::string> maps;
 };
 
@@ -117,15 +118,22 @@ class MapTool {
     // Keep the first of duplicate keys; warnings in line order.
     std::vector<compiler::TableWarning> warnings = parsed.warnings;
     // Views into parsed.records, which is not modified while `seen` lives.
-    absl::flat_hash_set<std::string_view> seen;
+    // -r: the last of duplicate keys wins; -w: the first, silently;
+    // default: the first, with a warning.
+    absl::flat_hash_map<std::string_view, size_t> seen;
     seen.reserve(parsed.records.size());
     std::vector<std::pair<std::string, std::string>> records;
     records.reserve(parsed.records.size() + 3);
-    for (compiler::TableRecord& r : parsed.records) {
-      if (!seen.insert(r.key).second) {
+    for (size_t i = 0; i < parsed.records.size(); ++i) {
+      compiler::TableRecord& r = parsed.records[i];
+      auto [it, inserted] = seen.emplace(r.key, i);
+      if (inserted) continue;
+      if (o_.duplicates == MapOptions::kReplace) {
+        parsed.records[it->second].value = r.value;
+      } else if (o_.duplicates == MapOptions::kWarn) {
         warnings.push_back({r.line, DuplicateWhere(spec) + ": duplicate entry: \"" + r.key + "\""});
-        r.line = -1;
       }
+      r.line = -1;
     }
     seen.clear();
     for (compiler::TableRecord& r : parsed.records)
@@ -149,6 +157,10 @@ class MapTool {
     // unless -N says otherwise.
     bool with_nul = o_.nul > 0 || (o_.nul == 0 && spec.type != "cdb");
     for (const auto& [k, v] : records) {
+      // LMDB's own key size limit, which postmap runs into.
+      if (spec.type == "lmdb" && k.size() + with_nul > 511)
+        Die("error updating lmdb:" + spec.name +
+            ": MDB_BAD_VALSIZE: Unsupported size of key/DB name/data, or wrong DUPFIXED size");
       std::string key = k, value = v;
       if (with_nul) {
         key.push_back('\0');
@@ -305,7 +317,9 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
             o.dump = true;
             break;
           case 'i': o.incremental = true; break;
-          case 'o': case 'p': case 'r': case 'v': case 'w': case 'u': case 'U': case 'b':
+          case 'r': o.duplicates = MapOptions::kReplace; break;
+          case 'w': o.duplicates = MapOptions::kIgnore; break;
+          case 'o': case 'p': case 'v': case 'u': case 'U': case 'b':
           case 'h': case 'm': case 'F':
             break;
           default:
