@@ -158,9 +158,14 @@ class MapTool {
     bool with_nul = o_.nul > 0 || (o_.nul == 0 && spec.type != "cdb");
     for (const auto& [k, v] : records) {
       // LMDB's own key size limit, which postmap runs into.
-      if (spec.type == "lmdb" && k.size() + with_nul > 511)
+      if (spec.type == "lmdb" && k.size() + with_nul > 511) {
+        // Postfix has created the database before it fails: it stays, empty.
+        builder->reset();  // abandons the partial file first
+        auto empty = tables::CdbBuilder::Create(out_path);
+        if (empty.ok()) (void)(*empty)->Finish();
         Die("error updating lmdb:" + spec.name +
             ": MDB_BAD_VALSIZE: Unsupported size of key/DB name/data, or wrong DUPFIXED size");
+      }
       std::string key = k, value = v;
       if (with_nul) {
         key.push_back('\0');
