@@ -101,14 +101,18 @@ TEST_F(BuildTest, BrokenConfigurationWritesNothing) {
 TEST(CdbInterop, PhcReadsACdbBuiltByPostfix) {
   const std::string table = std::string(POSTHASTE_TEST_DATA) + "/postfix_access";
   ASSERT_TRUE(fs::exists(table + ".cdb"));
+  char tmpl[] = "/tmp/phc-interop-XXXXXX";
+  std::string conf = mkdtemp(tmpl);
+  std::ofstream(conf + "/main.cf") << "";
   struct Case { const char* key; const char* value; };
   for (Case c : {Case{"alice@example.com", "OK"}, Case{"BOB@example.com", "REJECT User unknown"},
                  Case{".example.org", "DUNNO"}, Case{"spammer@", "550 5.7.1 Go away"}}) {
-    CommandResult r = RunCommand({POSTHASTE_PHC_PATH, "map", "-q", c.key, "cdb:" + table});
+    CommandResult r = RunCommand({POSTHASTE_PHC_PATH, "map", "-c", conf, "-q", c.key, "cdb:" + table});
     EXPECT_EQ(r.exit_code, 0) << c.key << r.err;
     EXPECT_EQ(r.out, std::string(c.value) + "\n");
   }
-  EXPECT_EQ(RunCommand({POSTHASTE_PHC_PATH, "map", "-q", "nobody", "cdb:" + table}).exit_code, 1);
+  EXPECT_EQ(RunCommand({POSTHASTE_PHC_PATH, "map", "-c", conf, "-q", "nobody", "cdb:" + table}).exit_code, 1);
+  fs::remove_all(conf);
 }
 
 TEST(CdbInterop, PostfixReadsACdbBuiltByPhc) {
