@@ -1,27 +1,37 @@
 // config_set.cc: reads and parses a configuration directory.
 #include "compiler/config_set.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace posthaste::compiler {
 
 bool ReadFile(const std::string& path, std::string* text, std::string* error) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = std::strerror(errno ? errno : ENOENT);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = std::strerror(errno);
     return false;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    *error = std::strerror(errno ? errno : EIO);
-    return false;
+  struct stat st;
+  text->clear();
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) text->reserve(st.st_size);
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *error = std::strerror(errno);
+      close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    text->append(buf, n);
   }
-  *text = buf.str();
+  close(fd);
   return true;
 }
 

@@ -150,65 +150,128 @@ std::string FoldKey(std::string_view key, bool utf8) {
   return tables::FoldUtf8(key).value_or(tables::FoldAscii(key));
 }
 
+namespace {
+
+// Handles one logical line; `t` is its text.
+void HandleLine(const std::string& path, std::string_view t, int line,
+                const TableSourceOptions& options, const TableSourceSink& sink,
+                std::string* key_buffer, std::string* value_buffer) {
+  auto where = [&] { return path + ", line " + std::to_string(line); };
+  if (options.utf8 && !tables::IsValidUtf8(t)) {
+    sink.warning(line, where() + ": non-UTF-8 input \"" + Printable(t) + "\" -- ignoring this line");
+    return;
+  }
+  std::string_view key, value;
+  if (options.syntax == TableSyntax::kAlias) {
+    std::string k, v;
+    if (!SplitAlias(t, &k, &v)) {
+      sink.warning(line, where() + ": need name:value pair");
+      return;
+    }
+    *key_buffer = std::move(k);
+    *value_buffer = CanonicalAddressList(v);
+    key = *key_buffer;
+    value = *value_buffer;
+  } else {
+    // The key ends at the first blank outside double quotes; a backslash
+    // protects the next character. Quotes and backslashes stay in the key.
+    size_t k = 0;
+    bool quoted = false;
+    while (k < t.size() && (quoted || !IsSpace(t[k]))) {
+      if (t[k] == '\\' && k + 1 < t.size()) {
+        k += 2;
+        continue;
+      }
+      if (t[k] == '"') quoted = !quoted;
+      ++k;
+    }
+    if (quoted) {
+      sink.warning(line, where() + ": unbalanced '\"' in '" + Printable(t) +
+                             "' -- ignoring this line");
+      return;
+    }
+    key_buffer->assign(t.data(), std::min(k, t.size()));
+    value = TrimView(t.substr(std::min(k, t.size())));
+    if (key_buffer->empty() || value.empty()) {
+      sink.warning(line, where() + ": expected format: key whitespace value" +
+                             (options.texthash ? " -- ignoring this line" : ""));
+      return;
+    }
+    if (key_buffer->back() == ':')
+      sink.warning(line, where() + ": record is in \"key: value\" format; is this an alias file?");
+  }
+  if (options.fold_case) FoldInPlace(key_buffer, options.utf8);
+  sink.record(*key_buffer, value, line);
+}
+
+}  // namespace
+
+void ScanTableSource(const std::string& path, const std::string& text,
+                     const TableSourceOptions& options, const TableSourceSink& sink) {
+  std::string key_buffer, value_buffer;
+  auto stray = [&](std::string_view t, int line) {
+    sink.warning(line, path + ": logical line must not start with whitespace: \"" + Printable(t) +
+                           "\"");
+  };
+  if (text.size() < kLargeTableBytes) {
+    // The grammar (grammar/TableSource.g4) decides the line structure.
+    SourceSet sources;
+    int id = sources.Add(path, text);
+    LineStructure lines = ReadLogicalLinesWithGrammar(sources, id, ConfigGrammar::kTableSource);
+    for (const LogicalLine& s : lines.strays) stray(s.text(), s.first_line());
+    for (const LogicalLine& l : lines.entries)
+      HandleLine(path, l.text(), l.first_line(), options, sink, &key_buffer, &value_buffer);
+    return;
+  }
+  // Large tables: the same line rules without materializing the lines (the
+  // splitter is checked against the grammar by tests and the fuzz target).
+  std::string joined;
+  int joined_line = 0;
+  enum { kNone, kEntry, kStray } pending = kNone;
+  auto flush = [&] {
+    if (pending == kEntry)
+      HandleLine(path, joined, joined_line, options, sink, &key_buffer, &value_buffer);
+    if (pending == kStray) stray(joined, joined_line);
+    pending = kNone;
+  };
+  bool seen_entry = false;
+  size_t pos = 0;
+  int number = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    std::string_view line(text.data() + pos, nl - pos);
+    pos = nl + 1;
+    ++number;
+    size_t first = 0;
+    while (first < line.size() && IsSpace(line[first]) && line[first] != '\n') ++first;
+    if (first == line.size() || line[first] == '#') continue;  // blank or comment
+    if (first == 0) {
+      flush();
+      joined.assign(line);
+      joined_line = number;
+      pending = kEntry;
+      seen_entry = true;
+    } else if (pending != kNone) {
+      joined.append(line);
+    } else if (!seen_entry) {
+      joined.assign(line);
+      joined_line = number;
+      pending = kStray;
+    }
+  }
+  flush();
+}
+
 ParsedTable ParseTableSource(const std::string& path, const std::string& text,
                              const TableSourceOptions& options) {
-  TableSyntax syntax = options.syntax;
   ParsedTable out;
-  SourceSet sources;
-  int id = sources.Add(path, text);
-  LineStructure lines = ReadLogicalLines(sources, id, ConfigGrammar::kTableSource);
-  for (const LogicalLine& stray : lines.strays)
-    out.warnings.push_back({stray.first_line(),
-                            path + ": logical line must not start with whitespace: \"" +
-                                Printable(stray.text()) + "\""});
-  for (const LogicalLine& line : lines.entries) {
-    const std::string& t = line.text();
-    std::string where = path + ", line " + std::to_string(line.first_line());
-    TableRecord rec;
-    rec.line = line.first_line();
-    if (options.utf8 && !tables::IsValidUtf8(t)) {
-      out.warnings.push_back(
-          {rec.line, where + ": non-UTF-8 input \"" + Printable(t) + "\" -- ignoring this line"});
-      continue;
-    }
-    if (syntax == TableSyntax::kAlias) {
-      if (!SplitAlias(t, &rec.key, &rec.value)) {
-        out.warnings.push_back({rec.line, where + ": need name:value pair"});
-        continue;
-      }
-      rec.value = CanonicalAddressList(rec.value);
-    } else {
-      // The key ends at the first blank outside double quotes; a backslash
-      // protects the next character. Quotes and backslashes stay in the key.
-      size_t k = 0;
-      bool quoted = false;
-      while (k < t.size() && (quoted || !IsSpace(t[k]))) {
-        if (t[k] == '\\' && k + 1 < t.size()) {
-          k += 2;
-          continue;
-        }
-        if (t[k] == '"') quoted = !quoted;
-        ++k;
-      }
-      if (quoted) {
-        out.warnings.push_back({rec.line, where + ": unbalanced '\"' in '" + Printable(t) +
-                                              "' -- ignoring this line"});
-        continue;
-      }
-      rec.key.assign(t, 0, k);
-      rec.value = TrimView(std::string_view(t).substr(k));
-      if (rec.key.empty() || rec.value.empty()) {
-        out.warnings.push_back({rec.line, where + ": expected format: key whitespace value" +
-                                              (options.texthash ? " -- ignoring this line" : "")});
-        continue;
-      }
-      if (rec.key.back() == ':')
-        out.warnings.push_back(
-            {rec.line, where + ": record is in \"key: value\" format; is this an alias file?"});
-    }
-    if (options.fold_case) FoldInPlace(&rec.key, options.utf8);
-    out.records.push_back(std::move(rec));
-  }
+  TableSourceSink sink;
+  sink.record = [&](std::string_view key, std::string_view value, int line) {
+    out.records.push_back({std::string(key), std::string(value), line});
+  };
+  sink.warning = [&](int line, std::string w) { out.warnings.push_back({line, std::move(w)}); };
+  ScanTableSource(path, text, options, sink);
   return out;
 }
 

@@ -11,7 +11,9 @@
 // Input is an untrusted file: any bytes parse.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace posthaste::compiler {
@@ -48,6 +50,16 @@ struct TableSourceOptions {
 // `path` is used in warnings; `text` is the file's contents.
 ParsedTable ParseTableSource(const std::string& path, const std::string& text,
                              const TableSourceOptions& options);
+
+// The streaming form behind ParseTableSource, for building large tables
+// without holding every record: `record` gets each record in file order
+// (views valid only during the call), `warning` each warning in file order.
+struct TableSourceSink {
+  std::function<void(std::string_view key, std::string_view value, int line)> record;
+  std::function<void(int line, std::string text)> warning;
+};
+void ScanTableSource(const std::string& path, const std::string& text,
+                     const TableSourceOptions& options, const TableSourceSink& sink);
 
 // Folds a key the way the options say (ASCII or Unicode).
 std::string FoldKey(std::string_view key, bool utf8);

@@ -58,6 +58,20 @@ absl::Status CdbBuilder::Add(std::string_view key, std::string_view value) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> CdbBuilder::Contains(std::string_view key) {
+  int r = cdb_make_exists(&impl_->make, key.data(), static_cast<unsigned>(key.size()));
+  if (r < 0) return Errno("cdb_make_exists " + tmp_path_);
+  return r > 0;
+}
+
+absl::Status CdbBuilder::Replace(std::string_view key, std::string_view value) {
+  int r = cdb_make_put(&impl_->make, key.data(), static_cast<unsigned>(key.size()), value.data(),
+                       static_cast<unsigned>(value.size()), CDB_PUT_REPLACE);
+  if (r < 0) return Errno("cdb_make_put " + tmp_path_);
+  ++records_;
+  return absl::OkStatus();
+}
+
 absl::Status CdbBuilder::Finish() {
   if (cdb_make_finish(&impl_->make) != 0) return Errno("cdb_make_finish " + tmp_path_);
   if (fsync(impl_->fd) != 0) return Errno("fsync " + tmp_path_);

@@ -28,6 +28,12 @@ class CdbBuilder {
   // Adds a record. Duplicate keys are the caller's business (Postfix keeps
   // the first; callers skip later ones before adding).
   absl::Status Add(std::string_view key, std::string_view value);
+  // True when a record with `key` was added before (tinycdb looks in what it
+  // has written so far).
+  absl::StatusOr<bool> Contains(std::string_view key);
+  // Adds `key`, replacing an earlier record with the same key (that one is
+  // left out of the index).
+  absl::Status Replace(std::string_view key, std::string_view value);
   // Writes the index, fsyncs, renames into place.
   absl::Status Finish();
   size_t records() const { return records_; }

@@ -18,6 +18,8 @@
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 
 #include "compiler/config_set.h"
 #include "compiler/host_defaults.h"
@@ -114,39 +116,6 @@ class MapTool {
     source_options.syntax = o_.alias ? compiler::TableSyntax::kAlias : compiler::TableSyntax::kMap;
     source_options.fold_case = o_.fold;
     source_options.utf8 = Utf8();
-    compiler::ParsedTable parsed = compiler::ParseTableSource(spec.name, source, source_options);
-    // Keep the first of duplicate keys; warnings in line order.
-    std::vector<compiler::TableWarning> warnings = parsed.warnings;
-    // Views into parsed.records, which is not modified while `seen` lives.
-    // -r: the last of duplicate keys wins; -w: the first, silently;
-    // default: the first, with a warning.
-    absl::flat_hash_map<std::string_view, size_t> seen;
-    seen.reserve(parsed.records.size());
-    std::vector<std::pair<std::string, std::string>> records;
-    records.reserve(parsed.records.size() + 3);
-    for (size_t i = 0; i < parsed.records.size(); ++i) {
-      compiler::TableRecord& r = parsed.records[i];
-      auto [it, inserted] = seen.emplace(r.key, i);
-      if (inserted) continue;
-      if (o_.duplicates == MapOptions::kReplace) {
-        parsed.records[it->second].value = r.value;
-      } else if (o_.duplicates == MapOptions::kWarn) {
-        warnings.push_back({r.line, DuplicateWhere(spec) + ": duplicate entry: \"" + r.key + "\""});
-      }
-      r.line = -1;
-    }
-    seen.clear();
-    for (compiler::TableRecord& r : parsed.records)
-      if (r.line >= 0) records.emplace_back(std::move(r.key), std::move(r.value));
-    std::stable_sort(warnings.begin(), warnings.end(),
-                     [](const auto& a, const auto& b) { return a.line < b.line; });
-    for (const compiler::TableWarning& w : warnings) Warn(w.text);
-    if (o_.alias) {
-      // postalias adds the sendmail-compatible end marker and NIS entries.
-      records.emplace_back("@", "@");
-      records.emplace_back("YP_LAST_MODIFIED", std::to_string(std::time(nullptr)));
-      records.emplace_back("YP_MASTER_NAME", MyHostname());
-    }
     std::string out_path = compiler::CompiledPath(spec);
     auto builder = tables::CdbBuilder::Create(out_path);
     if (!builder.ok())
@@ -156,7 +125,24 @@ class MapTool {
     // and lmdb files unless -n says otherwise, and without one in cdb files
     // unless -N says otherwise.
     bool with_nul = o_.nul > 0 || (o_.nul == 0 && spec.type != "cdb");
-    for (const auto& [k, v] : records) {
+    std::string key, value;  // reused buffers
+    auto stored = [&](std::string_view k, std::string_view v) {
+      key.assign(k);
+      value.assign(v);
+      if (with_nul) {
+        key.push_back('\0');
+        value.push_back('\0');
+      }
+    };
+    // Duplicates: the first record wins (with a warning, or silently with
+    // -w); with -r the last one wins. Keys are remembered by hash only; a
+    // repeated hash is confirmed against what the builder has written.
+    absl::flat_hash_set<size_t> hashes;
+    std::vector<std::pair<std::string, std::string>> replace_mode_records;
+    absl::flat_hash_map<std::string, size_t> replace_index;
+    compiler::TableSourceSink sink;
+    sink.warning = [&](int, std::string text) { Warn(text); };
+    sink.record = [&](std::string_view k, std::string_view v, int) {
       // LMDB's own key size limit, which postmap runs into.
       if (spec.type == "lmdb" && k.size() + with_nul > 511) {
         // Postfix has created the database before it fails: it stays, empty.
@@ -166,14 +152,43 @@ class MapTool {
         Die("error updating lmdb:" + spec.name +
             ": MDB_BAD_VALSIZE: Unsupported size of key/DB name/data, or wrong DUPFIXED size");
       }
-      std::string key = k, value = v;
-      if (with_nul) {
-        key.push_back('\0');
-        value.push_back('\0');
+      if (o_.duplicates == MapOptions::kReplace) {
+        auto [it, inserted] = replace_index.emplace(std::string(k), replace_mode_records.size());
+        if (inserted) {
+          replace_mode_records.emplace_back(std::string(k), std::string(v));
+        } else {
+          replace_mode_records[it->second].second = std::string(v);
+        }
+        return;
       }
-      if (absl::Status s = (*builder)->Add(key, value); !s.ok()) Die(std::string(s.message()));
+      stored(k, v);
+      if (!hashes.insert(absl::HashOf(k)).second) {
+        absl::StatusOr<bool> dup = (*builder)->Contains(key);
+        if (!dup.ok()) Die(std::string(dup.status().message()));
+        if (*dup) {
+          if (o_.duplicates == MapOptions::kWarn)
+            Warn(DuplicateWhere(spec) + ": duplicate entry: \"" + std::string(k) + "\"");
+          return;
+        }
+      }
+      if (absl::Status st = (*builder)->Add(key, value); !st.ok()) Die(std::string(st.message()));
+    };
+    compiler::ScanTableSource(spec.name, source, source_options, sink);
+    for (const auto& [k, v] : replace_mode_records) {
+      stored(k, v);
+      if (absl::Status st = (*builder)->Add(key, value); !st.ok()) Die(std::string(st.message()));
     }
-    if (absl::Status s = (*builder)->Finish(); !s.ok()) Die(std::string(s.message()));
+    if (o_.alias) {
+      // postalias adds the sendmail-compatible end marker and NIS entries.
+      for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+               {"@", "@"},
+               {"YP_LAST_MODIFIED", std::to_string(std::time(nullptr))},
+               {"YP_MASTER_NAME", MyHostname()}}) {
+        stored(k, v);
+        if (absl::Status st = (*builder)->Add(key, value); !st.ok()) Die(std::string(st.message()));
+      }
+    }
+    if (absl::Status st = (*builder)->Finish(); !st.ok()) Die(std::string(st.message()));
   }
 
   std::string MyHostname() { return Param("myhostname"); }
