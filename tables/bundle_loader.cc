@@ -2,6 +2,8 @@
 // everything on the way (order and rationale in tables/bundle_format.md §3).
 #include "tables/bundle_loader.h"
 
+#include "tables/cidr_table.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -199,6 +201,14 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadGeneration(
     switch (a.kind) {
       case ArtifactKind::kTable: {
         absl::StatusOr<std::unique_ptr<CdbTable>> table = CdbTable::Open(path, a.fold_case);
+        if (!table.ok())
+          return absl::Status(table.status().code(),
+                              Cat(std::string(table.status().message()), " (", label, ")"));
+        snap->tables_.emplace(a.name, *std::move(table));
+        break;
+      }
+      case ArtifactKind::kCidr: {
+        absl::StatusOr<std::unique_ptr<CidrTable>> table = ReadCidrTable(path);
         if (!table.ok())
           return absl::Status(table.status().code(),
                               Cat(std::string(table.status().message()), " (", label, ")"));

@@ -76,7 +76,7 @@ class Snapshot {
 
   std::string generation_, directory_, manifest_sha256_;
   Manifest manifest_;
-  std::map<std::string, std::unique_ptr<CdbTable>, std::less<>> tables_;
+  std::map<std::string, std::unique_ptr<Table>, std::less<>> tables_;
   std::map<std::string, ParamMap, std::less<>> services_;
 };
 

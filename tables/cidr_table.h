@@ -12,11 +12,13 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "tables/lookup.h"
 
 namespace posthaste::tables {
@@ -50,6 +52,14 @@ class CidrTable : public Table {
   std::unordered_map<uint64_t, std::vector<uint32_t>> index_;  // hashed; verified on hit
   std::vector<uint32_t> negated_;
 };
+
+// The bundle form of a cidr table: one CDB record per rule, key = rule
+// number ("0", "1", ...), value = "<family> <prefix> <negate> <addr hex>"
+// for the rule's network, then " if <family> <prefix> <negate> <addr hex>"
+// for each enclosing if, then a TAB and the result. Rules keep file order;
+// the prefix index is rebuilt at load. Described in bundle_format.md.
+absl::Status WriteCidrTable(const std::vector<CidrRule>& rules, const std::string& path);
+absl::StatusOr<std::unique_ptr<CidrTable>> ReadCidrTable(const std::string& path);
 
 // Parses a numeric IPv4 (strict dotted quad, no leading zeros) or IPv6
 // address. Returns false for anything else.

@@ -82,6 +82,8 @@ std::string FlagsToken(const ManifestArtifact& a) {
   switch (a.kind) {
     case ArtifactKind::kTable:
       return a.fold_case ? "-" : "nofold";
+    case ArtifactKind::kCidr:
+      return "-";
   }
   return "-";
 }
@@ -89,6 +91,10 @@ std::string FlagsToken(const ManifestArtifact& a) {
 bool ParseKind(std::string_view s, ArtifactKind* out) {
   if (s == "table") {
     *out = ArtifactKind::kTable;
+    return true;
+  }
+  if (s == "cidr") {
+    *out = ArtifactKind::kCidr;
     return true;
   }
   return false;
@@ -324,6 +330,8 @@ std::string_view ArtifactKindName(ArtifactKind kind) {
   switch (kind) {
     case ArtifactKind::kTable:
       return "table";
+    case ArtifactKind::kCidr:
+      return "cidr";
   }
   return "?";
 }

@@ -42,6 +42,7 @@ bool IsArtifactFileName(std::string_view name);
 
 enum class ArtifactKind {
   kTable,  // a CDB file, opened with CdbTable
+  kCidr,   // cidr rules serialized in a CDB file (cidr_table.h), indexed at load
 };
 // "table", ...
 std::string_view ArtifactKindName(ArtifactKind kind);

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "compiler/bundle_writer.h"
+#include "compiler/cidr_table.h"
 #include "compiler/config_set.h"
 #include "compiler/diagnostics.h"
 #include "compiler/table_open.h"
@@ -51,7 +52,8 @@ std::set<std::string> ReferencedTables(const ConfigSet& cs) {
     for (const compiler::ListItem& item : compiler::SplitListItems(r.text)) {
       compiler::TableSpec spec;
       if (!compiler::ParseTableSpec(item.text, &spec)) continue;
-      if (compiler::IsIndexedType(spec.type) || spec.type == "texthash" || spec.type == "inline")
+      if (compiler::IsIndexedType(spec.type) || spec.type == "texthash" || spec.type == "inline" ||
+          spec.type == "cidr")
         specs.insert(item.text);
     }
   };
@@ -130,6 +132,25 @@ int BuildCommand(const std::vector<std::string>& argv) {
     compiler::TableSpec spec;
     compiler::ParseTableSpec(spec_text, &spec);
     std::vector<std::pair<std::string, std::string>> records;
+    if (spec.type == "cidr") {
+      std::string text, error;
+      if (!compiler::ReadFile(spec.name, &text, &error))
+        return fail("open " + spec.name + ": " + error);
+      if (recorded_sources.insert(spec.name).second)
+        if (absl::Status s = writer.AddSourceContents(spec.name, text); !s.ok())
+          return fail(std::string(s.message()));
+      std::vector<std::string> warnings;
+      std::vector<tables::CidrRule> rules = compiler::ParseCidrRules(spec.name, text, &warnings);
+      for (const std::string& w : warnings) std::fprintf(stderr, "phc build: warning: %s\n", w.c_str());
+      std::string file = "cidr-" + tables::Sha256Hex(spec_text).substr(0, 16) + ".cdb";
+      if (absl::Status s = tables::WriteCidrTable(rules, writer.TempDir() + "/" + file); !s.ok())
+        return fail(std::string(s.message()));
+      if (absl::Status s = writer.AddArtifactFile(tables::ArtifactKind::kCidr, spec_text, file);
+          !s.ok())
+        return fail(std::string(s.message()));
+      summary.push_back({spec_text, rules.size(), 0});
+      continue;
+    }
     if (spec.type == "inline") {
       compiler::OpenOptions options;
       options.utf8 = utf8;
@@ -199,7 +220,8 @@ int BuildCommand(const std::vector<std::string>& argv) {
     for (Summary& s : summary)
       if (s.spec == a.name) s.bytes = a.size;
   for (const Summary& s : summary)
-    std::printf("table %s: %zu keys, %llu bytes\n", s.spec.c_str(), s.keys,
+    std::printf("table %s: %zu %s, %llu bytes\n", s.spec.c_str(), s.keys,
+                s.spec.rfind("cidr:", 0) == 0 ? "rules" : "keys",
                 static_cast<unsigned long long>(s.bytes));
   std::printf("bundle %s (%s)%s\n", result->manifest_sha256.c_str(), result->generation.c_str(),
               result->reused ? ", unchanged" : "");

@@ -35,13 +35,15 @@ class BuildTest : public ::testing::Test {
           "smtpd_recipient_restrictions = check_recipient_access hash:" + dir_ + "/conf/access,\n"
           "  reject_unauth_destination\n"
           "transport_maps = cdb:" + dir_ + "/conf/transport\n"
-          "sender_dependent_default_transport_maps = inline:{ bulk@example.com=bulk }\n");
+          "sender_dependent_default_transport_maps = inline:{ bulk@example.com=bulk }\n"
+          "smtpd_client_restrictions = check_client_access cidr:" + dir_ + "/conf/clients.cidr\n");
     Write("conf/master.cf",
           "smtp inet n - n - - smtpd\n"
           "smtp unix - - n - - smtp\n"
           "bulk unix - - n - - smtp\n  -o smtp_bind_address=127.0.0.3\n");
     Write("conf/access", "Alice@Example.com OK\nbob@example.com REJECT no\nalice@example.com dup\n");
     Write("conf/transport", "example.net relay:[mx.example.net]\n");
+    Write("conf/clients.cidr", "192.168.0.0/16 OK\n10.0.0.1/8 skipped\n");
   }
   void TearDown() override { fs::remove_all(dir_); }
   void Write(const std::string& name, const std::string& text) {
@@ -65,6 +67,9 @@ TEST_F(BuildTest, PublishesAVerifiableGeneration) {
   std::string manifest = Slurp(dir_ + "/bundle/" + current.substr(0, current.size() - 1) + "/MANIFEST");
   EXPECT_NE(manifest.find("service bulk/unix smtp_bind_address 127.0.0.3"), std::string::npos);
   EXPECT_NE(manifest.find("service smtp/unix smtp_bind_address -"), std::string::npos);
+  EXPECT_NE(manifest.find("artifact cidr cidr:"), std::string::npos);
+  EXPECT_NE(r.out.find("clients.cidr: 1 rules"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("non-null host address bits"), std::string::npos) << r.err;
 }
 
 TEST_F(BuildTest, SameInputsGiveAByteIdenticalGeneration) {
@@ -79,7 +84,7 @@ TEST_F(BuildTest, SameInputsGiveAByteIdenticalGeneration) {
     EXPECT_EQ(Slurp(e.path()), Slurp(dir_ + "/b2/" + gen + "/" + e.path().filename().string()))
         << e.path();
   }
-  EXPECT_GE(files, 4u);  // MANIFEST + three tables
+  EXPECT_GE(files, 5u);  // MANIFEST + three tables + one cidr table
 }
 
 TEST_F(BuildTest, ChangedInputGivesANewGeneration) {
