@@ -134,14 +134,59 @@ CdbTable::~CdbTable() {
   }
 }
 
+namespace {
+
+// Looks `key` up directly in the mapped file (the CDB layout: 256 table
+// pointers, open-addressed hash slots, records of key length, data length,
+// key, data). Read-only, so concurrent lookups need no copies; every offset
+// read from the file is bounds-checked before use. Returns false with
+// *corrupt set when the file lies.
+bool FindRecord(const unsigned char* mem, size_t size, std::string_view key,
+                std::string_view* data, bool* corrupt) {
+  *corrupt = false;
+  unsigned h = cdb_hash(key.data(), static_cast<unsigned>(key.size()));
+  const unsigned char* head = mem + (h & 255) * 8;
+  uint64_t pos = cdb_unpack(head), slots = cdb_unpack(head + 4);
+  if (slots == 0) return false;
+  if (pos > size || (size - pos) / 8 < slots) {
+    *corrupt = true;
+    return false;
+  }
+  uint64_t slot = (h >> 8) % slots;
+  for (uint64_t n = 0; n < slots; ++n) {
+    const unsigned char* sp = mem + pos + slot * 8;
+    unsigned hv = cdb_unpack(sp);
+    uint64_t rp = cdb_unpack(sp + 4);
+    if (rp == 0) return false;
+    if (hv == h) {
+      if (rp > size || size - rp < 8) {
+        *corrupt = true;
+        return false;
+      }
+      uint64_t klen = cdb_unpack(mem + rp), dlen = cdb_unpack(mem + rp + 4);
+      if (size - rp - 8 < klen || size - rp - 8 - klen < dlen) {
+        *corrupt = true;
+        return false;
+      }
+      if (klen == key.size() && std::memcmp(mem + rp + 8, key.data(), klen) == 0) {
+        *data = std::string_view(reinterpret_cast<const char*>(mem + rp + 8 + klen), dlen);
+        return true;
+      }
+    }
+    if (++slot == slots) slot = 0;
+  }
+  return false;
+}
+
+}  // namespace
+
 LookupStatus CdbTable::LookupInto(std::string_view key, std::string* value) const {
-  // cdb_find records the found position in the struct: a copy per call keeps
-  // concurrent lookups independent (the mapping itself is shared).
-  cdb copy = impl_->db;
-  cdb* db = &copy;
-  int r = 0;
-  if (nul_ != NulMode::kWithNul) r = cdb_find(db, key.data(), static_cast<unsigned>(key.size()));
-  if (r == 0 && nul_ != NulMode::kWithoutNul) {
+  const unsigned char* mem = impl_->db.cdb_mem;
+  std::string_view data;
+  bool corrupt = false;
+  bool found = false;
+  if (nul_ != NulMode::kWithNul) found = FindRecord(mem, size_, key, &data, &corrupt);
+  if (!found && !corrupt && nul_ != NulMode::kWithoutNul) {
     // postmap -N (and Postfix's hash/btree/lmdb) store keys with a trailing NUL.
     char stack[256];
     std::string heap;
@@ -152,21 +197,15 @@ LookupStatus CdbTable::LookupInto(std::string_view key, std::string* value) cons
     }
     std::memcpy(with_nul, key.data(), key.size());
     with_nul[key.size()] = '\0';
-    r = cdb_find(db, with_nul, static_cast<unsigned>(key.size() + 1));
+    found = FindRecord(mem, size_, std::string_view(with_nul, key.size() + 1), &data, &corrupt);
   }
-  if (r < 0) {
+  if (corrupt) {
     *value = "cdb lookup error: corrupt file";
     return LookupStatus::kTryAgain;
   }
-  if (r == 0) return LookupStatus::kNotFound;
-  const char* data = static_cast<const char*>(cdb_getdata(db));
-  if (!data) {
-    *value = "cdb lookup error: record outside the file";
-    return LookupStatus::kTryAgain;
-  }
-  size_t len = cdb_datalen(db);
-  if (len > 0 && data[len - 1] == '\0') --len;
-  value->assign(data, len);
+  if (!found) return LookupStatus::kNotFound;
+  if (!data.empty() && data.back() == '\0') data.remove_suffix(1);
+  value->assign(data.data(), data.size());
   return LookupStatus::kFound;
 }
 
