@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -46,6 +47,7 @@ struct MapOptions {
   int nul = 0;              // -N: 1, -n: -1, default 0
   bool dump = false;        // -s
   std::optional<std::string> query;  // -q KEY
+  std::optional<std::string> remove;  // -d KEY
   bool incremental = false;  // -i
   enum { kWarn, kReplace, kIgnore } duplicates = kWarn;  // default, -r, -w
   std::vector<std::string> maps;
@@ -63,7 +65,14 @@ class MapTool {
   int Run() {
     if (o_.query) return Query();
     if (o_.dump) return Dump();
-    for (const std::string& m : o_.maps) Build(m);
+    if (o_.remove) return Delete();
+    for (const std::string& m : o_.maps) {
+      if (o_.incremental) {
+        Incremental(m);
+      } else {
+        Build(m);
+      }
+    }
     return 0;
   }
 
@@ -192,6 +201,99 @@ class MapTool {
   }
 
   std::string MyHostname() { return Param("myhostname"); }
+
+  // The records of an existing compiled table, in storage order (empty when
+  // there is none yet).
+  std::vector<std::pair<std::string, std::string>> Existing(const TableSpec& spec) {
+    std::vector<std::pair<std::string, std::string>> records;
+    auto table = tables::CdbTable::Open(compiler::CompiledPath(spec), o_.fold);
+    if (!table.ok()) return records;
+    (*table)->ForEach([&](std::string_view k, std::string_view v) {
+      records.emplace_back(std::string(k), std::string(v));
+    });
+    return records;
+  }
+
+  // Writes `records` as the compiled table, NUL-terminated per the type.
+  void Rewrite(const TableSpec& spec,
+               const std::vector<std::pair<std::string, std::string>>& records) {
+    auto builder = tables::CdbBuilder::Create(compiler::CompiledPath(spec));
+    if (!builder.ok())
+      Die("open database " + spec.name + compiler::PostfixSuffix(spec.type) + ": " +
+          std::string(builder.status().message()));
+    bool with_nul = o_.nul > 0 || (o_.nul == 0 && spec.type != "cdb");
+    for (const auto& [k, v] : records) {
+      std::string key = k, value = v;
+      if (with_nul) {
+        key.push_back('\0');
+        value.push_back('\0');
+      }
+      if (absl::Status st = (*builder)->Add(key, value); !st.ok()) Die(std::string(st.message()));
+    }
+    if (absl::Status st = (*builder)->Finish(); !st.ok()) Die(std::string(st.message()));
+  }
+
+  // -i: records read from standard input are added to the existing table
+  // (CDB files are immutable: the table is rewritten with them).
+  void Incremental(const std::string& text) {
+    TableSpec spec = Spec(text);
+    if (!compiler::IsIndexedType(spec.type))
+      Die("unsupported dictionary type: " + spec.type + " does not support bulk-mode creation.");
+    std::vector<std::pair<std::string, std::string>> records = Existing(spec);
+    absl::flat_hash_map<std::string, size_t> index;
+    for (size_t i = 0; i < records.size(); ++i) index.emplace(records[i].first, i);
+    std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    compiler::TableSourceOptions options;
+    options.syntax = o_.alias ? compiler::TableSyntax::kAlias : compiler::TableSyntax::kMap;
+    options.fold_case = o_.fold;
+    options.utf8 = Utf8();
+    compiler::TableSourceSink sink;
+    sink.warning = [&](int, std::string w) { Warn(w); };
+    sink.record = [&](std::string_view k, std::string_view v, int) {
+      auto [it, inserted] = index.emplace(std::string(k), records.size());
+      if (inserted) {
+        records.emplace_back(std::string(k), std::string(v));
+      } else if (o_.duplicates == MapOptions::kReplace) {
+        records[it->second].second = std::string(v);
+      } else if (o_.duplicates == MapOptions::kWarn) {
+        Warn(DuplicateWhere(spec) + ": duplicate entry: \"" + std::string(k) + "\"");
+      }
+    };
+    compiler::ScanTableSource("stdin", input, options, sink);
+    Rewrite(spec, records);
+  }
+
+  // -d KEY / -d -: removes keys from each table; exit 0 when any was there.
+  int Delete() {
+    std::vector<std::string> keys;
+    if (*o_.remove == "-") {
+      std::string line;
+      while (std::getline(std::cin, line)) keys.push_back(line);
+    } else {
+      keys.push_back(*o_.remove);
+    }
+    bool any = false;
+    for (const std::string& m : o_.maps) {
+      TableSpec spec = Spec(m);
+      std::string compiled = compiler::CompiledPath(spec);
+      if (!tables::CdbTable::Open(compiled).ok())
+        Die("open database " + spec.name + compiler::PostfixSuffix(spec.type) +
+            ": No such file or directory");
+      std::vector<std::pair<std::string, std::string>> records = Existing(spec);
+      size_t before = records.size();
+      for (std::string key : keys) {
+        if (o_.fold) key = compiler::FoldKey(key, Utf8());
+        records.erase(std::remove_if(records.begin(), records.end(),
+                                     [&](const auto& r) { return r.first == key; }),
+                      records.end());
+      }
+      if (records.size() != before) {
+        any = true;
+        Rewrite(spec, records);
+      }
+    }
+    return any ? 0 : 1;
+  }
 
   std::unique_ptr<tables::Table> Open(const std::string& text) {
     TableSpec spec = Spec(text);
@@ -329,7 +431,7 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
             break;
           case 'd':
             if (o.dump || o.query) tool.Die("specify only one of -s -q or -d");
-            value();
+            o.remove = value();
             deleting = true;
             break;
           case 's':
@@ -353,7 +455,7 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
     std::string text, error;
     if (!compiler::ReadFile(o.config_dir + "/main.cf", &text, &error))
       tool.Die("open " + o.config_dir + "/main.cf: " + error);
-    if (deleting) tool.Die("deleting entries is not supported: posthaste tables are rebuilt whole");
+    (void)deleting;
     status = tool.Run();
   } catch (const Fatal& f) {
     tool.err_ += "phc: fatal: " + f.message + "\n";
