@@ -450,6 +450,7 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
         }
       }
     }
+    if (o.maps.empty() && o.dump) throw Fatal{""};  // postmap -s alone: status 1, silent
     if (o.maps.empty()) tool.Die(usage);
     // postmap reads main.cf first.
     std::string text, error;
@@ -458,7 +459,7 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
     (void)deleting;
     status = tool.Run();
   } catch (const Fatal& f) {
-    tool.err_ += "phc: fatal: " + f.message + "\n";
+    if (!f.message.empty()) tool.err_ += "phc: fatal: " + f.message + "\n";
     status = 1;
   }
   std::fwrite(tool.out_.data(), 1, tool.out_.size(), stdout);
