@@ -22,6 +22,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 
+#include <openssl/evp.h>
+
 #include "compiler/config_set.h"
 #include "compiler/host_defaults.h"
 #include "compiler/table_open.h"
@@ -40,6 +42,27 @@ struct Fatal {
   std::string message;
 };
 
+std::string Base64Encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(n > 0 ? n : 0);
+  return out;
+}
+
+std::string Base64Decode(std::string_view in) {
+  if (in.empty() || in.size() % 4 != 0) return std::string(in);
+  std::string out(in.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) return std::string(in);
+  size_t pad = (in.size() >= 1 && in.back() == '=') + (in.size() >= 2 && in[in.size() - 2] == '=');
+  out.resize(n - pad);
+  return out;
+}
+
 struct MapOptions {
   bool alias = false;       // postalias
   std::string config_dir = "/etc/postfix";
@@ -49,6 +72,7 @@ struct MapOptions {
   std::optional<std::string> query;  // -q KEY
   std::optional<std::string> remove;  // -d KEY
   bool incremental = false;  // -i
+  bool values_are_files = false;  // -F: values name files, stored base64-encoded
   enum { kWarn, kReplace, kIgnore } duplicates = kWarn;  // default, -r, -w
   std::vector<std::string> maps;
 };
@@ -151,7 +175,15 @@ class MapTool {
     absl::flat_hash_map<std::string, size_t> replace_index;
     compiler::TableSourceSink sink;
     sink.warning = [&](int, std::string text) { Warn(text); };
+    std::string file_value;
     sink.record = [&](std::string_view k, std::string_view v, int) {
+      if (o_.values_are_files) {
+        std::string content, error;
+        if (!compiler::ReadFile(std::string(v), &content, &error))
+          Die("open " + std::string(v) + ": " + error);
+        file_value = Base64Encode(content);
+        v = file_value;
+      }
       // LMDB's own key size limit, which postmap runs into.
       if (spec.type == "lmdb" && k.size() + with_nul > 511) {
         // Postfix has created the database before it fails: it stays, empty.
@@ -319,6 +351,7 @@ class MapTool {
       tables::LookupResult r = o_.fold ? tables::LookupFolded(*t, key, Utf8()) : t->Lookup(key);
       if (r.status == tables::LookupStatus::kTryAgain) Die("table lookup problem: " + r.value);
       if (!r.found()) continue;
+      if (o_.values_are_files) r.value = Base64Decode(r.value);
       if (r.value.empty()) {
         Warn("table " + name + ": key " + key + ": empty string result is not allowed");
         Warn("table " + name + " should return NO RESULT in case of NOT FOUND");
@@ -371,7 +404,8 @@ class MapTool {
       // own and is not reproduced (insertion order instead).
       if (spec.type == "btree" || spec.type == "lmdb") std::sort(rows.begin(), rows.end());
       for (const auto& [k, v] : rows)
-        out_ += k + (o_.alias ? ":" : "") + "\t" + v + "\n";
+        out_ += k + (o_.alias ? ":" : "") + "\t" + (o_.values_are_files ? Base64Decode(v) : v) +
+                "\n";
     }
     return 0;
   }
@@ -441,8 +475,9 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
           case 'i': o.incremental = true; break;
           case 'r': o.duplicates = MapOptions::kReplace; break;
           case 'w': o.duplicates = MapOptions::kIgnore; break;
+          case 'F': o.values_are_files = true; break;
           case 'o': case 'p': case 'v': case 'u': case 'U': case 'b':
-          case 'h': case 'm': case 'F':
+          case 'h': case 'm':
             break;
           default:
             tool.err_ += std::string("phc: invalid option -- '") + c + "'\n";
