@@ -1,5 +1,6 @@
 // cidr_table.cc: cidr source parsing with Postfix's diagnostics.
 #include "compiler/cidr_table.h"
+#include "compiler/text.h"
 
 #include <arpa/inet.h>
 
@@ -10,14 +11,6 @@
 
 namespace posthaste::compiler {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool StartsWithWord(std::string_view s, std::string_view word) {
   if (s.size() < word.size()) return false;

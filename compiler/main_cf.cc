@@ -1,10 +1,9 @@
 // main_cf.cc: logical lines to assignments.
 #include "compiler/main_cf.h"
+#include "compiler/text.h"
 
 namespace posthaste::compiler {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
 }  // namespace
 

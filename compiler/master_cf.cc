@@ -1,5 +1,6 @@
 // master_cf.cc: logical lines to services; word splitting via MasterEntry.g4.
 #include "compiler/master_cf.h"
+#include "compiler/text.h"
 
 #include "MasterEntryLexer.h"
 #include "compiler/antlr_input.h"
@@ -7,8 +8,6 @@
 
 namespace posthaste::compiler {
 namespace {
-
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
 // Splits a logical line into words with the MasterEntry lexer. Brace groups
 // stay inside their word. Sets *unbalanced at the first stray brace.
@@ -32,7 +31,7 @@ std::vector<MasterWord> SplitWords(const std::string& text, size_t* unbalanced) 
       // one word; a stray '}' is just text.
       bool glued = !words.empty() && words.back().offset + words.back().text.size() == start;
       size_t end = text[start] == '{' ? text.size() : start + 1;
-      while (text[start] == '{' && end > start && IsBlank(text[end - 1])) --end;
+      while (text[start] == '{' && end > start && IsSpace(text[end - 1])) --end;
       if (glued) {
         words.back().text.append(text, start, end - start);
       } else {
@@ -48,7 +47,7 @@ std::vector<MasterWord> SplitWords(const std::string& text, size_t* unbalanced) 
 
 std::optional<std::string> ExtractBraced(std::string_view text, std::string* error) {
   size_t b = 0;
-  while (b < text.size() && IsBlank(text[b])) ++b;
+  while (b < text.size() && IsSpace(text[b])) ++b;
   if (b == text.size() || text[b] != '{') return std::string(text);
   int level = 0;
   size_t close = std::string_view::npos;
@@ -64,14 +63,14 @@ std::optional<std::string> ExtractBraced(std::string_view text, std::string* err
     return std::nullopt;
   }
   for (size_t i = close + 1; i < text.size(); ++i) {
-    if (!IsBlank(text[i])) {
+    if (!IsSpace(text[i])) {
       *error = "syntax error after '}' in \"" + std::string(text) + "\"";
       return std::nullopt;
     }
   }
   std::string_view inner = text.substr(b + 1, close - b - 1);
-  while (!inner.empty() && IsBlank(inner.front())) inner.remove_prefix(1);
-  while (!inner.empty() && IsBlank(inner.back())) inner.remove_suffix(1);
+  while (!inner.empty() && IsSpace(inner.front())) inner.remove_prefix(1);
+  while (!inner.empty() && IsSpace(inner.back())) inner.remove_suffix(1);
   return std::string(inner);
 }
 
@@ -142,8 +141,8 @@ void NormalizeArguments(MasterService* svc) {
         svc->option_problems.push_back({line.SpanAt(value_offset, value_word.size()), error});
         // postconf strips the opening brace and carries on.
         std::string_view rest = std::string_view(value_word).substr(1);
-        while (!rest.empty() && IsBlank(rest.front())) rest.remove_prefix(1);
-        while (!rest.empty() && IsBlank(rest.back())) rest.remove_suffix(1);
+        while (!rest.empty() && IsSpace(rest.front())) rest.remove_prefix(1);
+        while (!rest.empty() && IsSpace(rest.back())) rest.remove_suffix(1);
         inner = std::string(rest);
       }
       size_t at = value_word.find(*inner);
@@ -166,8 +165,8 @@ void NormalizeArguments(MasterService* svc) {
         raw = *inner;
       } else {
         std::string_view rest = std::string_view(value_word).substr(1);
-        while (!rest.empty() && IsBlank(rest.front())) rest.remove_prefix(1);
-        while (!rest.empty() && IsBlank(rest.back())) rest.remove_suffix(1);
+        while (!rest.empty() && IsSpace(rest.front())) rest.remove_prefix(1);
+        while (!rest.empty() && IsSpace(rest.back())) rest.remove_suffix(1);
         raw = std::string(rest);
       }
     }

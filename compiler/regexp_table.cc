@@ -1,6 +1,7 @@
 // regexp_table.cc: regcomp/PCRE2 backed sequential pattern tables.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "compiler/regexp_table.h"
+#include "compiler/text.h"
 
 #include <pcre2.h>
 #include <regex.h>
@@ -14,14 +15,6 @@
 
 namespace posthaste::compiler {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // One compiled pattern, either engine.
 class Pattern {

@@ -13,6 +13,7 @@
 #include "compiler/master_cf.h"
 #include "compiler/regexp_table.h"
 #include "compiler/table_source.h"
+#include "compiler/text.h"
 #include "compiler/validate.h"
 #include "tables/cdb_table.h"
 #include "tables/memory_table.h"
@@ -25,13 +26,6 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // Reads and parses a postmap/postalias source into memory (texthash:, or
 // an indexed table whose database was built by Postfix itself).

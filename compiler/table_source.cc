@@ -6,21 +6,11 @@
 
 #include "compiler/logical_lines.h"
 #include "compiler/source.h"
+#include "compiler/text.h"
 #include "tables/casefold.h"
 
 namespace posthaste::compiler {
 namespace {
-
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-std::string Trim(std::string_view s) { return std::string(TrimView(s)); }
 
 // Folds in place when the key is ASCII (the common case, no allocation).
 void FoldInPlace(std::string* key, bool utf8) {
@@ -32,12 +22,8 @@ void FoldInPlace(std::string* key, bool utf8) {
   if (!ascii && utf8) *key = tables::FoldUtf8(*key).value_or(*key);
 }
 
-std::string Printable(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  return out;
-}
+// Table files are quoted with every byte outside printable ASCII as '?'.
+std::string Printable(std::string_view s) { return compiler::Printable(s, true); }
 
 // postalias: name up to an unquoted ':'; quotes removed from the name.
 bool SplitAlias(std::string_view text, std::string* name, std::string* value) {

@@ -14,22 +14,10 @@
 #include <utility>
 
 #include "tables/sha256.h"
+#include "tables/str_cat.h"
 
 namespace posthaste::tables {
 namespace {
-
-// Concatenates strings and integers (absl::StrCat takes absl::string_view,
-// which is not std::string_view in this Abseil build).
-void AppendPiece(std::string* out, std::string_view s) { out->append(s); }
-template <typename T>
-requires std::is_integral_v<T>
-void AppendPiece(std::string* out, T v) { out->append(std::to_string(v)); }
-template <typename... Args>
-std::string Cat(const Args&... args) {
-  std::string out;
-  (AppendPiece(&out, args), ...);
-  return out;
-}
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 

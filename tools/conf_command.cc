@@ -19,6 +19,7 @@
 #include "compiler/main_cf.h"
 #include "compiler/master_cf.h"
 #include "compiler/param_space.h"
+#include "compiler/text.h"
 #include "tools/commands.h"
 
 namespace posthaste::tools {
@@ -57,13 +58,8 @@ class Output {
   std::string err_;
 };
 
-// Postfix shows control characters in quoted input as '?'.
-std::string Printable(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return out;
-}
+// Postfix shows control characters in quoted configuration lines as '?'.
+std::string Printable(std::string_view s) { return compiler::Printable(s, false); }
 
 bool IsSep(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
