@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/golden_support.h"
 #include "tests/support/run_command.h"
 
 #ifndef POSTHASTE_PHC_PATH
@@ -53,24 +54,7 @@ constexpr char kJsonFixture[] = "078-multi-main-three-errors";
 
 fs::path FixtureRoot() { return fs::absolute(fs::path(POSTHASTE_CHECK_FIXTURES)); }
 
-// Fixture directories, sorted by name (they start with a 3-digit number).
-std::vector<std::string> ListFixtures() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(FixtureRoot(), ec)) {
-    if (entry.is_directory()) names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
-std::optional<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Lines of `text` without their terminators; a trailing '\r' is dropped too.
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -83,6 +67,14 @@ std::vector<std::string> SplitLines(const std::string& text) {
   }
   return lines;
 }
+
+using testing::Quoted;
+using testing::ReplaceAll;
+using testing::TestName;
+
+std::vector<std::string> ListFixtures() { return testing::ListFixtureDirs(FixtureRoot()); }
+std::optional<std::string> ReadFile(const fs::path& path) { return testing::ReadWholeFile(path); }
+
 
 // `args`: one argument per line, no quoting; empty lines are ignored.
 std::vector<std::string> ReadArgs(const fs::path& dir) {
@@ -97,23 +89,7 @@ std::vector<std::string> ReadArgs(const fs::path& dir) {
 
 std::string Basename(const std::string& path) { return fs::path(path).filename().string(); }
 
-// Test-name-safe form of a fixture directory name.
-std::string TestName(const std::string& fixture) {
-  std::string name = fixture;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
-}
 
-std::string Quoted(const std::vector<std::string>& argv) {
-  std::string joined;
-  for (const std::string& a : argv) {
-    if (!joined.empty()) joined += ' ';
-    joined += "'" + a + "'";
-  }
-  return joined;
-}
 
 std::string Joined(const std::vector<std::string>& lines) {
   std::string text;

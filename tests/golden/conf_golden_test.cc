@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/golden_support.h"
 #include "tests/support/run_command.h"
 
 #ifndef POSTHASTE_PHC_PATH
@@ -39,24 +40,7 @@ constexpr size_t kMinimumFixtureCount = 150;
 
 fs::path FixtureRoot() { return fs::absolute(fs::path(POSTHASTE_CONF_FIXTURES)); }
 
-// Fixture directories, sorted by name (they start with a 3-digit number).
-std::vector<std::string> ListFixtures() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(FixtureRoot(), ec)) {
-    if (entry.is_directory()) names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
-std::optional<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // `args` holds one argument per line, no quoting; the final newline is optional.
 std::vector<std::string> SplitArgs(const std::string& text) {
@@ -71,45 +55,22 @@ std::vector<std::string> SplitArgs(const std::string& text) {
   return args;
 }
 
-void ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
-  if (from.empty()) return;
-  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
+using testing::Quoted;
+using testing::ReplaceAll;
+using testing::TestName;
+
+std::vector<std::string> ListFixtures() { return testing::ListFixtureDirs(FixtureRoot()); }
+std::optional<std::string> ReadFile(const fs::path& path) { return testing::ReadWholeFile(path); }
+std::optional<std::string> KnownDifference(const std::string& fixture) {
+  return testing::KnownDifference(FixtureRoot(), fixture);
 }
 
-// Test-name-safe form of a fixture directory name.
-std::string TestName(const std::string& fixture) {
-  std::string name = fixture;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
-}
 
-std::string Quoted(const std::vector<std::string>& argv) {
-  std::string joined;
-  for (const std::string& a : argv) {
-    if (!joined.empty()) joined += ' ';
-    joined += "'" + a + "'";
-  }
-  return joined;
-}
+
+
 
 class ConfGoldenTest : public ::testing::TestWithParam<std::string> {};
 
-// Fixtures where phc conf knowingly differs from postconf, one per line:
-// "<fixture>\t<reason>". Each is reported as skipped with its reason, so the
-// list stays visible; fixing one means deleting its line.
-std::optional<std::string> KnownDifference(const std::string& fixture) {
-  std::ifstream in(FixtureRoot() / "KNOWN_DIFFERENCES");
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t tab = line.find('\t');
-    if (tab != std::string::npos && line.substr(0, tab) == fixture) return line.substr(tab + 1);
-  }
-  return std::nullopt;
-}
 
 TEST_P(ConfGoldenTest, MatchesPostconf) {
   const fs::path dir = FixtureRoot() / GetParam();

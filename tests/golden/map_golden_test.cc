@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/golden_support.h"
 #include "tests/support/run_command.h"
 
 #ifndef POSTHASTE_PHC_PATH
@@ -50,24 +51,18 @@ bool IsExpectedFile(const std::string& name) {
   return name == "expected.out" || name == "expected.err" || name == "expected.exit";
 }
 
-// Fixture directories, sorted by name (they start with a 3-digit number).
-std::vector<std::string> ListFixtures() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(FixtureRoot(), ec)) {
-    if (entry.is_directory()) names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+using testing::Quoted;
+using testing::ReplaceAll;
+using testing::TestName;
+
+std::vector<std::string> ListFixtures() { return testing::ListFixtureDirs(FixtureRoot()); }
+std::optional<std::string> ReadFile(const fs::path& path) { return testing::ReadWholeFile(path); }
+std::optional<std::string> KnownDifference(const std::string& fixture) {
+  return testing::KnownDifference(FixtureRoot(), fixture);
 }
 
-std::optional<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+
+
 
 // Lines of `text`, without their '\n'; the final newline is optional.
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -95,12 +90,6 @@ std::vector<std::vector<std::string>> SplitCommands(const std::string& text) {
   return commands;
 }
 
-void ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
-  if (from.empty()) return;
-  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
-    text.replace(pos, from.size(), to);
-  }
-}
 
 // postalias stores the build time as YP_LAST_MODIFIED; `-s` prints it. The
 // digits are written @TIME@ in expected.out (regen.sh does the same).
@@ -127,23 +116,7 @@ void MaskBuildTime(std::string& out) {
   out = result;
 }
 
-// Test-name-safe form of a fixture directory name.
-std::string TestName(const std::string& fixture) {
-  std::string name = fixture;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
-}
 
-std::string Quoted(const std::vector<std::string>& argv) {
-  std::string joined;
-  for (const std::string& a : argv) {
-    if (!joined.empty()) joined += ' ';
-    joined += "'" + a + "'";
-  }
-  return joined;
-}
 
 // A fresh temporary directory holding a copy of the fixture's input files;
 // removed again on destruction.
@@ -186,19 +159,6 @@ class WorkDir {
 
 class MapGoldenTest : public ::testing::TestWithParam<std::string> {};
 
-// Fixtures where phc map / phc alias knowingly differ from postmap /
-// postalias, one per line: "<fixture>\t<reason>". Each is reported as skipped
-// with its reason, so the list stays visible; fixing one means deleting its
-// line.
-std::optional<std::string> KnownDifference(const std::string& fixture) {
-  std::ifstream in(FixtureRoot() / "KNOWN_DIFFERENCES");
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t tab = line.find('\t');
-    if (tab != std::string::npos && line.substr(0, tab) == fixture) return line.substr(tab + 1);
-  }
-  return std::nullopt;
-}
 
 TEST_P(MapGoldenTest, MatchesPostfix) {
   const fs::path dir = FixtureRoot() / GetParam();

@@ -5,7 +5,8 @@
 # map_golden_test: one GoogleTest case per fixture directory under map/.
 add_executable(map_golden_test
   ${CMAKE_CURRENT_LIST_DIR}/map_golden_test.cc
-  ${PROJECT_SOURCE_DIR}/tests/support/run_command.cc)
+  ${PROJECT_SOURCE_DIR}/tests/support/run_command.cc
+  ${PROJECT_SOURCE_DIR}/tests/support/golden_support.cc)
 target_include_directories(map_golden_test PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_definitions(map_golden_test PRIVATE
   POSTHASTE_PHC_PATH="$<TARGET_FILE:phc>"
