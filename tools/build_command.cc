@@ -106,6 +106,7 @@ int BuildCommand(const std::vector<std::string>& argv) {
                   compiler::ValueMode::kEffective).text) == "yes";
 
   compiler::GenerationWriter writer;
+  writer.SetCompilerVersion("posthaste-" POSTHASTE_VERSION);
   if (absl::Status s = writer.Begin(out); !s.ok()) {
     std::fprintf(stderr, "phc build: %s\n", std::string(s.message()).c_str());
     return 2;
