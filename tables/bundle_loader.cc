@@ -3,12 +3,15 @@
 #include "tables/bundle_loader.h"
 
 #include "tables/cidr_table.h"
+#include "tables/memory_table.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -127,6 +130,56 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadCurrent() const {
   return LoadGeneration(*generation);
 }
 
+namespace {
+
+struct PendingComposite {
+  const ManifestArtifact* artifact;
+  std::string path;
+};
+
+// Builds a static:, unionmap: or pipemap: table from its artifact file:
+// the form on the first line, then the static value (the rest of the file,
+// exactly) or one member table name per line. nullopt while a member is not
+// built yet.
+absl::StatusOr<std::optional<std::unique_ptr<Table>>> BuildComposite(
+    const std::string& path, const std::map<std::string, std::unique_ptr<Table>, std::less<>>& tables) {
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::UnavailableError(Cat("open ", path, ": ", std::strerror(errno)));
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+  }
+  size_t nl = text.find('\n');
+  if (nl == std::string::npos) return absl::DataLossError(Cat(path, ": no composite form line"));
+  std::string form = text.substr(0, nl);
+  std::string rest = text.substr(nl + 1);
+  if (form == "static") return std::optional<std::unique_ptr<Table>>(std::make_unique<StaticTable>(rest));
+  if (form != "unionmap" && form != "pipemap")
+    return absl::DataLossError(Cat(path, ": unknown composite form ", Shown(form)));
+  std::vector<const Table*> members;
+  size_t start = 0;
+  while (start < rest.size()) {
+    size_t end = rest.find('\n', start);
+    if (end == std::string::npos) return absl::DataLossError(Cat(path, ": unterminated member line"));
+    auto it = tables.find(std::string_view(rest).substr(start, end - start));
+    if (it == tables.end()) return std::optional<std::unique_ptr<Table>>();
+    members.push_back(it->second.get());
+    start = end + 1;
+  }
+  if (members.empty()) return absl::DataLossError(Cat(path, ": composite without members"));
+  std::unique_ptr<Table> t;
+  if (form == "unionmap") {
+    t = std::make_unique<UnionTable>(std::move(members), false);
+  } else {
+    t = std::make_unique<PipeTable>(std::move(members), false);
+  }
+  return std::optional<std::unique_ptr<Table>>(std::move(t));
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadGeneration(
     std::string_view generation) const {
   if (!IsGenerationName(generation))
@@ -163,6 +216,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadGeneration(
   if (!manifest.ok()) return manifest.status();
   snap->manifest_ = *std::move(manifest);
 
+  std::vector<PendingComposite> composites;
   for (const ManifestArtifact& a : snap->manifest_.artifacts) {
     std::string path = Cat(dir, "/", a.file);
     std::string label = Cat(ArtifactKindName(a.kind), " ", Shown(a.name));
@@ -203,7 +257,34 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadGeneration(
         snap->tables_.emplace(a.name, *std::move(table));
         break;
       }
+      case ArtifactKind::kComposite:
+        composites.push_back({&a, path});
+        break;
     }
+  }
+
+  // Composites refer to other tables by name; build them once their members
+  // exist (members may be composites too), and refuse cycles or dangling names.
+  for (size_t round = 0; !composites.empty(); ++round) {
+    std::vector<PendingComposite> waiting;
+    for (const PendingComposite& c : composites) {
+      absl::StatusOr<std::optional<std::unique_ptr<Table>>> built =
+          BuildComposite(c.path, snap->tables_);
+      if (!built.ok())
+        return absl::Status(built.status().code(),
+                            Cat(std::string(built.status().message()), " (composite ",
+                                Shown(c.artifact->name), ")"));
+      if (!built->has_value()) {
+        waiting.push_back(c);
+        continue;
+      }
+      snap->tables_.emplace(c.artifact->name, std::move(**built));
+    }
+    if (waiting.size() == composites.size())
+      return absl::DataLossError(Cat(dir, "/MANIFEST: composite table ",
+                                     Shown(waiting.front().artifact->name),
+                                     " names a table the bundle does not hold (or a cycle)"));
+    composites = std::move(waiting);
   }
 
   for (const ManifestServiceParam& p : snap->manifest_.service_params)

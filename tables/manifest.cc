@@ -71,6 +71,7 @@ std::string FlagsToken(const ManifestArtifact& a) {
     case ArtifactKind::kTable:
       return a.fold_case ? "-" : "nofold";
     case ArtifactKind::kCidr:
+    case ArtifactKind::kComposite:
       return "-";
   }
   return "-";
@@ -83,6 +84,10 @@ bool ParseKind(std::string_view s, ArtifactKind* out) {
   }
   if (s == "cidr") {
     *out = ArtifactKind::kCidr;
+    return true;
+  }
+  if (s == "composite") {
+    *out = ArtifactKind::kComposite;
     return true;
   }
   return false;
@@ -320,6 +325,8 @@ std::string_view ArtifactKindName(ArtifactKind kind) {
       return "table";
     case ArtifactKind::kCidr:
       return "cidr";
+    case ArtifactKind::kComposite:
+      return "composite";
   }
   return "?";
 }

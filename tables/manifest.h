@@ -43,6 +43,8 @@ bool IsArtifactFileName(std::string_view name);
 enum class ArtifactKind {
   kTable,  // a CDB file, opened with CdbTable
   kCidr,   // cidr rules serialized in a CDB file (cidr_table.h), indexed at load
+  kComposite,  // static:, unionmap:, pipemap: a small text file naming the form and
+               // the member tables (see bundle_format.md)
 };
 // "table", ...
 std::string_view ArtifactKindName(ArtifactKind kind);

@@ -35,6 +35,11 @@ LookupResult LookupFolded(const Table& table, std::string_view key, bool utf8) {
   return table.Lookup(FoldAscii(key));
 }
 
+CompositeTable::CompositeTable(std::vector<std::unique_ptr<Table>> members, bool utf8)
+    : owned_(std::move(members)), utf8_(utf8) {
+  for (const auto& m : owned_) members_.push_back(m.get());
+}
+
 LookupResult UnionTable::Lookup(std::string_view key) const {
   std::string joined;
   bool any = false;

@@ -44,29 +44,36 @@ class StaticTable : public Table {
   std::string value_;
 };
 
-// Member lookups see the key folded per each member's FoldsCase().
-class UnionTable : public Table {
+// Member lookups see the key folded per each member's FoldsCase(). The
+// members are either owned (built for one query) or borrowed from a bundle
+// Snapshot that outlives the composite.
+class CompositeTable : public Table {
  public:
-  explicit UnionTable(std::vector<std::unique_ptr<Table>> members, bool utf8 = false)
+  CompositeTable(std::vector<std::unique_ptr<Table>> members, bool utf8);
+  CompositeTable(std::vector<const Table*> members, bool utf8)
       : members_(std::move(members)), utf8_(utf8) {}
-  LookupResult Lookup(std::string_view key) const override;
   bool FoldsCase() const override { return false; }
 
- private:
-  std::vector<std::unique_ptr<Table>> members_;
+ protected:
+  std::vector<std::unique_ptr<Table>> owned_;
+  std::vector<const Table*> members_;
   bool utf8_;
 };
 
-class PipeTable : public Table {
+class UnionTable : public CompositeTable {
  public:
-  explicit PipeTable(std::vector<std::unique_ptr<Table>> members, bool utf8 = false)
-      : members_(std::move(members)), utf8_(utf8) {}
+  using CompositeTable::CompositeTable;
+  explicit UnionTable(std::vector<std::unique_ptr<Table>> members, bool utf8 = false)
+      : CompositeTable(std::move(members), utf8) {}
   LookupResult Lookup(std::string_view key) const override;
-  bool FoldsCase() const override { return false; }
+};
 
- private:
-  std::vector<std::unique_ptr<Table>> members_;
-  bool utf8_;
+class PipeTable : public CompositeTable {
+ public:
+  using CompositeTable::CompositeTable;
+  explicit PipeTable(std::vector<std::unique_ptr<Table>> members, bool utf8 = false)
+      : CompositeTable(std::move(members), utf8) {}
+  LookupResult Lookup(std::string_view key) const override;
 };
 
 // A table that always fails temporarily (fail:name).

@@ -16,6 +16,7 @@
 #include "compiler/cidr_table.h"
 #include "compiler/config_set.h"
 #include "compiler/diagnostics.h"
+#include "compiler/master_cf.h"
 #include "compiler/table_open.h"
 #include "compiler/table_source.h"
 #include "compiler/validate.h"
@@ -33,6 +34,30 @@ struct TableRef {
   std::string spec;  // "type:name" as configured (after $ expansion)
 };
 
+// Members of a unionmap:{...} / pipemap:{...} spec, or empty.
+std::vector<std::string> CompositeMembers(const compiler::TableSpec& spec) {
+  std::vector<std::string> members;
+  std::string error;
+  std::optional<std::string> inner = compiler::ExtractBraced(spec.name, &error);
+  if (!inner) return members;
+  for (const compiler::ListItem& item : compiler::SplitListItems(*inner)) members.push_back(item.text);
+  return members;
+}
+
+// Adds `text` (and, for composites, their members) when it is a table the
+// bundle can hold.
+void AddSpec(const std::string& text, std::set<std::string>* specs, int depth) {
+  compiler::TableSpec spec;
+  if (depth > 8 || !compiler::ParseTableSpec(text, &spec)) return;
+  if (compiler::IsIndexedType(spec.type) || spec.type == "texthash" || spec.type == "inline" ||
+      spec.type == "cidr" || spec.type == "static") {
+    specs->insert(text);
+  } else if (spec.type == "unionmap" || spec.type == "pipemap") {
+    specs->insert(text);
+    for (const std::string& m : CompositeMembers(spec)) AddSpec(m, specs, depth + 1);
+  }
+}
+
 // Every table spec referenced by explicit settings (main.cf and -o), with
 // $ references expanded, in a stable order.
 std::set<std::string> ReferencedTables(const ConfigSet& cs) {
@@ -49,13 +74,7 @@ std::set<std::string> ReferencedTables(const ConfigSet& cs) {
     if (!holds || name.find("_cache_") != std::string::npos) return;
     compiler::ExpandResult r = cs.params->ExpandValue(value, compiler::ValueMode::kEffective, svc);
     if (r.error) return;
-    for (const compiler::ListItem& item : compiler::SplitListItems(r.text)) {
-      compiler::TableSpec spec;
-      if (!compiler::ParseTableSpec(item.text, &spec)) continue;
-      if (compiler::IsIndexedType(spec.type) || spec.type == "texthash" || spec.type == "inline" ||
-          spec.type == "cidr")
-        specs.insert(item.text);
-    }
+    for (const compiler::ListItem& item : compiler::SplitListItems(r.text)) AddSpec(item.text, &specs, 0);
   };
   for (const compiler::Assignment& a : cs.main_cf->assignments)
     if (!a.overridden) scan(a.name, a.value, nullptr);
@@ -63,6 +82,14 @@ std::set<std::string> ReferencedTables(const ConfigSet& cs) {
     for (const compiler::MasterService& svc : cs.master_cf->services)
       for (const compiler::MasterOption& o : svc.options) scan(o.name, o.value, &svc);
   return specs;
+}
+
+absl::Status WriteFileBytes(const std::string& path, const std::string& bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return absl::UnavailableError("create " + path);
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = std::fclose(f) == 0 && ok;
+  return ok ? absl::OkStatus() : absl::UnavailableError("write " + path);
 }
 
 std::optional<tables::Program> ProgramOf(const compiler::MasterService& svc) {
@@ -133,6 +160,24 @@ int BuildCommand(const std::vector<std::string>& argv) {
     compiler::TableSpec spec;
     compiler::ParseTableSpec(spec_text, &spec);
     std::vector<std::pair<std::string, std::string>> records;
+    if (spec.type == "static" || spec.type == "unionmap" || spec.type == "pipemap") {
+      std::string body;
+      if (spec.type == "static") {
+        compiler::OpenedTable t = compiler::OpenTable(spec_text, {});
+        if (!t.table) return fail(t.fatal);
+        body = "static\n" + t.table->Lookup("").value;
+      } else {
+        body = spec.type + "\n";
+        for (const std::string& m : CompositeMembers(spec)) body += m + "\n";
+      }
+      std::string file = "composite-" + tables::Sha256Hex(spec_text).substr(0, 16);
+      if (absl::Status s = WriteFileBytes(writer.TempDir() + "/" + file, body); !s.ok())
+        return fail(std::string(s.message()));
+      if (absl::Status s = writer.AddArtifactFile(tables::ArtifactKind::kComposite, spec_text, file);
+          !s.ok())
+        return fail(std::string(s.message()));
+      continue;
+    }
     if (spec.type == "cidr") {
       std::string text, error;
       if (!compiler::ReadFile(spec.name, &text, &error))

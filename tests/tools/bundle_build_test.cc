@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "tables/bundle_loader.h"
 #include "tests/support/run_command.h"
 
 namespace posthaste {
@@ -36,7 +37,9 @@ class BuildTest : public ::testing::Test {
           "  reject_unauth_destination\n"
           "transport_maps = cdb:" + dir_ + "/conf/transport\n"
           "sender_dependent_default_transport_maps = inline:{ bulk@example.com=bulk }\n"
-          "smtpd_client_restrictions = check_client_access cidr:" + dir_ + "/conf/clients.cidr\n");
+          "smtpd_client_restrictions = check_client_access cidr:" + dir_ + "/conf/clients.cidr\n"
+          "virtual_alias_maps = unionmap:{cdb:" + dir_ + "/conf/virtual, inline:{a@example.com=x}},\n"
+          "  pipemap:{inline:{p@example.com=mid}, inline:{mid=end}}, static:{last resort}\n");
     Write("conf/master.cf",
           "smtp inet n - n - - smtpd\n"
           "smtp unix - - n - - smtp\n"
@@ -44,6 +47,7 @@ class BuildTest : public ::testing::Test {
     Write("conf/access", "Alice@Example.com OK\nbob@example.com REJECT no\nalice@example.com dup\n");
     Write("conf/transport", "example.net relay:[mx.example.net]\n");
     Write("conf/clients.cidr", "192.168.0.0/16 OK\n10.0.0.1/8 skipped\n");
+    Write("conf/virtual", "a@example.com y\n");
   }
   void TearDown() override { fs::remove_all(dir_); }
   void Write(const std::string& name, const std::string& text) {
@@ -72,6 +76,26 @@ TEST_F(BuildTest, PublishesAVerifiableGeneration) {
   EXPECT_NE(r.err.find("non-null host address bits"), std::string::npos) << r.err;
 }
 
+TEST_F(BuildTest, CompositeAndCidrTablesAnswerFromTheLoadedBundle) {
+  ASSERT_EQ(Phc({"build", "-c", dir_ + "/conf", "-o", dir_ + "/bundle"}).exit_code, 0);
+  tables::Loader loader(dir_ + "/bundle");
+  auto snap = loader.LoadCurrent();
+  ASSERT_TRUE(snap.ok()) << snap.status();
+  const tables::Table* u = (*snap)->FindTable("unionmap:{cdb:" + dir_ + "/conf/virtual, inline:{a@example.com=x}}");
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->Lookup("a@example.com").value, "y,x");
+  const tables::Table* p = (*snap)->FindTable("pipemap:{inline:{p@example.com=mid}, inline:{mid=end}}");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->Lookup("p@example.com").value, "end");
+  const tables::Table* st = (*snap)->FindTable("static:{last resort}");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->Lookup("anything").value, "last resort");
+  const tables::Table* c = (*snap)->FindTable("cidr:" + dir_ + "/conf/clients.cidr");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->Lookup("192.168.4.4").value, "OK");
+  EXPECT_FALSE(c->Lookup("10.0.0.1").found());
+}
+
 TEST_F(BuildTest, SameInputsGiveAByteIdenticalGeneration) {
   ASSERT_EQ(Phc({"build", "-c", dir_ + "/conf", "-o", dir_ + "/b1"}).exit_code, 0);
   ASSERT_EQ(Phc({"build", "-c", dir_ + "/conf", "-o", dir_ + "/b2"}).exit_code, 0);
@@ -84,7 +108,7 @@ TEST_F(BuildTest, SameInputsGiveAByteIdenticalGeneration) {
     EXPECT_EQ(Slurp(e.path()), Slurp(dir_ + "/b2/" + gen + "/" + e.path().filename().string()))
         << e.path();
   }
-  EXPECT_GE(files, 5u);  // MANIFEST + three tables + one cidr table
+  EXPECT_GE(files, 10u);  // MANIFEST + tables + cidr + composites
 }
 
 TEST_F(BuildTest, ChangedInputGivesANewGeneration) {
