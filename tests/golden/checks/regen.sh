@@ -145,7 +145,11 @@ version="$(env -i "${postconf_bin}" -d -h mail_version 2>/dev/null || true)"
 if [[ "${version}" != 3.7.* ]]; then
   echo "regen.sh: warning: postconf reports mail_version '${version}'; fixtures were made with 3.7.11" >&2
 fi
-if ! env -i "${postconf_bin}" -m 2>/dev/null | grep -qx pcre; then
+cfg_tmp="$(mktemp -d)"
+: >"${cfg_tmp}/main.cf"
+types="$(env -i "${postconf_bin}" -c "${cfg_tmp}" -m 2>/dev/null || true)"
+rm -rf "${cfg_tmp}"
+if ! grep -qx pcre <<<"${types}"; then
   echo "regen.sh: postconf -m does not list pcre; install postfix-pcre" >&2
   exit 2
 fi
