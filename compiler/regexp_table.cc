@@ -231,7 +231,14 @@ bool CheckReplacement(const std::string& result, int groups, bool negate, bool p
       syntax_error = true;
       break;
     }
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (name.find_first_not_of("0123456789") != std::string::npos) {
+      if (isdigit(static_cast<unsigned char>(name[0]))) {
+        warnings->push_back(where + "non-numeric replacement index \"" + name + "\"");
+        syntax_error = true;
+        break;
+      }
+      continue;
+    }
     if (negate) {
       warnings->push_back(where + "$number found in negative match replacement text: skipping this rule");
       return false;
@@ -283,6 +290,8 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
              (t.size() == w.size() || !isalnum(static_cast<unsigned char>(t[w.size()])));
     };
     if (word("endif")) {
+      if (!TrimView(t.substr(5)).empty())
+        out.warnings.push_back(where + "ignoring extra text after ENDIF");
       if (open_ifs.empty()) {
         out.warnings.push_back(where + "ignoring ENDIF without matching IF");
         continue;
@@ -301,9 +310,19 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
       rule.kind = Rule::kIf;
       t = TrimView(t.substr(2));
     }
-    if (!t.empty() && t[0] == '!') {
-      rule.negate = true;
+    // Each leading '!' toggles the negation.
+    while (!t.empty() && t[0] == '!') {
+      rule.negate = !rule.negate;
       t = TrimView(t.substr(1));
+    }
+    if (t.empty()) {
+      out.warnings.push_back(where + "no regexp: skipping this rule");
+      continue;
+    }
+    // A rule starts with its delimiter: a letter or digit is not one.
+    if (isalnum(static_cast<unsigned char>(t[0]))) {
+      out.warnings.push_back(where + "ignoring unrecognized request");
+      continue;
     }
     std::string pattern, flags;
     std::string_view rest;
@@ -315,6 +334,13 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
     }
     if (rule.kind == Rule::kMatch && rest.empty()) {
       out.warnings.push_back(where + "no replacement text: using empty string");
+    }
+    if (rule.kind == Rule::kIf && !rest.empty()) {
+      out.warnings.push_back(where + "ignoring extra text after IF statement: \"" +
+                             std::string(rest) + "\"");
+      out.warnings.push_back(where +
+                             "do not prepend whitespace to statements between IF and ENDIF");
+      rest = {};
     }
     rule.result = std::string(rest);
     std::optional<std::string> err;
@@ -330,7 +356,9 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
           case 'A': options ^= PCRE2_ANCHORED; break;
           case 'E': options ^= PCRE2_DOLLAR_ENDONLY; break;
           case 'U': options ^= PCRE2_UNGREEDY; break;
-          case 'X': break;
+          case 'X':
+            out.warnings.push_back(where + "ignoring obsolete regexp option \"X\"");
+            break;
           default:
             out.warnings.push_back(where + "unknown regexp option \"" + std::string(1, f) +
                                    "\": skipping this rule");
@@ -370,7 +398,8 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
     if (rule.kind == Rule::kIf) open_ifs.push_back(rules.size());
     rules.push_back(std::move(rule));
   }
-  for (size_t i : open_ifs) {
+  for (auto it = open_ifs.rbegin(); it != open_ifs.rend(); ++it) {
+    size_t i = *it;
     out.warnings.push_back(map + std::to_string(rules[i].line) + ": IF has no matching ENDIF");
     rules[i].endif_index = static_cast<int>(rules.size());
   }

@@ -28,8 +28,11 @@
 #include "compiler/host_defaults.h"
 #include "compiler/table_open.h"
 #include "compiler/table_source.h"
+#include "compiler/text.h"
 #include "tables/cdb_table.h"
+#include "tables/casefold.h"
 #include "tables/memory_table.h"
+#include "tables/message_walker.h"
 #include "tools/commands.h"
 
 namespace posthaste::tools {
@@ -73,6 +76,10 @@ struct MapOptions {
   std::optional<std::string> remove;  // -d KEY
   bool incremental = false;  // -i
   bool values_are_files = false;  // -F: values name files, stored base64-encoded
+  bool scan_headers = false;      // -h: keys are the headers of a message on stdin
+  bool scan_body = false;         // -b: keys are its body lines
+  bool scan_mime = false;         // -m: MIME structure is parsed
+  bool utf8_checks_in_scans = false;  // -U: keep the UTF-8 key checks with -h/-b
   enum { kWarn, kReplace, kIgnore } duplicates = kWarn;  // default, -r, -w
   std::vector<std::string> maps;
 };
@@ -345,6 +352,15 @@ class MapTool {
   // `only` names the one table in `tables` when they are opened one by one.
   std::optional<std::string> Find(std::vector<std::unique_ptr<tables::Table>>& tables,
                                   const std::string& key, const std::string* only = nullptr) {
+    // With SMTPUTF8, a key that is not valid UTF-8 is refused by every table
+    // (message scans skip this check unless -U asks for it).
+    bool scanning = o_.scan_headers || o_.scan_body;
+    if (Utf8() && (!scanning || o_.utf8_checks_in_scans) && !tables::IsValidUtf8(key)) {
+      for (size_t i = 0; i < tables.size(); ++i)
+        Warn((only ? *only : o_.maps[i]) + ": non-UTF-8 key \"" + compiler::Printable(key, true) +
+             "\": malformed UTF-8 or invalid codepoint");
+      return std::nullopt;
+    }
     for (size_t i = 0; i < tables.size(); ++i) {
       auto& t = tables[i];
       const std::string& name = only ? *only : o_.maps[i];
@@ -375,16 +391,37 @@ class MapTool {
       }
       return 1;
     }
-    for (const std::string& m : o_.maps) tables.push_back(Open(m));
+    // Tables are opened at the first key: with no input even a missing
+    // table is not an error.
     bool any = false;
-    std::string line;
-    while (std::getline(std::cin, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      std::optional<std::string> v = Find(tables, line);
-      if (!v) continue;
-      out_ += line + (o_.alias ? ":" : "") + "\t" + *v + "\n";
+    auto lookup = [&](std::string_view key) {
+      if (tables.empty())
+        for (const std::string& m : o_.maps) tables.push_back(Open(m));
+      std::optional<std::string> v = Find(tables, std::string(key));
+      if (!v) return;
+      out_ += std::string(key) + (o_.alias ? ":" : "") + "\t" + *v + "\n";
       any = true;
+    };
+    if (o_.scan_headers || o_.scan_body) {
+      // -h / -b (and -m): the keys are the message's headers and body lines.
+      std::string message((std::istreambuf_iterator<char>(std::cin)),
+                          std::istreambuf_iterator<char>());
+      tables::WalkOptions walk;
+      walk.headers = o_.scan_headers;
+      walk.body = o_.scan_body;
+      walk.mime = o_.scan_mime;
+      std::string limit = Param("header_size_limit");
+      if (!limit.empty() && limit.find_first_not_of("0123456789") == std::string::npos &&
+          limit.size() < 12)
+        walk.header_size_limit = std::stoul(limit);
+      tables::WalkMessage(message, walk, [&](tables::MessagePart, std::string_view key) {
+        lookup(key);
+        return true;
+      });
+      return any ? 0 : 1;
     }
+    std::string line;
+    while (std::getline(std::cin, line)) lookup(line);
     return any ? 0 : 1;
   }
 
@@ -476,8 +513,11 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
           case 'r': o.duplicates = MapOptions::kReplace; break;
           case 'w': o.duplicates = MapOptions::kIgnore; break;
           case 'F': o.values_are_files = true; break;
-          case 'o': case 'p': case 'v': case 'u': case 'U': case 'b':
-          case 'h': case 'm':
+          case 'h': o.scan_headers = true; break;
+          case 'b': o.scan_body = true; break;
+          case 'm': o.scan_mime = true; break;
+          case 'U': o.utf8_checks_in_scans = true; break;
+          case 'o': case 'p': case 'v': case 'u':
             break;
           default:
             tool.err_ += std::string("phc: invalid option -- '") + c + "'\n";
@@ -492,6 +532,10 @@ int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
     if (!compiler::ReadFile(o.config_dir + "/main.cf", &text, &error))
       tool.Die("open " + o.config_dir + "/main.cf: " + error);
     (void)deleting;
+    if ((o.scan_headers || o.scan_body || o.scan_mime) && (!o.query || *o.query != "-"))
+      tool.Die("specify -b -h or -m only with \"-q -\"");
+    if (o.scan_mime && !o.scan_headers && !o.scan_body)
+      tool.Warn("ignoring -m option without -b or -h");
     status = tool.Run();
   } catch (const Fatal& f) {
     if (!f.message.empty()) tool.err_ += "phc: fatal: " + f.message + "\n";
