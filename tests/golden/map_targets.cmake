@@ -29,3 +29,4 @@ target_compile_definitions(checks_golden_test PRIVATE
 target_link_libraries(checks_golden_test PRIVATE GTest::gtest_main)
 posthaste_warnings(checks_golden_test)
 add_dependencies(checks_golden_test phc)
+gtest_discover_tests(checks_golden_test)
