@@ -7,11 +7,13 @@
 #include <regex.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "compiler/config_set.h"
 #include "compiler/logical_lines.h"
+#include "tables/pattern_set.h"
 
 namespace posthaste::compiler {
 namespace {
@@ -109,31 +111,51 @@ struct Rule {
   std::string result;
   int line = 0;
   int endif_index = -1;  // kIf: index of its endif (or end)
+  std::optional<std::string> re2;  // exact RE2 form, when there is one
+  int set_index = -1;              // its index in the table's PatternSet
+  bool needs_groups = false;       // the result uses $n
 };
 
 class RegexpTable : public tables::Table {
  public:
-  explicit RegexpTable(std::vector<Rule> rules) : rules_(std::move(rules)) {}
+  RegexpTable(std::vector<Rule> rules, bool use_set) : rules_(std::move(rules)) {
+    if (!use_set) return;
+    for (Rule& r : rules_)
+      if (r.re2) r.set_index = set_.Add(*r.re2);
+    if (!set_.Compile())
+      for (Rule& r : rules_) r.set_index = -1;  // RE2 gave up: evaluate one by one
+  }
+
+  // One RE2::Set scan finds every translated rule that matches; the rules are
+  // then walked in order (if/endif, negation, first match wins), running the
+  // rule's own engine only for untranslated rules and for the captures of
+  // the rule that wins.
   tables::LookupResult Lookup(std::string_view key) const override {
+    std::vector<int> hits = set_.Match(key);
+    auto in_set = [&](int index) { return std::binary_search(hits.begin(), hits.end(), index); };
     std::vector<std::string> groups;
     for (size_t i = 0; i < rules_.size(); ++i) {
       const Rule& r = rules_[i];
       if (r.kind == Rule::kEndif) continue;
-      bool matched = r.pattern->Match(key, &groups);
+      bool matched =
+          r.set_index >= 0 ? in_set(r.set_index) : r.pattern->Match(key, &groups);
       if (r.kind == Rule::kIf) {
         if (matched == r.negate) i = r.endif_index;  // skip the block
         continue;
       }
       if (matched == r.negate) continue;
       if (r.negate) return tables::LookupResult::Found(Expand(r.result, {}));
+      if (r.set_index >= 0 && r.needs_groups) r.pattern->Match(key, &groups);
       return tables::LookupResult::Found(Expand(r.result, groups));
     }
     return tables::LookupResult::NotFound();
   }
   bool FoldsCase() const override { return false; }
   bool IsPatternTable() const override { return true; }
+  size_t translated() const { return set_.size(); }
 
  private:
+  tables::PatternSet set_;
   static std::string Expand(const std::string& result, const std::vector<std::string>& groups) {
     std::string out;
     for (size_t i = 0; i < result.size(); ++i) {
@@ -266,7 +288,7 @@ bool CheckReplacement(const std::string& result, int groups, bool negate, bool p
 
 }  // namespace
 
-OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
+OpenedTable OpenRegexpTable(const std::string& path, bool pcre, bool use_pattern_set) {
   OpenedTable out;
   std::string text, error;
   if (!ReadFile(path, &text, &error)) {
@@ -395,6 +417,8 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
         !CheckReplacement(rule.result, rule.pattern->group_count(), rule.negate, pcre,
                           &out.warnings, where))
       continue;
+    rule.re2 = pcre ? tables::TranslatePcre(pattern, flags) : tables::TranslatePosix(pattern, flags);
+    rule.needs_groups = rule.result.find('$') != std::string::npos;
     if (rule.kind == Rule::kIf) open_ifs.push_back(rules.size());
     rules.push_back(std::move(rule));
   }
@@ -403,7 +427,7 @@ OpenedTable OpenRegexpTable(const std::string& path, bool pcre) {
     out.warnings.push_back(map + std::to_string(rules[i].line) + ": IF has no matching ENDIF");
     rules[i].endif_index = static_cast<int>(rules.size());
   }
-  out.table = std::make_unique<RegexpTable>(std::move(rules));
+  out.table = std::make_unique<RegexpTable>(std::move(rules), use_pattern_set);
   return out;
 }
 

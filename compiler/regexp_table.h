@@ -16,6 +16,8 @@
 
 namespace posthaste::compiler {
 
-OpenedTable OpenRegexpTable(const std::string& path, bool pcre);
+// `use_pattern_set`: false evaluates every rule on its own (the reference
+// the pattern-set path is tested against).
+OpenedTable OpenRegexpTable(const std::string& path, bool pcre, bool use_pattern_set = true);
 
 }  // namespace posthaste::compiler
