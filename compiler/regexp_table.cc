@@ -119,31 +119,59 @@ struct Rule {
 class RegexpTable : public tables::Table {
  public:
   RegexpTable(std::vector<Rule> rules, bool use_set) : rules_(std::move(rules)) {
-    if (!use_set) return;
-    for (Rule& r : rules_)
-      if (r.re2) r.set_index = set_.Add(*r.re2);
-    if (!set_.Compile())
-      for (Rule& r : rules_) r.set_index = -1;  // RE2 gave up: evaluate one by one
+    if (use_set) {
+      for (Rule& r : rules_)
+        if (r.re2) r.set_index = set_.Add(*r.re2);
+      if (!set_.Compile())
+        for (Rule& r : rules_) r.set_index = -1;  // RE2 gave up: evaluate one by one
+    }
+    // Skip lists for the walk: the next rule at or after i that must be
+    // looked at even without a set hit (untranslated or negated rules, and
+    // if-rules, whose block may have to be skipped), and each set index's rule.
+    size_t n = rules_.size();
+    next_interesting_.assign(n + 1, n);
+    for (size_t i = n; i-- > 0;) {
+      const Rule& r = rules_[i];
+      bool interesting = r.kind == Rule::kIf || (r.kind == Rule::kMatch && (r.negate || r.set_index < 0));
+      next_interesting_[i] = interesting ? i : next_interesting_[i + 1];
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (rules_[i].set_index >= 0) {
+        if (rule_of_set_.size() <= static_cast<size_t>(rules_[i].set_index))
+          rule_of_set_.resize(rules_[i].set_index + 1, n);
+        rule_of_set_[rules_[i].set_index] = i;
+      }
   }
 
-  // One RE2::Set scan finds every translated rule that matches; the rules are
-  // then walked in order (if/endif, negation, first match wins), running the
-  // rule's own engine only for untranslated rules and for the captures of
-  // the rule that wins.
+  // One RE2::Set scan finds every translated rule that matches. The walk
+  // then visits, in rule order, only the rules that can matter: those the
+  // scan hit, untranslated or negated rules, and if-rules (whose blocks are
+  // skipped when false). The rule's own engine runs only for untranslated
+  // rules and for the captures of the rule that wins.
   tables::LookupResult Lookup(std::string_view key) const override {
     std::vector<int> hits = set_.Match(key);
+    std::vector<size_t> hit_rules;
+    hit_rules.reserve(hits.size());
+    for (int h : hits) hit_rules.push_back(rule_of_set_[h]);  // ascending with h
     auto in_set = [&](int index) { return std::binary_search(hits.begin(), hits.end(), index); };
     std::vector<std::string> groups;
-    for (size_t i = 0; i < rules_.size(); ++i) {
-      const Rule& r = rules_[i];
-      if (r.kind == Rule::kEndif) continue;
-      bool matched =
-          r.set_index >= 0 ? in_set(r.set_index) : r.pattern->Match(key, &groups);
+    size_t n = rules_.size();
+    size_t next_hit = 0;
+    size_t i = 0;
+    while (i < n) {
+      while (next_hit < hit_rules.size() && hit_rules[next_hit] < i) ++next_hit;
+      size_t j = next_interesting_[i];
+      if (next_hit < hit_rules.size()) j = std::min(j, hit_rules[next_hit]);
+      if (j >= n) break;
+      const Rule& r = rules_[j];
+      bool matched = r.set_index >= 0 ? in_set(r.set_index) : r.pattern->Match(key, &groups);
       if (r.kind == Rule::kIf) {
-        if (matched == r.negate) i = r.endif_index;  // skip the block
+        // A false condition skips the block (endif_index is its endif).
+        i = matched == r.negate ? static_cast<size_t>(r.endif_index) + 1 : j + 1;
         continue;
       }
-      if (matched == r.negate) continue;
+      i = j + 1;
+      if (r.kind != Rule::kMatch || matched == r.negate) continue;
       if (r.negate) return tables::LookupResult::Found(Expand(r.result, {}));
       if (r.set_index >= 0 && r.needs_groups) r.pattern->Match(key, &groups);
       return tables::LookupResult::Found(Expand(r.result, groups));
@@ -156,6 +184,8 @@ class RegexpTable : public tables::Table {
 
  private:
   tables::PatternSet set_;
+  std::vector<size_t> next_interesting_;  // see the constructor
+  std::vector<size_t> rule_of_set_;       // set index -> rule index
   static std::string Expand(const std::string& result, const std::vector<std::string>& groups) {
     std::string out;
     for (size_t i = 0; i < result.size(); ++i) {
