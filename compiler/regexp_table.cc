@@ -34,6 +34,14 @@ class PosixPattern : public Pattern {
     if (ok_) regfree(&re_);
   }
   std::optional<std::string> Compile(const std::string& pattern, int cflags) {
+    // glibc duplicates the parse tree for every stacked repetition operator
+    // ("a+++++...") and runs out of memory; nobody writes such a pattern on
+    // purpose, so refuse it instead of letting the compiler fall over.
+    int run = 0;
+    for (char c : pattern) {
+      run = (c == '*' || c == '+' || c == '?') ? run + 1 : 0;
+      if (run > 4) return std::string("too many repetition operators in a row");
+    }
     int err = regcomp(&re_, pattern.c_str(), cflags);
     if (err != 0) {
       char buf[256];
@@ -149,6 +157,8 @@ class RegexpTable : public tables::Table {
   // skipped when false). The rule's own engine runs only for untranslated
   // rules and for the captures of the rule that wins.
   tables::LookupResult Lookup(std::string_view key) const override {
+    // Postfix hands both engines a C string: a key ends at its first NUL.
+    key = key.substr(0, key.find('\0'));
     std::vector<int> hits = set_.Match(key);
     std::vector<size_t> hit_rules;
     hit_rules.reserve(hits.size());
@@ -209,8 +219,12 @@ class RegexpTable : public tables::Table {
       } else {
         while (end < result.size() && isdigit(static_cast<unsigned char>(result[end]))) ++end;
       }
-      int index = std::stoi(result.substr(start, end - start));
-      if (index < static_cast<int>(groups.size())) out += groups[index];
+      std::string digits = result.substr(start, std::min(end, result.size()) - start);
+      if (!digits.empty() && digits.size() < 6 &&
+          digits.find_first_not_of("0123456789") == std::string::npos) {
+        size_t index = std::stoul(digits);
+        if (index < groups.size()) out += groups[index];
+      }
       i = close ? end : end - 1;
     }
     return out;
@@ -252,7 +266,7 @@ bool CheckReplacement(const std::string& result, int groups, bool negate, bool p
   int max_index = 0;
   bool syntax_error = false;
   size_t i = 0;
-  while (i < result.size() && !syntax_error) {
+  while (i < result.size()) {
     if (result[i] != '$') {
       ++i;
       continue;
@@ -263,7 +277,8 @@ bool CheckReplacement(const std::string& result, int groups, bool negate, bool p
     }
     std::string name;
     size_t j = i + 1;
-    if (j < result.size() && (result[j] == '{' || result[j] == '(')) {
+    bool braced = j < result.size() && (result[j] == '{' || result[j] == '(');
+    if (braced) {
       char close = result[j] == '{' ? '}' : ')';
       size_t end = result.find(close, j + 1);
       if (end == std::string::npos) {
@@ -279,16 +294,15 @@ bool CheckReplacement(const std::string& result, int groups, bool negate, bool p
       i = j;
     }
     if (name.empty()) {
+      if (braced) continue;  // "${}": nothing to substitute
       warnings->push_back("empty macro name: \"" + result + "\"");
       syntax_error = true;
       break;
     }
     if (name.find_first_not_of("0123456789") != std::string::npos) {
-      if (isdigit(static_cast<unsigned char>(name[0]))) {
-        warnings->push_back(where + "non-numeric replacement index \"" + name + "\"");
-        syntax_error = true;
-        break;
-      }
+      // Every non-numeric name is reported; the rule is then skipped.
+      warnings->push_back(where + "non-numeric replacement index \"" + name + "\"");
+      syntax_error = true;
       continue;
     }
     if (negate) {
@@ -319,12 +333,18 @@ bool CheckReplacement(const std::string& result, int groups, bool negate, bool p
 }  // namespace
 
 OpenedTable OpenRegexpTable(const std::string& path, bool pcre, bool use_pattern_set) {
-  OpenedTable out;
   std::string text, error;
   if (!ReadFile(path, &text, &error)) {
+    OpenedTable out;
     out.fatal = "open " + path + ": " + error;
     return out;
   }
+  return ParseRegexpTable(path, text, pcre, use_pattern_set);
+}
+
+OpenedTable ParseRegexpTable(const std::string& path, const std::string& text, bool pcre,
+                             bool use_pattern_set) {
+  OpenedTable out;
   SourceSet sources;
   int id = sources.Add(path, text);
   LineStructure lines = ReadLogicalLines(sources, id, ConfigGrammar::kTableSource);

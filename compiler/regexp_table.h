@@ -19,5 +19,8 @@ namespace posthaste::compiler {
 // `use_pattern_set`: false evaluates every rule on its own (the reference
 // the pattern-set path is tested against).
 OpenedTable OpenRegexpTable(const std::string& path, bool pcre, bool use_pattern_set = true);
+// The same from text already read (`path` is only used in warnings).
+OpenedTable ParseRegexpTable(const std::string& path, const std::string& text, bool pcre,
+                             bool use_pattern_set = true);
 
 }  // namespace posthaste::compiler

@@ -138,3 +138,38 @@ TEST(PatternSet, LargeRuleSetsAgreeOnGeneratedKeys) {
 
 }  // namespace
 }  // namespace posthaste::compiler
+
+namespace posthaste::compiler {
+namespace {
+
+// Regressions found by tests/fuzz/pattern_table_fuzz.
+TEST(PatternTableRegressions, KeysEndAtTheirFirstNulInBothPaths) {
+  std::string table = "/^Subject:.*MAKE MONEY FAST/ REJECT chain letter\n";
+  std::string key = std::string("Subject: \x0f\0\0make money fast!!!", 30);
+  for (bool pcre : {false, true}) {
+    OpenedTable fast = ParseRegexpTable("t", table, pcre, true);
+    OpenedTable slow = ParseRegexpTable("t", table, pcre, false);
+    EXPECT_FALSE(fast.table->Lookup(key).found());
+    EXPECT_FALSE(slow.table->Lookup(key).found());
+  }
+}
+
+TEST(PatternTableRegressions, NonNumericReplacementNamesSkipTheRule) {
+  OpenedTable t = ParseRegexpTable("t", "/(a)/ x${foo}y$bar.z ${}w\n/a/ second\n", false);
+  ASSERT_TRUE(t.table);
+  EXPECT_EQ(t.table->Lookup("a").value, "second");
+  ASSERT_EQ(t.warnings.size(), 3u);
+  EXPECT_NE(t.warnings[0].find("non-numeric replacement index \"foo\""), std::string::npos);
+  EXPECT_NE(t.warnings[1].find("non-numeric replacement index \"bar\""), std::string::npos);
+}
+
+TEST(PatternTableRegressions, StackedRepetitionIsRefusedNotCompiled) {
+  OpenedTable t = ParseRegexpTable("t", "/^Received+++++++++++++++++++++++++++/ X\n", false);
+  ASSERT_TRUE(t.table);
+  EXPECT_FALSE(t.table->Lookup("Received").found());
+  ASSERT_EQ(t.warnings.size(), 1u);
+  EXPECT_NE(t.warnings[0].find("too many repetition operators"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace posthaste::compiler
