@@ -18,7 +18,9 @@ namespace posthaste::compiler {
 
 struct ConfigSet {
   std::string dir;  // as given, without trailing slash
-  SourceSet sources;
+  // Every file read; table files referenced by the configuration are added
+  // when validation reads them, so diagnostics can quote them too.
+  mutable SourceSet sources;
   std::optional<MainCf> main_cf;      // absent when main.cf could not be read
   std::optional<MasterCf> master_cf;  // absent when master.cf could not be read
   std::string main_error;             // strerror text when main.cf could not be read

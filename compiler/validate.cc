@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "compiler/cidr_table.h"
+#include "compiler/regexp_table.h"
 #include "compiler/value_check.h"
 
 namespace posthaste::compiler {
@@ -422,9 +424,40 @@ class Validator {
       path = r.text;
     }
     struct stat st;
-    if (stat(path.c_str(), &st) != 0)
+    if (stat(path.c_str(), &st) != 0) {
       sink_->Report(DiagCode::kMissingTableFile, at,
                     "table file \"" + path + "\" of \"" + t + "\" does not exist");
+      return;
+    }
+    if (type == "regexp" || type == "pcre" || type == "cidr") CheckRuleTable(type, path);
+  }
+
+  // Reads a pattern or cidr table once and reports every rule Postfix would
+  // skip or warn about, at its line in the table file.
+  void CheckRuleTable(const std::string& type, const std::string& path) {
+    if (!checked_tables_.insert(type + ":" + path).second) return;
+    std::string text, error;
+    if (!ReadFile(path, &text, &error)) return;
+    int file = config_.sources.Add(path, text);
+    std::vector<std::string> warnings;
+    if (type == "cidr") {
+      ParseCidrRules(path, text, &warnings);
+    } else {
+      warnings = ParseRegexpTable(path, text, type == "pcre").warnings;
+    }
+    for (const std::string& w : warnings) {
+      // "<type> map PATH, line N: text" or a bare text about the table.
+      int line = 0;
+      std::string message = w;
+      size_t at = w.find(", line ");
+      if (at != std::string::npos) {
+        size_t colon = w.find(": ", at);
+        line = std::atoi(w.c_str() + at + 7);
+        if (colon != std::string::npos) message = w.substr(colon + 2);
+      }
+      SourceSpan span{file, line, line > 0 ? 1 : 0, 1};
+      sink_->Report(DiagCode::kTableRule, span, message);
+    }
   }
 
   // Caches that daemons create and update themselves (TLS session caches,
@@ -474,6 +507,7 @@ class Validator {
   ValidateOptions options_;
   DiagnosticSink* sink_;
   std::set<std::string> loop_members_;
+  std::set<std::string> checked_tables_;
 };
 
 }  // namespace
