@@ -116,9 +116,10 @@ class MapTool {
     return config_->params->ExpandValue(*v, compiler::ValueMode::kEffective).text;
   }
   std::string DefaultType() { return Param("default_database_type"); }
+  // smtputf8_enable, read once (it is asked for every key).
   bool Utf8() {
-    std::string v = compiler::FoldCase(Param("smtputf8_enable"));
-    return v == "yes";
+    if (!utf8_) utf8_ = compiler::FoldCase(Param("smtputf8_enable")) == "yes";
+    return *utf8_;
   }
 
   TableSpec Spec(const std::string& text) {
@@ -450,6 +451,7 @@ class MapTool {
   const MapOptions& o_;
   std::optional<std::string> default_type_;
   std::unique_ptr<compiler::ConfigSet> config_;
+  std::optional<bool> utf8_;
 };
 
 int MapOrAlias(const std::vector<std::string>& argv, bool alias) {
