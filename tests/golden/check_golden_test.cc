@@ -438,23 +438,8 @@ TEST(CheckGoldenCorpus, HasEnoughFixtures) {
 }
 
 TEST(CheckGoldenCorpus, FixtureNamesAreNumberedAndDistinct) {
-  std::vector<std::string> numbers;
-  std::vector<std::string> test_names;
-  for (const std::string& name : ListFixtures()) {
-    ASSERT_GE(name.size(), 5u) << name;
-    EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(name[0])) &&
-                std::isdigit(static_cast<unsigned char>(name[1])) &&
-                std::isdigit(static_cast<unsigned char>(name[2])) && name[3] == '-')
-        << "fixture directory must be named NNN-short-name: " << name;
-    numbers.push_back(name.substr(0, 3));
-    test_names.push_back(TestName(name));
-  }
-  std::sort(numbers.begin(), numbers.end());
-  EXPECT_EQ(std::adjacent_find(numbers.begin(), numbers.end()), numbers.end())
-      << "two fixtures share a number";
-  std::sort(test_names.begin(), test_names.end());
-  EXPECT_EQ(std::adjacent_find(test_names.begin(), test_names.end()), test_names.end())
-      << "two fixtures map to the same test name";
+  for (const std::string& problem : testing::FixtureNameProblems(ListFixtures()))
+    ADD_FAILURE() << problem;
 }
 
 // Every fixture has a well-formed `expected`, an exit status that agrees with

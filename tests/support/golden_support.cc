@@ -49,6 +49,28 @@ std::string Quoted(const std::vector<std::string>& argv) {
   return joined;
 }
 
+std::vector<std::string> FixtureNameProblems(const std::vector<std::string>& names) {
+  std::vector<std::string> problems, numbers, test_names;
+  for (const std::string& name : names) {
+    bool numbered = name.size() >= 5 && std::isdigit(static_cast<unsigned char>(name[0])) &&
+                    std::isdigit(static_cast<unsigned char>(name[1])) &&
+                    std::isdigit(static_cast<unsigned char>(name[2])) && name[3] == '-';
+    if (!numbered) {
+      problems.push_back("fixture directory must be named NNN-short-name: " + name);
+      continue;
+    }
+    numbers.push_back(name.substr(0, 3));
+    test_names.push_back(TestName(name));
+  }
+  std::sort(numbers.begin(), numbers.end());
+  if (std::adjacent_find(numbers.begin(), numbers.end()) != numbers.end())
+    problems.push_back("two fixtures share a number");
+  std::sort(test_names.begin(), test_names.end());
+  if (std::adjacent_find(test_names.begin(), test_names.end()) != test_names.end())
+    problems.push_back("two fixtures map to the same test name");
+  return problems;
+}
+
 std::optional<std::string> KnownDifference(const fs::path& root, const std::string& fixture) {
   std::ifstream in(root / "KNOWN_DIFFERENCES");
   std::string line;

@@ -19,6 +19,9 @@ void ReplaceAll(std::string& text, const std::string& from, const std::string& t
 std::string TestName(const std::string& fixture);
 // argv as a shell-like string for failure messages.
 std::string Quoted(const std::vector<std::string>& argv);
+// What is wrong with a corpus's fixture directory names (each must be
+// NNN-short-name, numbers and test names distinct); empty when nothing is.
+std::vector<std::string> FixtureNameProblems(const std::vector<std::string>& names);
 std::optional<std::string> KnownDifference(const std::filesystem::path& root,
                                            const std::string& fixture);
 
