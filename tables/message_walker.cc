@@ -85,6 +85,7 @@ class Walker {
     if (!HeaderBlock(&i, MessagePart::kPrimaryHeader, &headers)) return;
     if (!options_.body && !options_.mime) return;
     if (!options_.mime) {
+      if (options_.on_part_body) options_.on_part_body();
       BodyLines(i, lines_.size());
       return;
     }
@@ -175,6 +176,7 @@ class Walker {
     bool message = headers.content_type == "message/rfc822" &&
                    headers.encoding != "base64" && headers.encoding != "quoted-printable";
     if (depth >= options_.max_nesting || (!multipart && !message)) {
+      if (options_.on_part_body) options_.on_part_body();
       BodyLines(from, to);
       return;
     }

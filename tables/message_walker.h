@@ -34,6 +34,9 @@ struct WalkOptions {
   bool mime = false;    // parse MIME structure (postmap -m)
   size_t header_size_limit = 102400;
   int max_nesting = 100;  // MIME nesting the walker follows at most
+  // Called before the body lines of each leaf part (and of the message body
+  // without MIME), so a caller can count bytes per part.
+  std::function<void()> on_part_body;
 };
 
 // Calls `visit` for every key in message order. Stops early when `visit`

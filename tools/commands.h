@@ -13,11 +13,13 @@ namespace posthaste::tools {
 
 // argv[0] is the subcommand name.
 int CheckCommand(const std::vector<std::string>& argv);
+int ChecksCommand(const std::vector<std::string>& argv);
 int ConfCommand(const std::vector<std::string>& argv);
 int XrefCommand(const std::vector<std::string>& argv);
 int MapCommand(const std::vector<std::string>& argv);
 int AliasCommand(const std::vector<std::string>& argv);
 int BuildCommand(const std::vector<std::string>& argv);
 int VerifyCommand(const std::vector<std::string>& argv);
+int RouteCommand(const std::vector<std::string>& argv);
 
 }  // namespace posthaste::tools
