@@ -4,6 +4,7 @@
 
 #include "tables/cidr_table.h"
 #include "tables/memory_table.h"
+#include "tables/route_verifier.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -260,6 +261,17 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadGeneration(
       case ArtifactKind::kComposite:
         composites.push_back({&a, path});
         break;
+      case ArtifactKind::kRoute: {
+        if (snap->route_) return absl::DataLossError(Cat(path, ": a second routing program"));
+        absl::StatusOr<std::string> bytes = ReadLimited(path, limits_.max_manifest_bytes, label);
+        if (!bytes.ok()) return bytes.status();
+        absl::StatusOr<RouteProgram> program = RouteProgram::Decode(*bytes);
+        if (!program.ok())
+          return absl::Status(program.status().code(),
+                              Cat(path, ": ", std::string(program.status().message())));
+        snap->route_ = std::make_unique<RouteProgram>(*std::move(program));
+        break;
+      }
     }
   }
 
@@ -285,6 +297,15 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadGeneration(
                                      Shown(waiting.front().artifact->name),
                                      " names a table the bundle does not hold (or a cycle)"));
     composites = std::move(waiting);
+  }
+
+  // The routing program runs only after the verifier accepted it, with every
+  // table it names present in this generation.
+  if (snap->route_) {
+    absl::Status verified = VerifyRouteProgram(
+        *snap->route_, [&](std::string_view name) { return snap->tables_.count(name) > 0; });
+    if (!verified.ok())
+      return absl::DataLossError(Cat(dir, ": ", std::string(verified.message())));
   }
 
   for (const ManifestServiceParam& p : snap->manifest_.service_params)

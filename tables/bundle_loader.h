@@ -29,6 +29,7 @@
 #include "tables/cdb_table.h"
 #include "tables/lookup.h"
 #include "tables/manifest.h"
+#include "tables/route_program.h"
 
 namespace posthaste::tables {
 
@@ -67,6 +68,10 @@ class Snapshot {
   // One parameter of one service, or nullopt.
   std::optional<std::string_view> ServiceParam(std::string_view service,
                                                std::string_view param) const;
+  // The verified routing program (the `route` artifact), or nullptr when the
+  // bundle has none. Its table ids resolve through FindTable(table_names[id]).
+  const RouteProgram* route_program() const { return route_.get(); }
+
   // All services, keyed by "name/type".
   const std::map<std::string, ParamMap, std::less<>>& services() const { return services_; }
 
@@ -78,6 +83,7 @@ class Snapshot {
   Manifest manifest_;
   std::map<std::string, std::unique_ptr<Table>, std::less<>> tables_;
   std::map<std::string, ParamMap, std::less<>> services_;
+  std::unique_ptr<RouteProgram> route_;
 };
 
 struct LoaderLimits {

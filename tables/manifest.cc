@@ -72,6 +72,7 @@ std::string FlagsToken(const ManifestArtifact& a) {
       return a.fold_case ? "-" : "nofold";
     case ArtifactKind::kCidr:
     case ArtifactKind::kComposite:
+    case ArtifactKind::kRoute:
       return "-";
   }
   return "-";
@@ -88,6 +89,10 @@ bool ParseKind(std::string_view s, ArtifactKind* out) {
   }
   if (s == "composite") {
     *out = ArtifactKind::kComposite;
+    return true;
+  }
+  if (s == "route") {
+    *out = ArtifactKind::kRoute;
     return true;
   }
   return false;
@@ -327,6 +332,8 @@ std::string_view ArtifactKindName(ArtifactKind kind) {
       return "cidr";
     case ArtifactKind::kComposite:
       return "composite";
+    case ArtifactKind::kRoute:
+      return "route";
   }
   return "?";
 }

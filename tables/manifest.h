@@ -45,6 +45,7 @@ enum class ArtifactKind {
   kCidr,   // cidr rules serialized in a CDB file (cidr_table.h), indexed at load
   kComposite,  // static:, unionmap:, pipemap: a small text file naming the form and
                // the member tables (see bundle_format.md)
+  kRoute,      // the routing program (tables/route_format.md), verified at load
 };
 // "table", ...
 std::string_view ArtifactKindName(ArtifactKind kind);

@@ -17,11 +17,14 @@
 #include "compiler/config_set.h"
 #include "compiler/diagnostics.h"
 #include "compiler/master_cf.h"
+#include "compiler/route_codegen.h"
+#include "compiler/route_model.h"
 #include "compiler/table_open.h"
 #include "compiler/table_source.h"
 #include "compiler/validate.h"
 #include "tables/cdb_table.h"
 #include "tables/param_registry.h"
+#include "tables/route_verifier.h"
 #include "tables/sha256.h"
 #include "tools/commands.h"
 
@@ -237,6 +240,30 @@ int BuildCommand(const std::vector<std::string>& argv) {
         !s.ok())
       return fail(std::string(s.message()));
     summary.push_back({spec_text, records.size(), 0});
+  }
+  // The routing program (tables/route_format.md), when every table it names
+  // is in the bundle; otherwise the loader would refuse the whole generation.
+  {
+    compiler::RouteModel model = compiler::BuildRouteModel(*cs, nullptr);
+    tables::RouteProgram program = compiler::GenerateRouteProgram(model);
+    std::set<std::string> bundled;
+    for (const std::string& spec_text : ReferencedTables(*cs)) bundled.insert(spec_text);
+    std::string missing;
+    for (const std::string& name : program.table_names)
+      if (!bundled.count(name) && missing.empty()) missing = name;
+    if (absl::Status s = tables::VerifyRouteProgram(program); !s.ok())
+      return fail(std::string(s.message()));
+    if (!missing.empty()) {
+      std::fprintf(stderr, "phc build: warning: no routing program: table %s cannot be bundled yet\n",
+                   missing.c_str());
+    } else {
+      if (absl::Status s = WriteFileBytes(writer.TempDir() + "/route.bin", program.Encode());
+          !s.ok())
+        return fail(std::string(s.message()));
+      if (absl::Status s = writer.AddArtifactFile(tables::ArtifactKind::kRoute, "route", "route.bin");
+          !s.ok())
+        return fail(std::string(s.message()));
+    }
   }
   // Resolved parameters of every service: what its program reads, plus its -o.
   if (cs->master_cf) {

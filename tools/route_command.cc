@@ -1,0 +1,266 @@
+// route_command.cc: `phc route`: what happens to a message, one line per delivery.
+//
+//   phc route [-c DIR | --bundle DIR] [-f SENDER] [-H 'Name: value']...
+//             [--explain] [--disasm] [--engine=reference|vm] RCPT...
+//
+// With -c (default /etc/postfix) the configuration is read, checked for
+// fatal problems and routed by the reference evaluator (compiler/
+// route_eval.h) over tables opened from their sources; --engine=vm compiles
+// the routing program in memory, verifies it and runs the VM instead. With
+// --bundle the published generation is loaded through the verified loader
+// and its `route` program runs on the VM over the bundle's tables. Output
+// (stdout): one line per delivery, TAB-separated
+//   to=<final>  [orig_to=<original>]  transport=<service>  nexthop=<hop>  source=<bind or ->
+// sorted by (to, transport, nexthop); a recipient whose routing defers is
+// shown with transport=retry and the reason as next hop. --explain adds the
+// decisions under each line with the file:line of each setting; --disasm
+// prints the program instead of routing. Exit 0, 1 (configuration errors),
+// 2 (usage, unreadable configuration or bundle).
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "compiler/config_set.h"
+#include "compiler/route_codegen.h"
+#include "compiler/route_eval.h"
+#include "compiler/route_model.h"
+#include "compiler/table_open.h"
+#include "tables/bundle_loader.h"
+#include "tables/route_verifier.h"
+#include "tables/route_vm.h"
+#include "tools/commands.h"
+
+namespace posthaste::tools {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: phc route [-c DIR | --bundle DIR] [-f SENDER] [-H 'Name: value']... [--explain] "
+    "[--disasm] RCPT...\n";
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// The three entry points, whichever engine serves them.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual tables::RouteRunResult Sender(std::string_view s, bool trace) const = 0;
+  virtual tables::RouteRunResult Recipient(std::string_view r, bool trace) const = 0;
+  virtual tables::RouteRunResult Resolve(std::string_view s, std::string_view r,
+                                         std::string_view filter, bool trace) const = 0;
+};
+
+class VmEngine : public Engine {
+ public:
+  VmEngine(const tables::RouteProgram& p, std::vector<const tables::Table*> t) : vm_(p, std::move(t)) {}
+  tables::RouteRunResult Sender(std::string_view s, bool trace) const override {
+    return vm_.RewriteSender(s, trace);
+  }
+  tables::RouteRunResult Recipient(std::string_view r, bool trace) const override {
+    return vm_.RewriteRecipient(r, trace);
+  }
+  tables::RouteRunResult Resolve(std::string_view s, std::string_view r, std::string_view f,
+                                 bool trace) const override {
+    return vm_.Resolve(s, r, f, trace);
+  }
+
+ private:
+  tables::RouteVm vm_;
+};
+
+class ReferenceEngine : public Engine {
+ public:
+  ReferenceEngine(const compiler::RouteModel& m, std::vector<const tables::Table*> t)
+      : eval_(m, std::move(t)) {}
+  tables::RouteRunResult Sender(std::string_view s, bool trace) const override {
+    return eval_.RewriteSender(s, trace);
+  }
+  tables::RouteRunResult Recipient(std::string_view r, bool trace) const override {
+    return eval_.RewriteRecipient(r, trace);
+  }
+  tables::RouteRunResult Resolve(std::string_view s, std::string_view r, std::string_view f,
+                                 bool trace) const override {
+    return eval_.Resolve(s, r, f, trace);
+  }
+
+ private:
+  compiler::RouteEvaluator eval_;
+};
+
+// The trace of a VM run names instructions; show their synopsis-level text.
+std::string ExplainLines(const std::vector<tables::RouteTraceStep>& trace,
+                         const tables::RouteProgram* program) {
+  std::string out;
+  for (const tables::RouteTraceStep& s : trace) {
+    std::string what = s.note;
+    if (program && s.pc < program->code.size()) {
+      const tables::RouteOpInfo* info =
+          tables::RouteOpInfoFor(static_cast<uint8_t>(program->code[s.pc].op));
+      std::string name = info ? std::string(info->name) : "?";
+      what = what.empty() ? name : name + ": " + what;
+    }
+    if (what.empty() && s.origin.empty()) continue;
+    out += "\t# " + what;
+    if (!s.origin.empty()) out += (what.empty() ? "" : " ") + std::string("[") + s.origin + "]";
+    out += "\n";
+  }
+  return out;
+}
+
+struct Line {
+  std::string to, transport, nexthop, text, explain;
+};
+
+}  // namespace
+
+int RouteCommand(const std::vector<std::string>& argv) {
+  std::string dir = "/etc/postfix", bundle, sender, engine_name = "reference";
+  std::vector<std::string> headers, recipients;
+  bool explain = false, disasm = false, have_dir = false;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "-c" && i + 1 < argv.size()) {
+      dir = argv[++i];
+      have_dir = true;
+    } else if (a == "--bundle" && i + 1 < argv.size()) {
+      bundle = argv[++i];
+    } else if (a == "-f" && i + 1 < argv.size()) {
+      sender = argv[++i];
+    } else if (a == "-H" && i + 1 < argv.size()) {
+      headers.push_back(argv[++i]);
+    } else if (a == "--explain") {
+      explain = true;
+    } else if (a == "--disasm") {
+      disasm = true;
+    } else if (a == "--engine=vm" || a == "--engine=reference") {
+      engine_name = a.substr(9);
+    } else if (a == "--") {
+      for (++i; i < argv.size(); ++i) recipients.push_back(argv[i]);
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "phc route: unknown option \"%s\"\n%s", a.c_str(), kUsage);
+      return 2;
+    } else {
+      recipients.push_back(a);
+    }
+  }
+  if ((have_dir && !bundle.empty()) || (recipients.empty() && !disasm)) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  if (!headers.empty()) {
+    std::fputs("phc route: -H needs the header_checks runtime (tables/message_checks.h), "
+               "which this build does not have yet\n", stderr);
+    return 2;
+  }
+
+  std::unique_ptr<compiler::ConfigSet> config;
+  compiler::RouteModel model;
+  std::vector<std::unique_ptr<tables::Table>> owned;
+  std::shared_ptr<const tables::Snapshot> snapshot;
+  tables::RouteProgram compiled;
+  const tables::RouteProgram* program = nullptr;
+  std::vector<const tables::Table*> table_ptrs;
+  std::unique_ptr<Engine> engine;
+
+  if (!bundle.empty()) {
+    tables::Loader loader(bundle);
+    absl::StatusOr<std::shared_ptr<const tables::Snapshot>> snap = loader.LoadCurrent();
+    if (!snap.ok()) {
+      std::fprintf(stderr, "phc route: %s\n", std::string(snap.status().message()).c_str());
+      return 2;
+    }
+    snapshot = *snap;
+    program = snapshot->route_program();
+    if (!program) {
+      std::fprintf(stderr, "phc route: bundle %s has no routing program\n", bundle.c_str());
+      return 2;
+    }
+    for (const std::string& name : program->table_names) table_ptrs.push_back(snapshot->FindTable(name));
+    engine = std::make_unique<VmEngine>(*program, table_ptrs);
+  } else {
+    config = compiler::LoadConfig(dir, {}, true);
+    if (!config->main_cf) {
+      std::fprintf(stderr, "phc route: %s/main.cf: %s\n", dir.c_str(), config->main_error.c_str());
+      return 2;
+    }
+    std::vector<compiler::RouteModelProblem> problems;
+    model = compiler::BuildRouteModel(*config, &problems);
+    for (const compiler::RouteModelProblem& p : problems)
+      std::fprintf(stderr, "phc route: warning: %s: %s\n", p.param.c_str(), p.message.c_str());
+    compiler::OpenOptions options;
+    for (const std::string& name : model.table_names) {
+      compiler::OpenedTable t = compiler::OpenTable(name, options);
+      if (!t.table) {
+        std::fprintf(stderr, "phc route: cannot open %s: %s\n", name.c_str(), t.fatal.c_str());
+        return 2;
+      }
+      table_ptrs.push_back(t.table.get());
+      owned.push_back(std::move(t.table));
+    }
+    compiled = compiler::GenerateRouteProgram(model);
+    if (absl::Status s = tables::VerifyRouteProgram(compiled); !s.ok()) {
+      std::fprintf(stderr, "phc route: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+    program = &compiled;
+    if (engine_name == "vm")
+      engine = std::make_unique<VmEngine>(compiled, table_ptrs);
+    else
+      engine = std::make_unique<ReferenceEngine>(model, table_ptrs);
+  }
+  if (disasm) {
+    std::cout << tables::DisassembleRouteProgram(*program);
+    if (recipients.empty()) return 0;
+  }
+  const tables::RouteProgram* trace_program =
+      (bundle.empty() && engine_name != "vm") ? nullptr : program;
+
+  tables::RouteRunResult s = engine->Sender(sender, explain);
+  std::string explain_sender = explain ? ExplainLines(s.trace, trace_program) : "";
+  std::vector<Line> lines;
+  auto deferred_line = [&](const std::string& to, const std::string& reason, std::string ex) {
+    lines.push_back({to, "retry", "4.3.0 " + reason,
+                     "to=<" + to + ">\ttransport=retry\tnexthop=4.3.0 " + reason + "\tsource=-",
+                     std::move(ex)});
+  };
+  for (const std::string& rcpt : recipients) {
+    if (s.deferred) {
+      deferred_line(rcpt, s.reason, explain_sender);
+      continue;
+    }
+    const std::string& final_sender = s.addresses.empty() ? sender : s.addresses[0];
+    tables::RouteRunResult r = engine->Recipient(rcpt, explain);
+    std::string explain_rcpt = explain ? explain_sender + ExplainLines(r.trace, trace_program) : "";
+    if (r.deferred) {
+      deferred_line(rcpt, r.reason, explain_rcpt);
+      continue;
+    }
+    for (const std::string& to : r.addresses) {
+      tables::RouteRunResult d = engine->Resolve(final_sender, to, s.filter, explain);
+      std::string ex = explain ? explain_rcpt + ExplainLines(d.trace, trace_program) : "";
+      if (d.deferred) {
+        deferred_line(to, d.reason, ex);
+        continue;
+      }
+      std::string text = "to=<" + to + ">";
+      if (Lower(to) != Lower(rcpt)) text += "\torig_to=<" + rcpt + ">";
+      text += "\ttransport=" + d.transport + "\tnexthop=" + d.nexthop +
+              "\tsource=" + (d.source.empty() ? "-" : d.source);
+      lines.push_back({to, d.transport, d.nexthop, text, ex});
+    }
+  }
+  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
+    return std::tie(a.to, a.transport, a.nexthop, a.text) <
+           std::tie(b.to, b.transport, b.nexthop, b.text);
+  });
+  for (const Line& l : lines) std::cout << l.text << "\n" << l.explain;
+  return 0;
+}
+
+}  // namespace posthaste::tools
