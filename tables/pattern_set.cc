@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 namespace posthaste::tables {
 namespace {
@@ -21,10 +22,72 @@ bool AllAscii(std::string_view s) {
   return true;
 }
 
-// Copies a bracket expression starting at p[i] == '['. `posix`: backslash is
-// a literal inside brackets (POSIX); otherwise Perl escapes apply. Appends
-// the RE2 form to *out and advances *i past ']'. False when unsure.
-bool Bracket(std::string_view p, size_t* i, bool posix, bool exclude_newline, std::string* out) {
+// One member of a bracket expression: its RE2 spelling and, when it is a
+// single character (a possible range end), that byte.
+struct BracketMember {
+  std::string re2;
+  int ch = -1;
+};
+
+// Reads the member at p[*j] (anything but the closing ']') and advances *j.
+// `posix`: backslash is a literal inside brackets (POSIX); otherwise Perl
+// escapes apply. False when unsure.
+bool ReadBracketMember(std::string_view p, size_t* j, bool posix, BracketMember* m) {
+  char c = p[*j];
+  m->re2.clear();
+  m->ch = -1;
+  if (c == '[' && *j + 1 < p.size() && p[*j + 1] == ':') {
+    size_t end = p.find(":]", *j + 2);
+    if (end == std::string_view::npos) return false;
+    std::string_view name = p.substr(*j + 2, end - *j - 2);
+    static const char* kNames[] = {"alnum", "alpha", "blank", "cntrl", "digit", "graph",
+                                   "lower", "print", "punct", "space", "upper", "xdigit"};
+    bool known = false;
+    for (const char* n : kNames) known |= name == n;
+    if (!known) return false;
+    m->re2 = std::string(p.substr(*j, end + 2 - *j));
+    *j = end + 2;
+    return true;
+  }
+  if (c == '[' && *j + 1 < p.size() && (p[*j + 1] == '.' || p[*j + 1] == '=')) return false;
+  if (c == '\\' && !posix) {
+    if (*j + 1 >= p.size()) return false;
+    char e = p[*j + 1];
+    if (e == 'd' || e == 'D' || e == 'w' || e == 'W') {
+      m->re2 = {'\\', e};
+    } else if (!isalnum(static_cast<unsigned char>(e)) && static_cast<unsigned char>(e) < 0x80) {
+      m->re2 = {'\\', e};
+      m->ch = static_cast<unsigned char>(e);
+    } else {
+      return false;  // \b is a backspace here, \s differs (VT), ...
+    }
+    *j += 2;
+    return true;
+  }
+  if (static_cast<unsigned char>(c) >= 0x80) return false;
+  if (!isalnum(static_cast<unsigned char>(c))) m->re2 += '\\';
+  m->re2 += c;
+  m->ch = static_cast<unsigned char>(c);
+  ++*j;
+  return true;
+}
+
+// glibc's REG_ICASE upper-cases the pattern and the subject before matching,
+// so a range is compared on upper-case bytes: [0-z] becomes [0-Z] and no
+// longer holds '_', while RE2's (?i)[0-z] does. The two agree when the range
+// holds no lower-case letter, or only lower-case letters.
+bool IcaseRangeAgrees(int lo, int hi) {
+  bool has_lower = lo <= 'z' && hi >= 'a';
+  return !has_lower || (lo >= 'a' && hi <= 'z');
+}
+
+// Copies a bracket expression starting at p[i] == '['. `posix`: POSIX
+// bracket rules (backslash literal) and, with `icase`, glibc's case
+// folding of ranges (see IcaseRangeAgrees). Appends the RE2 form to *out
+// (every member spelled out, every literal '-' escaped) and advances *i
+// past ']'. False when unsure.
+bool Bracket(std::string_view p, size_t* i, bool posix, bool icase, bool exclude_newline,
+             std::string* out) {
   size_t j = *i + 1;
   std::string body;
   bool negated = false;
@@ -33,60 +96,34 @@ bool Bracket(std::string_view p, size_t* i, bool posix, bool exclude_newline, st
     ++j;
   }
   bool first = true;
-  while (j < p.size()) {
+  while (true) {
+    if (j >= p.size()) return false;  // no closing ']'
     char c = p[j];
     if (c == ']' && !first) break;
+    if (c == '-') {
+      // A '-' is a literal only first or last; anywhere else (after a
+      // range, after a class) the engines disagree or refuse.
+      bool last = j + 1 < p.size() && p[j + 1] == ']';
+      if (!first && !last) return false;
+      body += "\\-";
+      ++j;
+      first = false;
+      continue;
+    }
     first = false;
-    if (c == '[') {
-      if (j + 1 < p.size() && p[j + 1] == ':') {
-        size_t end = p.find(":]", j + 2);
-        if (end == std::string_view::npos) return false;
-        std::string_view name = p.substr(j + 2, end - j - 2);
-        static const char* kNames[] = {"alnum", "alpha", "blank", "cntrl", "digit", "graph",
-                                       "lower", "print", "punct", "space", "upper", "xdigit"};
-        bool known = false;
-        for (const char* n : kNames) known |= name == n;
-        if (!known) return false;
-        body.append(p.substr(j, end + 2 - j));
-        j = end + 2;
-        continue;
-      }
-      if (j + 1 < p.size() && (p[j + 1] == '.' || p[j + 1] == '=')) return false;
-      body += "\\[";
+    BracketMember lo;
+    if (!ReadBracketMember(p, &j, posix, &lo)) return false;
+    if (j + 1 < p.size() && p[j] == '-' && p[j + 1] != ']') {
       ++j;
-      continue;
+      BracketMember hi;
+      if (lo.ch < 0 || !ReadBracketMember(p, &j, posix, &hi) || hi.ch < 0) return false;
+      if (hi.ch < lo.ch) return false;
+      if (posix && icase && !IcaseRangeAgrees(lo.ch, hi.ch)) return false;
+      body += lo.re2 + "-" + hi.re2;
+    } else {
+      body += lo.re2;
     }
-    if (c == '\\') {
-      if (posix) {
-        body += "\\\\";
-        ++j;
-        continue;
-      }
-      if (j + 1 >= p.size()) return false;
-      char e = p[j + 1];
-      if (e == 'd' || e == 'D' || e == 'w' || e == 'W') {
-        body += '\\';
-        body += e;
-      } else if (!isalnum(static_cast<unsigned char>(e)) && static_cast<unsigned char>(e) < 0x80) {
-        body += '\\';
-        body += e;
-      } else {
-        return false;  // \b is a backspace here, \s differs (VT), ...
-      }
-      j += 2;
-      continue;
-    }
-    if (c == '-' || c == ']') {
-      body += c == ']' ? "\\]" : "-";
-      ++j;
-      continue;
-    }
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
-    if (!isalnum(static_cast<unsigned char>(c))) body += '\\';
-    body += c;
-    ++j;
   }
-  if (j >= p.size()) return false;  // no closing ']'
   *out += negated ? "[^" : "[";
   *out += body;
   if (negated && exclude_newline) *out += "\\n";
@@ -110,6 +147,8 @@ bool Quantifier(std::string_view p, size_t* i, bool allow_lazy, std::string* out
       size_t e = body.find(',', k);
       if (e == std::string_view::npos) e = body.size();
       if (e - k > 3) return false;  // RE2 caps repetition at 1000
+      // RE2 reads "{06}" as literal text; glibc and PCRE2 as a bound.
+      if (e - k > 1 && body[k] == '0') return false;
       k = e + 1;
     }
     out->append(p.substr(*i, end + 1 - *i));
@@ -124,6 +163,80 @@ bool Quantifier(std::string_view p, size_t* i, bool allow_lazy, std::string* out
   }
   if (*i < p.size() && (p[*i] == '*' || p[*i] == '+' || p[*i] == '?' || p[*i] == '{'))
     return false;  // possessive or stacked quantifiers
+  return true;
+}
+
+// PCRE2's multiline '^' does not match after a newline that ends the
+// subject; RE2's (?m)^ does. The two agree when the atom after '^' must
+// consume a character, for then nothing can match at the end anyway:
+// "^Subject" is fine, "^$", "^x?" and "^(" are not.
+bool NextAtomConsumes(std::string_view p, size_t j) {
+  if (j >= p.size()) return false;
+  char c = p[j];
+  size_t end;
+  if (c == '\\') {
+    if (j + 1 >= p.size()) return false;
+    unsigned char e = p[j + 1];
+    bool one_char = e == 'd' || e == 'D' || e == 'w' || e == 'W' || e == 'n' || e == 't' ||
+                    e == 'r' || e == 'f' || (!isalnum(e) && e < 0x80);
+    if (!one_char) return false;
+    end = j + 2;
+  } else if (c == '[') {
+    std::string ignored;
+    end = j;
+    if (!Bracket(p, &end, false, false, false, &ignored)) return false;
+  } else if (std::string_view("()|^$*+?{").find(c) != std::string_view::npos) {
+    return false;
+  } else {
+    end = j + 1;
+  }
+  return end >= p.size() || (p[end] != '*' && p[end] != '?' && p[end] != '{');
+}
+
+// True when p[i] == '$' is followed only by the ends of its groups (no
+// quantifier on them) and alternatives that are skipped once it matched:
+// "a$", "(a$|b)" and "a$|b" qualify, "(a$|b)\n", "(a$){2}" and "a$.*" do
+// not. `posix` selects the bracket rules used to skip alternatives. Where
+// it holds, nothing has to match after the '$', which makes two otherwise
+// inexact translations exact:
+//  - PCRE's '$' (no multiline, no DOLLAR_ENDONLY) also matches before a
+//    final newline. RE2 has no look-ahead, so the translation \n?\z
+//    consumes that newline.
+//  - glibc (without REG_NEWLINE) lets a '$' directly followed by a
+//    character match before a newline: "$." matches "\n" while RE2's
+//    \z. never matches.
+bool DollarEndsPattern(std::string_view p, size_t i, bool posix) {
+  bool skipping = false;  // inside alternatives after the '$''s own
+  int depth = 0;          // groups opened while skipping
+  size_t j = i + 1;
+  while (j < p.size()) {
+    char c = p[j];
+    if (!skipping) {
+      if (c == '|') {
+        skipping = true;
+        ++j;
+        continue;
+      }
+      if (c != ')') return false;
+      ++j;
+      if (j < p.size() && (p[j] == '*' || p[j] == '+' || p[j] == '?' || p[j] == '{')) return false;
+      continue;
+    }
+    if (c == '\\') {
+      j += 2;
+    } else if (c == '[') {
+      std::string ignored;
+      if (!Bracket(p, &j, posix, false, false, &ignored)) return false;
+    } else if (c == '(') {
+      ++depth;
+      ++j;
+    } else if (c == ')' && depth == 0) {
+      skipping = false;  // the group holding the '$' ends here
+    } else {
+      if (c == ')') --depth;
+      ++j;
+    }
+  }
   return true;
 }
 
@@ -199,24 +312,29 @@ std::optional<std::string> TranslatePcre(std::string_view p, std::string_view fl
         can_quantify = false;
         break;
       case '[':
-        if (!Bracket(p, &i, false, false, &out)) return std::nullopt;
+        if (!Bracket(p, &i, false, false, false, &out)) return std::nullopt;
         can_quantify = true;
         break;
       case '^':
+        if (multiline && !NextAtomConsumes(p, i + 1)) return std::nullopt;
         out += '^';
         ++i;
         can_quantify = false;
         break;
-      case '$': {
-        // Only at the end of an alternative: then "end, or before a final
-        // newline" is \n?\z (or \z with E); (?m)$ is the same in both.
-        bool at_end = i + 1 == p.size() || p[i + 1] == ')' || p[i + 1] == '|';
-        if (!at_end) return std::nullopt;
-        out += multiline ? "$" : (dollar_end_only ? "\\z" : "(?:\\n?\\z)");
+      case '$':
+        // (?m)$ and E's \z are exact anywhere; otherwise see DollarEndsPattern.
+        if (multiline) {
+          out += '$';
+        } else if (dollar_end_only) {
+          out += "\\z";
+        } else if (DollarEndsPattern(p, i, false)) {
+          out += "(?:\\n?\\z)";
+        } else {
+          return std::nullopt;
+        }
         ++i;
         can_quantify = false;
         break;
-      }
       case '.':
         out += '.';
         ++i;
@@ -256,6 +374,12 @@ std::optional<std::string> TranslatePosix(std::string_view p, std::string_view f
   if (icase && !AllAscii(p)) return std::nullopt;
   std::string out;
   bool can_quantify = false;
+  // glibc (without REG_NEWLINE) lets a '^' right after a character match
+  // after a newline: ".^a" matches "\na". A '^' is translated only where
+  // nothing can have been matched before it in its alternative: at_start
+  // tracks that, group_start keeps its value at each open group.
+  bool at_start = true;
+  std::vector<bool> group_start;
   size_t i = 0;
   while (i < p.size()) {
     char c = p[i];
@@ -272,6 +396,7 @@ std::optional<std::string> TranslatePosix(std::string_view p, std::string_view f
         out += e;
         i += 2;
         can_quantify = true;
+        at_start = false;
         break;
       }
       case '(':
@@ -281,11 +406,15 @@ std::optional<std::string> TranslatePosix(std::string_view p, std::string_view f
         out += '(';
         ++i;
         can_quantify = false;
+        group_start.push_back(at_start);
         break;
       case ')':
+        if (group_start.empty()) return std::nullopt;
+        group_start.pop_back();
         out += ')';
         ++i;
         can_quantify = true;
+        at_start = false;
         break;
       case '|':
         if (i + 1 < p.size() && (p[i + 1] == '*' || p[i + 1] == '+' || p[i + 1] == '?'))
@@ -293,17 +422,21 @@ std::optional<std::string> TranslatePosix(std::string_view p, std::string_view f
         out += '|';
         ++i;
         can_quantify = false;
+        at_start = group_start.empty() || group_start.back();
         break;
       case '[':
-        if (!Bracket(p, &i, true, newline, &out)) return std::nullopt;
+        if (!Bracket(p, &i, true, icase, newline, &out)) return std::nullopt;
         can_quantify = true;
+        at_start = false;
         break;
       case '^':
+        if (!newline && !at_start) return std::nullopt;
         out += '^';
         ++i;
         can_quantify = false;
         break;
       case '$':
+        if (!newline && !DollarEndsPattern(p, i, true)) return std::nullopt;
         out += newline ? "$" : "\\z";
         ++i;
         can_quantify = false;
@@ -312,6 +445,7 @@ std::optional<std::string> TranslatePosix(std::string_view p, std::string_view f
         out += '.';
         ++i;
         can_quantify = true;
+        at_start = false;
         break;
       case '*':
       case '+':
@@ -329,6 +463,7 @@ std::optional<std::string> TranslatePosix(std::string_view p, std::string_view f
         out += c;
         ++i;
         can_quantify = true;
+        at_start = false;
     }
   }
   // POSIX '.' matches newline unless REG_NEWLINE; ^ $ at newlines only then.

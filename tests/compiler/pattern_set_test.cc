@@ -173,3 +173,85 @@ TEST(PatternTableRegressions, StackedRepetitionIsRefusedNotCompiled) {
 
 }  // namespace
 }  // namespace posthaste::compiler
+
+namespace posthaste::compiler {
+namespace {
+
+// Regressions found by tests/fuzz/posix_translate_fuzz, pcre_translate_fuzz
+// and tests/compiler/pattern_differential_test: each table must answer the
+// same with the RE2::Set path as rule by rule, and the translator must
+// refuse what it cannot say exactly.
+struct TranslatorCase {
+  bool pcre;
+  const char* pattern;
+  const char* flags;
+  const char* subject;
+};
+
+void ExpectSameAnswers(const TranslatorCase& c) {
+  std::string table = std::string("/") + c.pattern + "/" + c.flags + " HIT\n";
+  OpenedTable fast = ParseRegexpTable("t", table, c.pcre, true);
+  OpenedTable slow = ParseRegexpTable("t", table, c.pcre, false);
+  ASSERT_TRUE(fast.table && slow.table) << table;
+  tables::LookupResult a = fast.table->Lookup(c.subject), b = slow.table->Lookup(c.subject);
+  EXPECT_EQ(a.status, b.status) << table << "subject: " << c.subject;
+  EXPECT_EQ(a.value, b.value) << table << "subject: " << c.subject;
+}
+
+TEST(TranslatorRegressions, IcaseRangesFollowGlibcUpperCasing) {
+  // glibc upper-cases pattern and subject under REG_ICASE: [0-z] is [0-Z]
+  // there and holds no '_'.
+  ExpectSameAnswers({false, "[0-z]", "", "_"});
+  ExpectSameAnswers({false, "[a-~]", "", "_"});
+  EXPECT_FALSE(tables::TranslatePosix("[0-z]", ""));
+  EXPECT_FALSE(tables::TranslatePosix("[A-z]", ""));
+  EXPECT_TRUE(tables::TranslatePosix("[0-z]", "i"));  // case-sensitive: exact
+  EXPECT_TRUE(tables::TranslatePosix("[a-z0-9!-/]", ""));
+  EXPECT_TRUE(tables::TranslatePcre("[0-z]", ""));    // PCRE2 folds like RE2
+}
+
+TEST(TranslatorRegressions, GlibcAnchorsNextToCharactersAreNotTranslated) {
+  // Without REG_NEWLINE glibc still lets "$." match before a newline and
+  // ".^" after one.
+  ExpectSameAnswers({false, "^$.", "", "\n"});
+  ExpectSameAnswers({false, ".[[:space:]]^.+", "", "f\nw"});
+  EXPECT_FALSE(tables::TranslatePosix("$.", ""));
+  EXPECT_FALSE(tables::TranslatePosix("a.^b", ""));
+  EXPECT_FALSE(tables::TranslatePosix("x(^a)", ""));
+  EXPECT_EQ(*tables::TranslatePosix("^a|^b$", ""), "(?is)(?:^a|^b\\z)");
+  EXPECT_EQ(*tables::TranslatePosix("(^a|b$)|c", ""), "(?is)(?:(^a|b\\z)|c)");
+  EXPECT_TRUE(tables::TranslatePosix("a[[:space:]]^b$.", "m"));  // REG_NEWLINE: exact
+}
+
+TEST(TranslatorRegressions, BoundsWithLeadingZerosAreNotTranslated) {
+  // RE2 reads "{06}" as literal text.
+  ExpectSameAnswers({false, "12951{06}", "", "{012951{06}\n\n"});
+  ExpectSameAnswers({true, "x{06}", "", "x{06}"});
+  EXPECT_FALSE(tables::TranslatePosix("a{06}", ""));
+  EXPECT_FALSE(tables::TranslatePcre("a{1,02}", ""));
+  EXPECT_TRUE(tables::TranslatePcre("a{0,20}", ""));
+}
+
+TEST(TranslatorRegressions, PcreMultilineCaretNeedsACharacterAfterIt) {
+  // PCRE2's multiline '^' does not match after a newline ending the subject.
+  ExpectSameAnswers({true, "\\n^", "m", "a\n"});
+  ExpectSameAnswers({true, "^$", "m", "a\n"});
+  ExpectSameAnswers({true, "(invoice)?here[[:space:]]^(.+||.)", "m", "here\n"});
+  EXPECT_FALSE(tables::TranslatePcre("^$", "m"));
+  EXPECT_FALSE(tables::TranslatePcre("^x?", "m"));
+  EXPECT_TRUE(tables::TranslatePcre("^Subject:", "m"));
+}
+
+TEST(TranslatorRegressions, PcreDollarOnlyWhereNothingFollows) {
+  // \n?\z consumes the final newline that PCRE's '$' only looks at.
+  ExpectSameAnswers({true, "(a$|b)\\n", "", "a\n"});
+  ExpectSameAnswers({true, "(a$|\\n){2}", "", "a\n"});
+  EXPECT_FALSE(tables::TranslatePcre("(a$|b)\\n", ""));
+  EXPECT_FALSE(tables::TranslatePcre("(a$){2}", ""));
+  EXPECT_TRUE(tables::TranslatePcre("(a$|b)", ""));
+  EXPECT_TRUE(tables::TranslatePcre("a$|(b|c$)", ""));
+  EXPECT_TRUE(tables::TranslatePcre("(a$|b)\\n", "E"));  // '$' is \z there
+}
+
+}  // namespace
+}  // namespace posthaste::compiler
