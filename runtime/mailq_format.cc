@@ -1,0 +1,96 @@
+// mailq_format.cc: mailq layout (see mailq_format.h). Column widths follow
+// the format strings of Debian's postqueue 3.7.11.
+#include "runtime/mailq_format.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/strings/str_format.h"
+
+namespace posthaste::runtime {
+namespace {
+
+// asctime() layout ("Mon Mar  4 10:11:12 2024"), cut to `width` bytes.
+std::string ArrivalTime(int64_t micros, int width) {
+  time_t t = static_cast<time_t>(micros / 1000000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[64];
+  size_t n = strftime(buf, sizeof(buf), "%a %b %e %H:%M:%S %Y", &tm);
+  std::string s(buf, n);
+  s.resize(static_cast<size_t>(width), ' ');
+  return s;
+}
+
+int QueueOrder(MessageState s) {
+  switch (s) {
+    case MessageState::kIncoming:
+      return 0;
+    case MessageState::kActive:
+      return 1;
+    case MessageState::kDeferred:
+      return 2;
+    case MessageState::kHold:
+      return 3;
+  }
+  return 4;
+}
+
+}  // namespace
+
+std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqOptions& options) {
+  if (messages.empty()) return "Mail queue is empty\n";
+  const int id_width = options.long_queue_ids ? 17 : 11;
+  const int size_width = options.long_queue_ids ? 8 : 7;
+  const int time_width = options.long_queue_ids ? 19 : 20;
+  const int indent = id_width + 1 + size_width + 1 + time_width + 1;
+  // A reason is indented so that, with its parentheses, it ends two
+  // columns past this one; longer reasons start in the first column.
+  const int reason_pad = indent + 35;
+
+  std::vector<const QueuedMessage*> order;
+  order.reserve(messages.size());
+  for (const QueuedMessage& m : messages) order.push_back(&m);
+  std::stable_sort(order.begin(), order.end(), [](const QueuedMessage* a, const QueuedMessage* b) {
+    return QueueOrder(a->meta.state) < QueueOrder(b->meta.state);
+  });
+
+  std::string out = absl::StrFormat(
+      "%-*s %*s %-*s %s\n", id_width, options.long_queue_ids ? "----Queue ID-----" : "-Queue ID-",
+      size_width, "--Size--", time_width,
+      options.long_queue_ids ? "---Arrival Time----" : "----Arrival Time----",
+      "-Sender/Recipient-------");
+  uint64_t total = 0;
+  for (const QueuedMessage* m : order) {
+    total += m->content_size;
+    std::string id = m->meta.id;
+    if (m->meta.state == MessageState::kActive) {
+      id += '*';
+    } else if (m->meta.state == MessageState::kHold) {
+      id += '!';
+    }
+    const std::string& sender =
+        m->meta.sender.empty() ? std::string("MAILER-DAEMON") : m->meta.sender;
+    absl::StrAppendFormat(&out, "%-*s %*d %s %s\n", id_width, id, size_width, m->content_size,
+                          ArrivalTime(m->meta.arrival_micros, time_width), sender);
+    const std::string* last_reason = nullptr;
+    for (const QueueRecipient& r : m->meta.recipients) {
+      if (RecipientFinished(r.status)) continue;
+      if (r.status == RecipientStatus::kDeferred && !r.reason.empty() &&
+          (last_reason == nullptr || *last_reason != r.reason)) {
+        int pad = std::max(0, reason_pad - static_cast<int>(r.reason.size()));
+        absl::StrAppendFormat(&out, "%*s(%s)\n", pad, "", r.reason);
+        last_reason = &r.reason;
+      }
+      absl::StrAppendFormat(&out, "%*s%s\n", indent, "", r.address);
+    }
+    out += '\n';
+  }
+  absl::StrAppendFormat(&out, "-- %d Kbytes in %d Request%s.\n", total / 1024, order.size(),
+                        order.size() == 1 ? "" : "s");
+  return out;
+}
+
+}  // namespace posthaste::runtime

@@ -1,0 +1,316 @@
+// queue_record.cc: queue record encoders, reader and decoders (see
+// queue_record.h and queue_format.md).
+//
+// Everything read here is untrusted: every length is compared with the bytes
+// left before it is used, and counts are bounded by the bytes that could hold
+// them before anything is reserved.
+#include "runtime/queue_record.h"
+
+#include <cstring>
+
+#include "runtime/crc32c.h"
+#include "runtime/queue_id.h"
+
+namespace posthaste::runtime {
+namespace {
+
+constexpr std::string_view kSegmentMagic = "PHQSEG";
+
+void PutFixed32(uint32_t v, char* p) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+uint32_t GetFixed32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+
+void PutVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutString(std::string_view s, std::string* out) {
+  PutVarint(s.size(), out);
+  out->append(s);
+}
+
+// Frames a payload that the caller appended after a header placeholder at
+// `start`.
+void FinishRecord(size_t start, RecordType type, std::string* out) {
+  size_t payload = out->size() - start - kRecordHeaderSize;
+  char* h = out->data() + start;
+  PutFixed32(static_cast<uint32_t>(payload), h + 4);
+  h[8] = static_cast<char>(type);
+  uint32_t crc = Crc32c(std::string_view(h + 4, out->size() - start - 4));
+  PutFixed32(MaskCrc(crc), h);
+}
+
+size_t BeginRecord(std::string* out) {
+  size_t start = out->size();
+  out->append(kRecordHeaderSize, '\0');
+  return start;
+}
+
+// Reads fields from a payload; any failure sticks and the decoder reports
+// data loss.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view in) : in_(in) {}
+
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && in_.empty(); }
+  std::string_view rest() const { return in_; }
+
+  uint64_t Varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) return Fail();
+      auto b = static_cast<unsigned char>(in_[0]);
+      in_.remove_prefix(1);
+      if (shift == 63 && b > 1) return Fail();
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    return Fail();
+  }
+
+  uint8_t Byte() {
+    if (in_.empty()) return static_cast<uint8_t>(Fail());
+    auto b = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return b;
+  }
+
+  std::string_view Bytes(uint64_t n) {
+    if (!ok_ || n > in_.size()) {
+      Fail();
+      return {};
+    }
+    std::string_view s = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return s;
+  }
+
+  std::string_view String() {
+    uint64_t n = Varint();
+    return Bytes(n);
+  }
+
+  std::string Id() {
+    std::string_view id = String();
+    if (ok_ && !IsValidQueueId(id)) Fail();
+    return std::string(id);
+  }
+
+  MessageState State() {
+    uint8_t b = Byte();
+    if (b > static_cast<uint8_t>(MessageState::kHold)) Fail();
+    return ok_ ? static_cast<MessageState>(b) : MessageState::kIncoming;
+  }
+
+  RecipientStatus Status() {
+    uint8_t b = Byte();
+    if (b > static_cast<uint8_t>(RecipientStatus::kBounced)) Fail();
+    return ok_ ? static_cast<RecipientStatus>(b) : RecipientStatus::kPending;
+  }
+
+  uint64_t Fail() {
+    ok_ = false;
+    in_ = {};
+    return 0;
+  }
+
+ private:
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+absl::Status Bad(std::string_view what) {
+  return absl::DataLossError(std::string("malformed ") + std::string(what) + " record");
+}
+
+}  // namespace
+
+std::string_view MessageStateName(MessageState state) {
+  switch (state) {
+    case MessageState::kIncoming:
+      return "incoming";
+    case MessageState::kActive:
+      return "active";
+    case MessageState::kDeferred:
+      return "deferred";
+    case MessageState::kHold:
+      return "hold";
+  }
+  return "unknown";
+}
+
+void AppendSegmentHeaderRecord(const SegmentHeader& header, std::string* out) {
+  size_t start = BeginRecord(out);
+  out->append(kSegmentMagic);
+  PutVarint(header.version, out);
+  PutVarint(header.segment, out);
+  PutVarint(header.next_sequence, out);
+  FinishRecord(start, RecordType::kSegmentHeader, out);
+}
+
+void AppendMessageRecord(const MessageMeta& meta, std::string_view content, std::string* out) {
+  size_t start = BeginRecord(out);
+  PutString(meta.id, out);
+  PutVarint(meta.sequence, out);
+  out->push_back(static_cast<char>(meta.state));
+  PutVarint(static_cast<uint64_t>(meta.arrival_micros < 0 ? 0 : meta.arrival_micros), out);
+  PutVarint(meta.flags, out);
+  PutString(meta.sender, out);
+  PutVarint(meta.recipients.size(), out);
+  for (const QueueRecipient& r : meta.recipients) {
+    PutString(r.address, out);
+    out->push_back(static_cast<char>(r.status));
+    PutString(r.reason, out);
+  }
+  out->append(content);
+  FinishRecord(start, RecordType::kMessage, out);
+}
+
+void AppendStateRecord(const StateChange& change, std::string* out) {
+  size_t start = BeginRecord(out);
+  PutString(change.id, out);
+  out->push_back(static_cast<char>(change.state));
+  FinishRecord(start, RecordType::kState, out);
+}
+
+void AppendRecipientRecord(const RecipientChange& change, std::string* out) {
+  size_t start = BeginRecord(out);
+  PutString(change.id, out);
+  PutVarint(change.index, out);
+  out->push_back(static_cast<char>(change.status));
+  PutString(change.reason, out);
+  FinishRecord(start, RecordType::kRecipient, out);
+}
+
+void AppendRemoveRecord(std::string_view id, std::string* out) {
+  size_t start = BeginRecord(out);
+  PutString(id, out);
+  FinishRecord(start, RecordType::kRemove, out);
+}
+
+RecordReader::Result RecordReader::Next(RecordType* type, std::string_view* payload) {
+  if (offset_ == bytes_.size()) return Result::kEnd;
+  size_t left = bytes_.size() - offset_;
+  if (left < kRecordHeaderSize) {
+    error_ = "truncated record header";
+    return Result::kBad;
+  }
+  const char* h = bytes_.data() + offset_;
+  uint32_t stored = GetFixed32(h);
+  uint32_t length = GetFixed32(h + 4);
+  auto raw_type = static_cast<uint8_t>(h[8]);
+  if (length > max_payload_) {
+    error_ = "record length " + std::to_string(length) + " over the limit";
+    return Result::kBad;
+  }
+  if (length > left - kRecordHeaderSize) {
+    error_ = "truncated record (length " + std::to_string(length) + ", " +
+             std::to_string(left - kRecordHeaderSize) + " bytes left)";
+    return Result::kBad;
+  }
+  uint32_t crc = Crc32c(std::string_view(h + 4, length + 5));
+  if (UnmaskCrc(stored) != crc) {
+    error_ = "checksum mismatch";
+    return Result::kBad;
+  }
+  if (raw_type < static_cast<uint8_t>(RecordType::kSegmentHeader) ||
+      raw_type > static_cast<uint8_t>(RecordType::kRemove)) {
+    error_ = "unknown record type " + std::to_string(raw_type);
+    return Result::kBad;
+  }
+  *type = static_cast<RecordType>(raw_type);
+  *payload = std::string_view(h + kRecordHeaderSize, length);
+  record_offset_ = offset_;
+  offset_ += kRecordHeaderSize + length;
+  return Result::kRecord;
+}
+
+absl::StatusOr<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
+  Decoder d(payload);
+  if (d.Bytes(kSegmentMagic.size()) != kSegmentMagic) return Bad("segment header");
+  SegmentHeader h;
+  uint64_t version = d.Varint();
+  h.segment = d.Varint();
+  h.next_sequence = d.Varint();
+  if (!d.done()) return Bad("segment header");
+  if (version != kQueueFormatVersion) {
+    return absl::FailedPreconditionError("queue format version " + std::to_string(version) +
+                                         " (this program reads version " +
+                                         std::to_string(kQueueFormatVersion) + ")");
+  }
+  h.version = static_cast<uint32_t>(version);
+  return h;
+}
+
+absl::StatusOr<MessageMeta> DecodeMessage(std::string_view payload, std::string_view* content) {
+  Decoder d(payload);
+  MessageMeta m;
+  m.id = d.Id();
+  m.sequence = d.Varint();
+  m.state = d.State();
+  uint64_t arrival = d.Varint();
+  if (arrival > static_cast<uint64_t>(INT64_MAX)) d.Fail();
+  m.arrival_micros = static_cast<int64_t>(arrival);
+  uint64_t flags = d.Varint();
+  if (flags > UINT32_MAX) d.Fail();
+  m.flags = static_cast<uint32_t>(flags);
+  m.sender = std::string(d.String());
+  uint64_t count = d.Varint();
+  // Each recipient takes at least three bytes: never reserve more than the
+  // payload could describe.
+  if (!d.ok() || count > d.rest().size() / 3) return Bad("message");
+  m.recipients.reserve(count);
+  for (uint64_t i = 0; i < count && d.ok(); ++i) {
+    QueueRecipient r;
+    r.address = std::string(d.String());
+    r.status = d.Status();
+    r.reason = std::string(d.String());
+    m.recipients.push_back(std::move(r));
+  }
+  if (!d.ok() || m.recipients.empty()) return Bad("message");
+  if (content != nullptr) *content = d.rest();
+  return m;
+}
+
+absl::StatusOr<StateChange> DecodeStateChange(std::string_view payload) {
+  Decoder d(payload);
+  StateChange c;
+  c.id = d.Id();
+  c.state = d.State();
+  if (!d.done()) return Bad("state");
+  return c;
+}
+
+absl::StatusOr<RecipientChange> DecodeRecipientChange(std::string_view payload) {
+  Decoder d(payload);
+  RecipientChange c;
+  c.id = d.Id();
+  uint64_t index = d.Varint();
+  if (index > UINT32_MAX) d.Fail();
+  c.index = static_cast<uint32_t>(index);
+  c.status = d.Status();
+  c.reason = std::string(d.String());
+  if (!d.done()) return Bad("recipient");
+  return c;
+}
+
+absl::StatusOr<std::string> DecodeRemove(std::string_view payload) {
+  Decoder d(payload);
+  std::string id = d.Id();
+  if (!d.done()) return Bad("remove");
+  return id;
+}
+
+}  // namespace posthaste::runtime

@@ -1,0 +1,133 @@
+// queue_record.h: the records of the durable queue, their encoding and the
+// reader that checks them.
+//
+// The queue store (queue_store.h) appends these records to segment files;
+// the byte layout is specified in queue_format.md. This file owns both sides:
+// the encoders the store uses when writing, and RecordReader plus the Decode*
+// functions used on recovery and on every read.
+//
+// SECURITY: records read back from disk are untrusted (torn writes, bit rot,
+// and message content chosen by any SMTP client sits inside them). The reader
+// checks every length against the bytes that are really there and against a
+// caller-given maximum before using it, verifies the checksum before decoding,
+// and the decoders check every field; nothing here asserts on input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace posthaste::runtime {
+
+inline constexpr uint32_t kQueueFormatVersion = 1;
+inline constexpr size_t kRecordHeaderSize = 9;  // crc32c(4) length(4) type(1)
+
+enum class RecordType : uint8_t {
+  kSegmentHeader = 1,
+  kMessage = 2,
+  kState = 3,
+  kRecipient = 4,
+  kRemove = 5,
+};
+
+// Postfix's queues, as states of one message.
+enum class MessageState : uint8_t { kIncoming = 0, kActive = 1, kDeferred = 2, kHold = 3 };
+std::string_view MessageStateName(MessageState state);
+
+enum class RecipientStatus : uint8_t { kPending = 0, kDone = 1, kDeferred = 2, kBounced = 3 };
+// Done and bounced recipients need no more work.
+inline bool RecipientFinished(RecipientStatus s) {
+  return s == RecipientStatus::kDone || s == RecipientStatus::kBounced;
+}
+
+// Message flags.
+inline constexpr uint32_t kMessage8BitMime = 1u << 0;
+
+struct QueueRecipient {
+  std::string address;
+  RecipientStatus status = RecipientStatus::kPending;
+  std::string reason;  // the last deferral or bounce reason
+  bool operator==(const QueueRecipient&) const = default;
+};
+
+// Everything about a message except its content.
+struct MessageMeta {
+  std::string id;
+  uint64_t sequence = 0;  // the ID generator's sequence number
+  MessageState state = MessageState::kIncoming;
+  int64_t arrival_micros = 0;
+  uint32_t flags = 0;
+  std::string sender;  // internal form; empty for the null sender
+  std::vector<QueueRecipient> recipients;
+  bool operator==(const MessageMeta&) const = default;
+};
+
+struct SegmentHeader {
+  uint32_t version = kQueueFormatVersion;
+  uint64_t segment = 0;
+  uint64_t next_sequence = 0;
+};
+
+struct StateChange {
+  std::string id;
+  MessageState state = MessageState::kIncoming;
+};
+
+struct RecipientChange {
+  std::string id;
+  uint32_t index = 0;
+  RecipientStatus status = RecipientStatus::kPending;
+  std::string reason;
+};
+
+// Encoders: each appends one complete framed record to `out`.
+void AppendSegmentHeaderRecord(const SegmentHeader& header, std::string* out);
+void AppendMessageRecord(const MessageMeta& meta, std::string_view content, std::string* out);
+void AppendStateRecord(const StateChange& change, std::string* out);
+void AppendRecipientRecord(const RecipientChange& change, std::string* out);
+void AppendRemoveRecord(std::string_view id, std::string* out);
+
+// Walks framed records in a byte range (a mapped segment, or one record read
+// back with pread). Stops at the first record that does not check out and
+// says why; the bytes from there on are not interpreted.
+class RecordReader {
+ public:
+  enum class Result { kRecord, kEnd, kBad };
+
+  RecordReader(std::string_view bytes, size_t max_payload)
+      : bytes_(bytes), max_payload_(max_payload) {}
+
+  // kRecord: *type and *payload (a view into the input) are set and the
+  // reader moved past the record. kEnd: all bytes consumed. kBad: the record
+  // at offset() is torn or corrupt (see error()); the reader stays there.
+  Result Next(RecordType* type, std::string_view* payload);
+
+  // Offset of the next record (after kRecord) or of the bad one (after kBad).
+  size_t offset() const { return offset_; }
+  // Offset where the last returned record started.
+  size_t record_offset() const { return record_offset_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string_view bytes_;
+  size_t max_payload_;
+  size_t offset_ = 0;
+  size_t record_offset_ = 0;
+  std::string error_;
+};
+
+// Decoders for payloads RecordReader returned. Each checks every field and
+// that nothing is left over; errors are absl::DataLossError.
+absl::StatusOr<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
+// `content` (optional) receives a view into `payload`.
+absl::StatusOr<MessageMeta> DecodeMessage(std::string_view payload, std::string_view* content);
+absl::StatusOr<StateChange> DecodeStateChange(std::string_view payload);
+absl::StatusOr<RecipientChange> DecodeRecipientChange(std::string_view payload);
+absl::StatusOr<std::string> DecodeRemove(std::string_view payload);
+
+}  // namespace posthaste::runtime

@@ -1,0 +1,715 @@
+// queue_store.cc: durable queue with group commit (see queue_store.h and
+// queue_format.md).
+//
+// Lock order: mu_ only. No system call that waits for the disk runs under
+// mu_ except creating a new segment file (once per segment_bytes); the
+// commit thread writes and syncs with mu_ released.
+#include "runtime/queue_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "tables/str_cat.h"
+
+namespace posthaste::runtime {
+
+using tables::Cat;
+
+struct QueueStore::File {
+  File(int fd, std::string path) : fd(fd), path(std::move(path)) {}
+  ~File() {
+    if (fd >= 0) close(fd);
+  }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  const int fd;
+  const std::string path;
+  // Set for a newly created file: the directory must be synced before any
+  // record in it is reported durable.
+  std::atomic<bool> needs_dir_sync{false};
+};
+
+namespace {
+
+absl::Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
+  std::string msg = Cat(what, " ", path, ": ", std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT || err == EINTR || err == EAGAIN) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+// Segment files are named by their number: 16 lower-case hex digits + ".seg".
+bool ParseSegmentName(std::string_view name, uint64_t* number) {
+  if (name.size() != 20 || name.substr(16) != ".seg") return false;
+  uint64_t n = 0;
+  for (char c : name.substr(0, 16)) {
+    int v;
+    if (c >= '0' && c <= '9') {
+      v = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      v = c - 'a' + 10;
+    } else {
+      return false;
+    }
+    n = (n << 4) | static_cast<uint64_t>(v);
+  }
+  *number = n;
+  return true;
+}
+
+// Debian's Abseil has its own string_view type: map lookups go through it.
+absl::string_view Key(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+bool AllFinished(const MessageMeta& meta) {
+  return std::all_of(meta.recipients.begin(), meta.recipients.end(),
+                     [](const QueueRecipient& r) { return RecipientFinished(r.status); });
+}
+
+absl::Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write", path, errno);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+QueueStore::QueueStore(QueueStoreOptions options) : options_(std::move(options)) {}
+
+std::string QueueStore::SegmentPath(uint64_t number) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%016" PRIx64 ".seg", number);
+  return options_.directory + "/" + name;
+}
+
+absl::StatusOr<std::unique_ptr<QueueStore>> QueueStore::Open(QueueStoreOptions options,
+                                                             RecoveryReport* report) {
+  if (options.directory.empty()) return absl::InvalidArgumentError("queue directory not set");
+  if (mkdir(options.directory.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoStatus("mkdir", options.directory, errno);
+  }
+  std::unique_ptr<QueueStore> store(new QueueStore(std::move(options)));
+  const std::string& dir = store->options_.directory;
+  store->dir_fd_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (store->dir_fd_ < 0) return ErrnoStatus("open", dir, errno);
+  // One writer per queue: a second process would interleave segments.
+  std::string lock_path = dir + "/lock";
+  store->lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (store->lock_fd_ < 0) return ErrnoStatus("open", lock_path, errno);
+  if (flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(Cat("queue ", dir, " is in use by another process"));
+  }
+  RecoveryReport local;
+  absl::Status st = store->Recover(report != nullptr ? report : &local);
+  if (!st.ok()) return st;
+  store->ids_ = std::make_unique<QueueIdGenerator>(
+      store->options_.long_queue_ids, store->recovered_next_sequence_, store->options_.clock);
+  {
+    absl::MutexLock lock(&store->mu_);
+    st = store->StartSegment(store->current_);
+  }
+  if (!st.ok()) return st;
+  store->commit_thread_ = std::thread([s = store.get()] { s->CommitLoop(); });
+  return store;
+}
+
+QueueStore::~QueueStore() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+    work_cv_.Signal();
+  }
+  if (commit_thread_.joinable()) commit_thread_.join();
+  if (lock_fd_ >= 0) close(lock_fd_);
+  if (dir_fd_ >= 0) close(dir_fd_);
+}
+
+absl::Status QueueStore::Recover(RecoveryReport* report) {
+  const std::string& dir = options_.directory;
+  std::vector<uint64_t> numbers;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return ErrnoStatus("opendir", dir, errno);
+  while (dirent* e = readdir(d)) {
+    uint64_t n;
+    if (ParseSegmentName(e->d_name, &n)) numbers.push_back(n);
+  }
+  closedir(d);
+  std::sort(numbers.begin(), numbers.end());
+
+  uint64_t next_sequence = 1;
+  absl::MutexLock lock(&mu_);
+  for (uint64_t number : numbers) {
+    std::string path = SegmentPath(number);
+    current_ = std::max(current_, number);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    auto file = std::make_shared<File>(fd, path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) return ErrnoStatus("stat", path, errno);
+    auto size = static_cast<uint64_t>(sb.st_size);
+    ++report->segments;
+    const size_t problems_before = report->problems.size();
+    if (size == 0) {
+      report->problems.push_back(Cat(path, ": empty segment, ignored"));
+      continue;
+    }
+    void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) return ErrnoStatus("mmap", path, errno);
+    std::string_view bytes(static_cast<const char*>(map), size);
+    RecordReader reader(bytes, options_.max_record_bytes);
+    RecordType type;
+    std::string_view payload;
+    bool have_header = false;
+    Segment& seg = segments_[number];
+    seg.file = file;
+    seg.appended = size;
+    auto problem = [&](std::string_view why) {
+      report->problems.push_back(Cat(path, ": offset ", reader.offset(), ": ", why, "; ",
+                                     size - reader.offset(), " bytes ignored"));
+      report->ignored_bytes += size - reader.offset();
+    };
+    while (true) {
+      RecordReader::Result r = reader.Next(&type, &payload);
+      if (r == RecordReader::Result::kEnd) break;
+      if (r == RecordReader::Result::kBad) {
+        problem(reader.error());
+        break;
+      }
+      absl::Status bad;
+      if (!have_header) {
+        absl::StatusOr<SegmentHeader> h = DecodeSegmentHeader(payload);
+        if (type != RecordType::kSegmentHeader || !h.ok() || h->segment != number) {
+          bad = h.ok() ? absl::DataLossError("no valid segment header") : h.status();
+        } else {
+          have_header = true;
+          next_sequence = std::max(next_sequence, h->next_sequence);
+        }
+      } else if (type == RecordType::kMessage) {
+        std::string_view content;
+        absl::StatusOr<MessageMeta> m = DecodeMessage(payload, &content);
+        if (!m.ok()) {
+          bad = m.status();
+        } else {
+          next_sequence = std::max(next_sequence, m->sequence + 1);
+          auto it = index_.find(m->id);
+          if (it != index_.end()) {
+            // A newer copy (Reclaim) replaces the older record.
+            auto old = segments_.find(it->second.segment);
+            if (old != segments_.end() && old->second.live > 0) --old->second.live;
+            index_.erase(it);
+          }
+          if (!AllFinished(*m)) {
+            Entry e;
+            e.segment = number;
+            e.offset = reader.record_offset();
+            e.length = reader.offset() - reader.record_offset();
+            e.content_size = content.size();
+            e.durable = true;
+            e.meta = std::move(*m);
+            std::string id = e.meta.id;
+            index_.emplace(std::move(id), std::move(e));
+            ++seg.live;
+          }
+        }
+      } else if (type == RecordType::kState) {
+        absl::StatusOr<StateChange> c = DecodeStateChange(payload);
+        if (!c.ok()) {
+          bad = c.status();
+        } else if (auto it = index_.find(c->id); it != index_.end()) {
+          it->second.meta.state = c->state;
+        }
+      } else if (type == RecordType::kRecipient) {
+        absl::StatusOr<RecipientChange> c = DecodeRecipientChange(payload);
+        if (!c.ok()) {
+          bad = c.status();
+        } else if (auto it = index_.find(c->id); it != index_.end()) {
+          auto& rcpts = it->second.meta.recipients;
+          if (c->index < rcpts.size()) {
+            rcpts[c->index].status = c->status;
+            rcpts[c->index].reason = std::move(c->reason);
+            if (AllFinished(it->second.meta)) FinishMessageLocked(it);
+          }
+        }
+      } else if (type == RecordType::kRemove) {
+        absl::StatusOr<std::string> id = DecodeRemove(payload);
+        if (!id.ok()) {
+          bad = id.status();
+        } else if (auto it = index_.find(Key(*id)); it != index_.end()) {
+          FinishMessageLocked(it);
+        }
+      } else {
+        bad = absl::DataLossError("segment header in the middle of a segment");
+      }
+      if (!bad.ok()) {
+        // A record with a good checksum that does not decode: stop here too.
+        uint64_t at = reader.record_offset();
+        report->problems.push_back(Cat(path, ": offset ", at, ": ", std::string(bad.message()),
+                                       "; ", size - at, " bytes ignored"));
+        report->ignored_bytes += size - at;
+        break;
+      }
+      ++report->records;
+    }
+    munmap(map, size);
+    if (!have_header) {
+      // Nothing in it was ever reported durable without its header.
+      if (report->problems.size() == problems_before) {
+        report->problems.push_back(Cat(path, ": no segment header, ignored"));
+      }
+      segments_.erase(number);
+    }
+  }
+  report->messages = index_.size();
+  recovered_next_sequence_ = next_sequence;
+  current_ = numbers.empty() ? 1 : current_ + 1;
+  return absl::OkStatus();
+}
+
+absl::Status QueueStore::StartSegment(uint64_t number) {
+  std::string path = SegmentPath(number);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create", path, errno);
+  auto file = std::make_shared<File>(fd, path);
+  file->needs_dir_sync = true;
+  Segment& seg = segments_[number];
+  seg.file = file;
+  current_ = number;
+  SegmentHeader header;
+  header.segment = number;
+  header.next_sequence = ids_->next_sequence();
+  std::string bytes;
+  AppendSegmentHeaderRecord(header, &bytes);
+  seg.appended = bytes.size();
+  chunks_.push_back(Chunk{file, std::move(bytes)});
+  ++append_seq_;
+  ++stats_.segments_created;
+  work_cv_.Signal();
+  return absl::OkStatus();
+}
+
+absl::Status QueueStore::AppendLocked(std::string_view record, uint64_t* seq, uint64_t* segment,
+                                      uint64_t* offset) {
+  if (!failed_.ok()) return failed_;
+  Segment* seg = &segments_[current_];
+  if (seg->appended + record.size() > options_.segment_bytes && seg->appended > 64) {
+    absl::Status st = StartSegment(current_ + 1);
+    if (!st.ok()) {
+      failed_ = st;
+      failed_from_seq_ = std::min(failed_from_seq_, append_seq_ + 1);
+      return st;
+    }
+    seg = &segments_[current_];
+  }
+  *segment = current_;
+  *offset = seg->appended;
+  seg->appended += record.size();
+  if (chunks_.empty() || chunks_.back().file != seg->file) {
+    chunks_.push_back(Chunk{seg->file, std::string()});
+    // Most batches hold many records: start with room for some.
+    chunks_.back().bytes.reserve(std::max<size_t>(record.size(), 64 * 1024));
+  }
+  chunks_.back().bytes.append(record);
+  *seq = ++append_seq_;
+  ++stats_.records;
+  work_cv_.Signal();
+  return absl::OkStatus();
+}
+
+absl::Status QueueStore::WaitDurableLocked(uint64_t seq) {
+  while (durable_seq_ < seq) done_cv_.Wait(&mu_);
+  if (seq >= failed_from_seq_) return failed_;
+  return absl::OkStatus();
+}
+
+void QueueStore::FinishMessageLocked(absl::flat_hash_map<std::string, Entry>::iterator it) {
+  auto seg = segments_.find(it->second.segment);
+  if (seg != segments_.end() && seg->second.live > 0) --seg->second.live;
+  index_.erase(it);
+}
+
+void QueueStore::Enqueue(const NewMessage& message, std::string_view content,
+                         EnqueueCallback done) {
+  if (message.recipients.empty()) {
+    done(absl::InvalidArgumentError("a message needs at least one recipient"));
+    return;
+  }
+  MessageMeta meta;
+  meta.arrival_micros = options_.clock();
+  meta.id = ids_->NextAt(meta.arrival_micros, &meta.sequence);
+  meta.flags = message.flags;
+  meta.sender = message.sender;
+  meta.recipients.reserve(message.recipients.size());
+  for (const std::string& r : message.recipients) meta.recipients.push_back({r, {}, {}});
+  std::string record;
+  record.reserve(content.size() + 256);
+  AppendMessageRecord(meta, content, &record);
+
+  absl::Status st;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry e;
+    uint64_t seq;
+    st = AppendLocked(record, &seq, &e.segment, &e.offset);
+    if (st.ok()) {
+      e.length = record.size();
+      e.content_size = content.size();
+      std::string id = meta.id;
+      e.meta = std::move(meta);
+      ++segments_[e.segment].live;
+      index_.emplace(id, std::move(e));
+      pending_.push_back(Pending{std::move(id), std::move(done)});
+      return;
+    }
+  }
+  done(st);
+}
+
+absl::StatusOr<std::string> QueueStore::EnqueueAndWait(const NewMessage& message,
+                                                       std::string_view content) {
+  absl::Mutex m;
+  bool finished = false;
+  absl::StatusOr<std::string> result;
+  Enqueue(message, content, [&](absl::StatusOr<std::string> id) {
+    absl::MutexLock lock(&m);
+    result = std::move(id);
+    finished = true;
+  });
+  absl::MutexLock lock(&m);
+  m.Await(absl::Condition(&finished));
+  return result;
+}
+
+absl::Status QueueStore::SetState(std::string_view id, MessageState state) {
+  absl::MutexLock lock(&mu_);
+  auto it = index_.find(Key(id));
+  if (it == index_.end() || !it->second.durable) {
+    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
+  }
+  std::string record;
+  AppendStateRecord(StateChange{std::string(id), state}, &record);
+  uint64_t seq, segment, offset;
+  absl::Status st = AppendLocked(record, &seq, &segment, &offset);
+  if (!st.ok()) return st;
+  it->second.meta.state = state;
+  return WaitDurableLocked(seq);
+}
+
+absl::Status QueueStore::MarkRecipient(std::string_view id, size_t index, RecipientStatus status,
+                                       std::string_view reason) {
+  absl::MutexLock lock(&mu_);
+  auto it = index_.find(Key(id));
+  if (it == index_.end() || !it->second.durable) {
+    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
+  }
+  if (index >= it->second.meta.recipients.size()) {
+    return absl::InvalidArgumentError(Cat("message ", id, " has no recipient ", index));
+  }
+  std::string record;
+  AppendRecipientRecord(
+      RecipientChange{std::string(id), static_cast<uint32_t>(index), status, std::string(reason)},
+      &record);
+  uint64_t seq, segment, offset;
+  absl::Status st = AppendLocked(record, &seq, &segment, &offset);
+  if (!st.ok()) return st;
+  QueueRecipient& r = it->second.meta.recipients[index];
+  r.status = status;
+  r.reason = std::string(reason);
+  if (AllFinished(it->second.meta)) FinishMessageLocked(it);
+  return WaitDurableLocked(seq);
+}
+
+absl::Status QueueStore::Remove(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = index_.find(Key(id));
+  if (it == index_.end() || !it->second.durable) {
+    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
+  }
+  std::string record;
+  AppendRemoveRecord(id, &record);
+  uint64_t seq, segment, offset;
+  absl::Status st = AppendLocked(record, &seq, &segment, &offset);
+  if (!st.ok()) return st;
+  FinishMessageLocked(it);
+  return WaitDurableLocked(seq);
+}
+
+std::vector<QueuedMessage> QueueStore::List() const {
+  std::vector<QueuedMessage> out;
+  {
+    absl::MutexLock lock(&mu_);
+    out.reserve(index_.size());
+    for (const auto& [id, e] : index_) {
+      if (e.durable) out.push_back(QueuedMessage{e.meta, e.content_size});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const QueuedMessage& a, const QueuedMessage& b) {
+    if (a.meta.arrival_micros != b.meta.arrival_micros) {
+      return a.meta.arrival_micros < b.meta.arrival_micros;
+    }
+    return a.meta.sequence < b.meta.sequence;
+  });
+  return out;
+}
+
+absl::StatusOr<QueuedMessage> QueueStore::Info(std::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = index_.find(Key(id));
+  if (it == index_.end() || !it->second.durable) {
+    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
+  }
+  return QueuedMessage{it->second.meta, it->second.content_size};
+}
+
+absl::Status QueueStore::ReadRecord(const Entry& entry, std::shared_ptr<File> file,
+                                    std::string* record) const {
+  if (entry.length > options_.max_record_bytes + kRecordHeaderSize) {
+    return absl::DataLossError("record too large");
+  }
+  record->resize(entry.length);
+  size_t done = 0;
+  while (done < entry.length) {
+    ssize_t n = pread(file->fd, record->data() + done, entry.length - done,
+                      static_cast<off_t>(entry.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("read", file->path, errno);
+    if (n == 0) return absl::DataLossError(Cat(file->path, ": record cut short"));
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> QueueStore::ReadContent(std::string_view id) const {
+  Entry entry;
+  std::shared_ptr<File> file;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = index_.find(Key(id));
+    if (it == index_.end() || !it->second.durable) {
+      return absl::NotFoundError(Cat("no message ", id, " in the queue"));
+    }
+    entry.segment = it->second.segment;
+    entry.offset = it->second.offset;
+    entry.length = it->second.length;
+    auto seg = segments_.find(entry.segment);
+    if (seg == segments_.end()) return absl::InternalError("segment of a live message is gone");
+    file = seg->second.file;
+  }
+  std::string record;
+  absl::Status st = ReadRecord(entry, file, &record);
+  if (!st.ok()) return st;
+  RecordReader reader(record, options_.max_record_bytes);
+  RecordType type;
+  std::string_view payload;
+  if (reader.Next(&type, &payload) != RecordReader::Result::kRecord ||
+      type != RecordType::kMessage || reader.offset() != record.size()) {
+    return absl::DataLossError(Cat(file->path, ": offset ", entry.offset,
+                                   ": damaged message record for ", id, " (", reader.error(), ")"));
+  }
+  std::string_view content;
+  absl::StatusOr<MessageMeta> meta = DecodeMessage(payload, &content);
+  if (!meta.ok()) return meta.status();
+  if (meta->id != id) return absl::DataLossError("message record holds another queue id");
+  return std::string(content);
+}
+
+absl::Status QueueStore::Reclaim(bool copy_forward) {
+  absl::MutexLock lock(&mu_);
+  bool copied = false;
+  absl::Status result;
+  while (failed_.ok() && !segments_.empty() && segments_.begin()->first != current_) {
+    auto oldest = segments_.begin();
+    uint64_t number = oldest->first;
+    if (oldest->second.live == 0) {
+      std::string path = oldest->second.file->path;
+      segments_.erase(oldest);
+      mu_.Unlock();
+      // Oldest first, and each removal durable before the next: a segment
+      // that came back after a crash could otherwise bring back messages
+      // whose removal was recorded in a newer, already deleted segment.
+      int rc = unlink(path.c_str());
+      int err = errno;
+      int sync_rc = rc == 0 ? fsync(dir_fd_) : 0;
+      int sync_err = errno;
+      mu_.Lock();
+      if (rc != 0 && err != ENOENT) return ErrnoStatus("unlink", path, err);
+      if (sync_rc != 0) return ErrnoStatus("fsync", options_.directory, sync_err);
+      ++stats_.segments_removed;
+      ++stats_.directory_syncs;
+      continue;
+    }
+    if (!copy_forward || copied) break;
+    copied = true;
+    // Copy the live messages of the oldest segment into the current one.
+    struct Victim {
+      std::string id;
+      Entry where;
+      std::string content;
+    };
+    std::vector<Victim> victims;
+    for (const auto& [id, e] : index_) {
+      if (e.segment == number && e.durable) {
+        Victim v;
+        v.id = id;
+        v.where.offset = e.offset;
+        v.where.length = e.length;
+        victims.push_back(std::move(v));
+      }
+    }
+    std::shared_ptr<File> file = oldest->second.file;
+    mu_.Unlock();
+    for (Victim& v : victims) {
+      std::string record;
+      absl::Status st = ReadRecord(v.where, file, &record);
+      RecordReader reader(record, options_.max_record_bytes);
+      RecordType type;
+      std::string_view payload, content;
+      if (st.ok() && (reader.Next(&type, &payload) != RecordReader::Result::kRecord ||
+                      type != RecordType::kMessage)) {
+        st = absl::DataLossError(Cat(file->path, ": damaged record for ", v.id));
+      }
+      if (st.ok()) st = DecodeMessage(payload, &content).status();
+      if (!st.ok()) {
+        result = st;
+        v.id.clear();
+        continue;
+      }
+      v.content = std::string(content);
+    }
+    mu_.Lock();
+    struct Moved {
+      std::string id;
+      uint64_t segment, offset, length;
+    };
+    std::vector<Moved> moved;
+    uint64_t last_seq = 0;
+    for (Victim& v : victims) {
+      if (v.id.empty()) continue;
+      auto it = index_.find(v.id);
+      if (it == index_.end() || it->second.segment != number) continue;
+      std::string record;
+      AppendMessageRecord(it->second.meta, v.content, &record);
+      Moved m{v.id, 0, 0, record.size()};
+      absl::Status st = AppendLocked(record, &last_seq, &m.segment, &m.offset);
+      if (!st.ok()) return st;
+      moved.push_back(std::move(m));
+    }
+    absl::Status st = WaitDurableLocked(last_seq);
+    if (!st.ok()) return st;
+    for (const Moved& m : moved) {
+      auto it = index_.find(m.id);
+      // Finished or removed meanwhile: the copy is dead and the old home's
+      // count was already dropped.
+      if (it == index_.end() || it->second.segment != number) continue;
+      auto old_home = segments_.find(number);
+      if (old_home != segments_.end() && old_home->second.live > 0) --old_home->second.live;
+      ++segments_[m.segment].live;
+      it->second.segment = m.segment;
+      it->second.offset = m.offset;
+      it->second.length = m.length;
+      ++stats_.messages_copied;
+    }
+    // Loop again: the oldest segment is now empty unless a copy failed.
+  }
+  if (!failed_.ok()) return failed_;
+  return result;
+}
+
+QueueStoreStats QueueStore::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+std::vector<uint64_t> QueueStore::Segments() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<uint64_t> out;
+  for (const auto& [n, s] : segments_) out.push_back(n);
+  return out;
+}
+
+void QueueStore::CommitLoop() {
+  mu_.Lock();
+  while (true) {
+    while (chunks_.empty() && !stop_) work_cv_.Wait(&mu_);
+    if (chunks_.empty()) break;
+    std::vector<Chunk> chunks;
+    chunks.swap(chunks_);
+    std::vector<Pending> pending;
+    pending.swap(pending_);
+    uint64_t seq = append_seq_;
+    bool already_failed = !failed_.ok();
+    mu_.Unlock();
+
+    absl::Status st = already_failed ? absl::OkStatus() : WriteBatch(chunks);
+
+    mu_.Lock();
+    if (!st.ok() && failed_.ok()) {
+      failed_ = st;
+      failed_from_seq_ = durable_seq_ + 1;
+    }
+    absl::Status outcome = failed_;
+    ++stats_.batches;
+    durable_seq_ = seq;
+    for (Pending& p : pending) {
+      auto it = index_.find(p.id);
+      if (it == index_.end()) continue;
+      if (outcome.ok()) {
+        it->second.durable = true;
+      } else {
+        FinishMessageLocked(it);
+      }
+    }
+    done_cv_.SignalAll();
+    mu_.Unlock();
+    for (Pending& p : pending) {
+      if (outcome.ok()) {
+        p.done(std::move(p.id));
+      } else {
+        p.done(outcome);
+      }
+    }
+    mu_.Lock();
+  }
+  mu_.Unlock();
+}
+
+absl::Status QueueStore::WriteBatch(std::vector<Chunk>& chunks) {
+  std::vector<File*> touched;
+  for (Chunk& c : chunks) {
+    absl::Status st = WriteAll(c.file->fd, c.bytes, c.file->path);
+    if (!st.ok()) return st;
+    if (std::find(touched.begin(), touched.end(), c.file.get()) == touched.end()) {
+      touched.push_back(c.file.get());
+    }
+  }
+  uint64_t syncs = 0, dir_syncs = 0;
+  for (File* f : touched) {
+    if (fdatasync(f->fd) != 0) return ErrnoStatus("fdatasync", f->path, errno);
+    ++syncs;
+    if (f->needs_dir_sync.exchange(false)) {
+      if (fsync(dir_fd_) != 0) return ErrnoStatus("fsync", options_.directory, errno);
+      ++dir_syncs;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  stats_.syncs += syncs;
+  stats_.directory_syncs += dir_syncs;
+  return absl::OkStatus();
+}
+
+}  // namespace posthaste::runtime

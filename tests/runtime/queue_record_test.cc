@@ -1,0 +1,186 @@
+// queue_record_test.cc: record encoding round trips, and the reader refusing
+// every damaged form (truncated, bit-flipped, lying length fields).
+#include "runtime/queue_record.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "runtime/crc32c.h"
+
+namespace posthaste::runtime {
+namespace {
+
+MessageMeta SampleMeta() {
+  MessageMeta m;
+  m.id = "4SVLCh0sf8zLDg6L";
+  m.sequence = 123456789;
+  m.state = MessageState::kDeferred;
+  m.arrival_micros = 1700000000123456;
+  m.flags = kMessage8BitMime;
+  m.sender = "sender@example.com";
+  m.recipients = {{"a@example.net", RecipientStatus::kPending, ""},
+                  {"b@example.net", RecipientStatus::kDeferred, "connect to x: timed out"}};
+  return m;
+}
+
+TEST(Crc32c, StandardTestVector) {
+  EXPECT_EQ(Crc32c("123456789"), 0xe3069283u);
+  EXPECT_EQ(Crc32cExtendPortable(0, "123456789"), 0xe3069283u);
+  EXPECT_EQ(Crc32c(""), 0u);
+}
+
+TEST(Crc32c, HardwareAndTableAgreeAndExtendIsIncremental) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    std::string s(rng() % 300, '\0');
+    for (char& c : s) c = static_cast<char>(rng());
+    ASSERT_EQ(Crc32c(s), Crc32cExtendPortable(0, s));
+    size_t cut = s.empty() ? 0 : rng() % s.size();
+    ASSERT_EQ(Crc32cExtend(Crc32c(s.substr(0, cut)), s.substr(cut)), Crc32c(s));
+  }
+  EXPECT_EQ(UnmaskCrc(MaskCrc(0x12345678u)), 0x12345678u);
+}
+
+TEST(QueueRecord, MessageRoundTrip) {
+  std::string bytes;
+  AppendMessageRecord(SampleMeta(), "Subject: hi\n\nbody\n", &bytes);
+  RecordReader reader(bytes, 1 << 20);
+  RecordType type;
+  std::string_view payload;
+  ASSERT_EQ(reader.Next(&type, &payload), RecordReader::Result::kRecord);
+  EXPECT_EQ(type, RecordType::kMessage);
+  std::string_view content;
+  auto meta = DecodeMessage(payload, &content);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(*meta, SampleMeta());
+  EXPECT_EQ(content, "Subject: hi\n\nbody\n");
+  EXPECT_EQ(reader.Next(&type, &payload), RecordReader::Result::kEnd);
+}
+
+TEST(QueueRecord, SmallRecordsRoundTrip) {
+  std::string bytes;
+  AppendSegmentHeaderRecord(SegmentHeader{kQueueFormatVersion, 7, 99}, &bytes);
+  AppendStateRecord(StateChange{"ABC123", MessageState::kHold}, &bytes);
+  AppendRecipientRecord(RecipientChange{"ABC123", 3, RecipientStatus::kBounced, "550 no"}, &bytes);
+  AppendRemoveRecord("ABC123", &bytes);
+  RecordReader reader(bytes, 1 << 20);
+  RecordType type;
+  std::string_view payload;
+  ASSERT_EQ(reader.Next(&type, &payload), RecordReader::Result::kRecord);
+  auto header = DecodeSegmentHeader(payload);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->segment, 7u);
+  EXPECT_EQ(header->next_sequence, 99u);
+  ASSERT_EQ(reader.Next(&type, &payload), RecordReader::Result::kRecord);
+  auto state = DecodeStateChange(payload);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->state, MessageState::kHold);
+  ASSERT_EQ(reader.Next(&type, &payload), RecordReader::Result::kRecord);
+  auto rcpt = DecodeRecipientChange(payload);
+  ASSERT_TRUE(rcpt.ok());
+  EXPECT_EQ(rcpt->index, 3u);
+  EXPECT_EQ(rcpt->status, RecipientStatus::kBounced);
+  EXPECT_EQ(rcpt->reason, "550 no");
+  ASSERT_EQ(reader.Next(&type, &payload), RecordReader::Result::kRecord);
+  auto id = DecodeRemove(payload);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, "ABC123");
+  EXPECT_EQ(reader.Next(&type, &payload), RecordReader::Result::kEnd);
+}
+
+TEST(QueueRecord, EveryTruncationIsRefused) {
+  std::string bytes;
+  AppendMessageRecord(SampleMeta(), "content", &bytes);
+  for (size_t n = 1; n < bytes.size(); ++n) {
+    RecordReader reader(std::string_view(bytes.data(), n), 1 << 20);
+    RecordType type;
+    std::string_view payload;
+    ASSERT_EQ(reader.Next(&type, &payload), RecordReader::Result::kBad) << n;
+    EXPECT_EQ(reader.offset(), 0u);
+  }
+}
+
+TEST(QueueRecord, EverySingleBitFlipIsRefused) {
+  std::string bytes;
+  AppendMessageRecord(SampleMeta(), "content", &bytes);
+  for (size_t i = 0; i < bytes.size() * 8; ++i) {
+    std::string damaged = bytes;
+    damaged[i / 8] = static_cast<char>(damaged[i / 8] ^ (1 << (i % 8)));
+    RecordReader reader(damaged, 1 << 20);
+    RecordType type;
+    std::string_view payload;
+    EXPECT_EQ(reader.Next(&type, &payload), RecordReader::Result::kBad) << "bit " << i;
+  }
+}
+
+TEST(QueueRecord, LengthOverTheLimitIsRefusedBeforeReading) {
+  std::string bytes;
+  AppendMessageRecord(SampleMeta(), std::string(1000, 'x'), &bytes);
+  RecordReader reader(bytes, 100);
+  RecordType type;
+  std::string_view payload;
+  EXPECT_EQ(reader.Next(&type, &payload), RecordReader::Result::kBad);
+  EXPECT_NE(reader.error().find("over the limit"), std::string::npos);
+}
+
+TEST(QueueRecord, ZeroFilledTailIsRefused) {
+  std::string zeros(64, '\0');
+  RecordReader reader(zeros, 1 << 20);
+  RecordType type;
+  std::string_view payload;
+  EXPECT_EQ(reader.Next(&type, &payload), RecordReader::Result::kBad);
+}
+
+TEST(QueueRecord, DecodersRefuseLyingFields) {
+  // A recipient count far larger than the payload could hold.
+  std::string payload;
+  payload += '\x06';
+  payload += "ABC123";
+  payload += '\x01';                  // sequence
+  payload += '\x00';                  // state
+  payload += '\x01';                  // arrival
+  payload += '\x00';                  // flags
+  payload += '\x00';                  // empty sender
+  payload += "\xff\xff\xff\xff\x0f";  // recipient count 2^32-1
+  EXPECT_FALSE(DecodeMessage(payload, nullptr).ok());
+  // A string length past the end.
+  EXPECT_FALSE(DecodeRemove(std::string("\x7f"
+                                        "ABC",
+                                        4))
+                   .ok());
+  // An ID with characters a queue ID never has.
+  EXPECT_FALSE(DecodeRemove(std::string("\x03../", 4)).ok());
+  // Bad enum values.
+  EXPECT_FALSE(DecodeStateChange(std::string("\x03"
+                                             "ABC\x09",
+                                             5))
+                   .ok());
+  // Trailing bytes.
+  EXPECT_FALSE(DecodeRemove(std::string("\x03"
+                                        "ABCx",
+                                        5))
+                   .ok());
+  // An over-long varint.
+  EXPECT_FALSE(
+      DecodeRecipientChange(std::string("\x03"
+                                        "ABC\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x00\x00",
+                                        16))
+          .ok());
+  // A message must have recipients.
+  MessageMeta m = SampleMeta();
+  m.recipients.clear();
+  std::string bytes;
+  AppendMessageRecord(m, "x", &bytes);
+  EXPECT_FALSE(DecodeMessage(std::string_view(bytes).substr(kRecordHeaderSize), nullptr).ok());
+}
+
+TEST(QueueRecord, OtherFormatVersionIsRefused) {
+  std::string bytes;
+  AppendSegmentHeaderRecord(SegmentHeader{kQueueFormatVersion + 1, 1, 1}, &bytes);
+  auto h = DecodeSegmentHeader(std::string_view(bytes).substr(kRecordHeaderSize));
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace posthaste::runtime

@@ -1,0 +1,241 @@
+// smtp_command_test.cc: SMTP command parsing, Postfix's tolerances and the
+// replies it gives for bad commands.
+#include "runtime/smtp_command.h"
+
+#include <gtest/gtest.h>
+
+namespace posthaste::runtime {
+namespace {
+
+ParsedSmtpCommand Parse(std::string_view line, SmtpCommandOptions options = {}) {
+  return ParseSmtpCommand(line, options);
+}
+
+SmtpCommandOptions Strict() {
+  SmtpCommandOptions o;
+  o.strict_rfc821_envelopes = true;
+  return o;
+}
+
+TEST(SmtpCommand, EhloAndHeloTakeTheHostname) {
+  auto p = Parse("EHLO client.example.com");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.verb, SmtpVerb::kEhlo);
+  EXPECT_EQ(p.command.argument, "client.example.com");
+  p = Parse("helo [192.0.2.1]");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.verb, SmtpVerb::kHelo);
+  EXPECT_EQ(p.command.argument, "[192.0.2.1]");
+  EXPECT_EQ(p.command.verb_text, "helo");
+}
+
+TEST(SmtpCommand, HeloWordsAreJoinedWithOneSpace) {
+  auto p = Parse("HELO  my   host\t name ");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.argument, "my host name");
+}
+
+TEST(SmtpCommand, HeloWithoutHostnameIsASyntaxError) {
+  EXPECT_EQ(Parse("EHLO").reply, "501 Syntax: EHLO hostname");
+  EXPECT_EQ(Parse("HELO   ").reply, "501 Syntax: HELO hostname");
+}
+
+TEST(SmtpCommand, MailFromWithAngleBrackets) {
+  auto p = Parse("MAIL FROM:<user@example.com>");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.verb, SmtpVerb::kMail);
+  EXPECT_EQ(p.command.address, "user@example.com");
+  EXPECT_FALSE(p.command.size.has_value());
+  EXPECT_EQ(p.command.body, SmtpBody::kUnspecified);
+}
+
+TEST(SmtpCommand, VerbsAndKeywordsIgnoreCase) {
+  auto p = Parse("mail from:<a@example.com>");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.address, "a@example.com");
+  p = Parse("rCpT tO:<b@example.com>");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.verb, SmtpVerb::kRcpt);
+}
+
+TEST(SmtpCommand, SpacesAfterTheColonAreTolerated) {
+  for (auto options : {SmtpCommandOptions{}, Strict()}) {
+    auto p = Parse("MAIL FROM:   <user@example.com>", options);
+    ASSERT_TRUE(p.ok()) << p.reply;
+    EXPECT_EQ(p.command.address, "user@example.com");
+  }
+}
+
+TEST(SmtpCommand, NullSender) {
+  auto p = Parse("MAIL FROM:<>");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.address, "");
+  EXPECT_TRUE(Parse("MAIL FROM:<>", Strict()).ok());
+}
+
+TEST(SmtpCommand, AddressWithoutBracketsOnlyWhenNotStrict) {
+  auto p = Parse("MAIL FROM:user@example.com");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.address, "user@example.com");
+  EXPECT_EQ(Parse("MAIL FROM:user@example.com", Strict()).reply,
+            "501 5.1.7 Bad sender address syntax");
+  EXPECT_EQ(Parse("RCPT TO:user@example.com", Strict()).reply,
+            "501 5.1.3 Bad recipient address syntax");
+  p = Parse("RCPT TO: user@example.com");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.address, "user@example.com");
+}
+
+TEST(SmtpCommand, PhraseAroundTheAddressOnlyWhenNotStrict) {
+  auto p = Parse("MAIL FROM:Someone<user@example.com>");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.address, "user@example.com");
+  EXPECT_FALSE(Parse("MAIL FROM:Someone<user@example.com>", Strict()).ok());
+}
+
+TEST(SmtpCommand, SourceRouteIsStripped) {
+  auto p = Parse("RCPT TO:<@relay1.example,@relay2.example:user@example.com>");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.address, "user@example.com");
+  EXPECT_EQ(Parse("RCPT TO:<@relay.example>").reply, "501 5.1.3 Bad recipient address syntax");
+}
+
+TEST(SmtpCommand, QuotedLocalPartIsUnquoted) {
+  auto p = Parse("RCPT TO:<\"john doe\"@example.com>");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.address, "john doe@example.com");
+  p = Parse("MAIL FROM:<\"a\\\"b\"@example.com> SIZE=10");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.address, "a\"b@example.com");
+  EXPECT_EQ(p.command.size, 10u);
+}
+
+TEST(SmtpCommand, PostmasterWithoutDomain) {
+  auto p = Parse("RCPT TO:<postmaster>");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.address, "postmaster");
+  EXPECT_TRUE(Parse("RCPT TO:<Postmaster>", Strict()).ok());
+}
+
+TEST(SmtpCommand, MailSyntaxErrors) {
+  const std::string_view kSyntax = "501 5.5.4 Syntax: MAIL FROM:<address>";
+  EXPECT_EQ(Parse("MAIL").reply, kSyntax);
+  EXPECT_EQ(Parse("MAIL FROM:").reply, kSyntax);
+  EXPECT_EQ(Parse("MAIL FROM:   ").reply, kSyntax);
+  EXPECT_EQ(Parse("MAIL FROM :<a@example.com>").reply, kSyntax);
+  EXPECT_EQ(Parse("MAIL TO:<a@example.com>").reply, kSyntax);
+  EXPECT_EQ(Parse("MAIL <a@example.com>").reply, kSyntax);
+  EXPECT_EQ(Parse("RCPT FROM:<a@example.com>").reply, "501 5.5.4 Syntax: RCPT TO:<address>");
+  EXPECT_EQ(Parse("RCPT").reply, "501 5.5.4 Syntax: RCPT TO:<address>");
+}
+
+TEST(SmtpCommand, BadAddresses) {
+  const std::string_view kSender = "501 5.1.7 Bad sender address syntax";
+  const std::string_view kRcpt = "501 5.1.3 Bad recipient address syntax";
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com").reply, kSender);
+  EXPECT_EQ(Parse("MAIL FROM:a@example.com>").reply, kSender);
+  EXPECT_EQ(Parse("MAIL FROM:<<a@example.com>>").reply, kSender);
+  EXPECT_EQ(Parse("MAIL FROM:<a@exa..mple.com>").reply, kSender);
+  EXPECT_EQ(Parse("MAIL FROM:<\"unterminated@example.com>").reply, kSender);
+  EXPECT_EQ(Parse("RCPT TO:<>").reply, kRcpt);
+  EXPECT_EQ(Parse("RCPT TO:<user@>").reply, kRcpt);
+  EXPECT_EQ(Parse("RCPT TO:<@example.com>").reply, kRcpt);
+  EXPECT_EQ(Parse("RCPT TO:<user@-bad.example>").reply, kRcpt);
+  EXPECT_EQ(Parse("RCPT TO:<user@192.0.2.1>").reply, kRcpt);
+  EXPECT_EQ(Parse("RCPT TO:<user@[192.0.2.256]>").reply, kRcpt);
+  EXPECT_EQ(Parse("RCPT TO:<us(er@example.com>").reply, kRcpt);
+}
+
+TEST(SmtpCommand, AddressLiterals) {
+  auto p = Parse("RCPT TO:<user@[192.0.2.1]>");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.address, "user@[192.0.2.1]");
+  EXPECT_TRUE(Parse("RCPT TO:<user@[IPv6:2001:db8::1]>").ok());
+  EXPECT_FALSE(Parse("RCPT TO:<user@[IPv6:2001:db8::g]>").ok());
+  EXPECT_TRUE(Parse("RCPT TO:<user@example.com.>").ok());
+}
+
+TEST(SmtpCommand, MailParameters) {
+  auto p = Parse("MAIL FROM:<a@example.com> SIZE=12345 BODY=8BITMIME");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.size, 12345u);
+  EXPECT_EQ(p.command.body, SmtpBody::k8BitMime);
+  p = Parse("MAIL FROM:<a@example.com> body=7bit size=0");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.body, SmtpBody::k7Bit);
+  EXPECT_EQ(p.command.size, 0u);
+}
+
+TEST(SmtpCommand, BadMailParameters) {
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> SIZE=12k").reply, "501 5.5.4 Bad message size syntax");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> SIZE=").reply, "501 5.5.4 Bad message size syntax");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> SIZE=99999999999999999999999").reply,
+            "501 5.5.4 Bad message size syntax");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> BODY=BINARYMIME").reply,
+            "555 5.5.4 Unsupported option: BODY=BINARYMIME");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> XYZ=1").reply, "555 5.5.4 Unsupported option: XYZ=1");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> <b@example.com>").reply,
+            "555 5.5.4 Unsupported option: <b@example.com>");
+  EXPECT_EQ(Parse("RCPT TO:<a@example.com> NOTIFY=NEVER").reply,
+            "555 5.5.4 Unsupported option: NOTIFY=NEVER");
+}
+
+TEST(SmtpCommand, CommandsWithoutArguments) {
+  EXPECT_EQ(Parse("DATA").command.verb, SmtpVerb::kData);
+  EXPECT_TRUE(Parse("data").ok());
+  EXPECT_EQ(Parse("DATA now").reply, "501 5.5.4 Syntax: DATA");
+  EXPECT_TRUE(Parse("RSET").ok());
+  EXPECT_EQ(Parse("RSET x").reply, "501 5.5.4 Syntax: RSET");
+  EXPECT_TRUE(Parse("NOOP anything at all").ok());
+  EXPECT_EQ(Parse("NOOP").command.verb, SmtpVerb::kNoop);
+  EXPECT_TRUE(Parse("QUIT").ok());
+  EXPECT_EQ(Parse("quit now").command.verb, SmtpVerb::kQuit);
+}
+
+TEST(SmtpCommand, Vrfy) {
+  auto p = Parse("VRFY user@example.com");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.address, "user@example.com");
+  EXPECT_EQ(Parse("VRFY").reply, "501 5.5.4 Syntax: VRFY address [SMTPUTF8]");
+  SmtpCommandOptions no_utf8;
+  no_utf8.smtputf8_enable = false;
+  EXPECT_EQ(Parse("VRFY", no_utf8).reply, "501 5.5.4 Syntax: VRFY address");
+  SmtpCommandOptions disabled;
+  disabled.disable_vrfy_command = true;
+  EXPECT_EQ(Parse("VRFY user", disabled).reply, "502 5.5.1 VRFY command is disabled");
+}
+
+TEST(SmtpCommand, ExtensionsWeDoNotOfferAreNotImplemented) {
+  for (std::string_view line : {"STARTTLS", "AUTH PLAIN AGFiYwBkZWY=", "ETRN example.com",
+                                "BDAT 100 LAST", "XCLIENT ADDR=1.2.3.4", "EXPN staff"}) {
+    auto p = Parse(line);
+    EXPECT_EQ(p.command.verb, SmtpVerb::kNotImplemented) << line;
+    EXPECT_EQ(p.reply, "502 5.5.1 Error: command not implemented") << line;
+  }
+}
+
+TEST(SmtpCommand, ForbiddenCommandsSayGoodbye) {
+  for (std::string_view line : {"CONNECT example.com:443 HTTP/1.1", "GET / HTTP/1.0",
+                                "post /x HTTP/1.1", "\x16\x03\x01\x02"}) {
+    auto p = Parse(line);
+    EXPECT_EQ(p.command.verb, SmtpVerb::kForbidden) << line;
+    EXPECT_EQ(p.reply, "221 2.7.0 Error: I can break rules, too. Goodbye.");
+  }
+}
+
+TEST(SmtpCommand, UnknownAndEmptyLines) {
+  EXPECT_EQ(Parse("XYZZY").reply, "500 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("MAILFROM:<a@example.com>").reply, "500 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("").reply, "500 5.5.2 Error: bad syntax");
+  EXPECT_EQ(Parse("  \t ").reply, "500 5.5.2 Error: bad syntax");
+  EXPECT_EQ(Parse(std::string_view("NOOP\0x", 6)).reply, "500 5.5.2 Error: bad syntax");
+}
+
+TEST(SmtpCommand, LeadingBlanksBeforeTheVerb) {
+  auto p = Parse("  NOOP");
+  EXPECT_TRUE(p.ok());
+  EXPECT_EQ(p.command.verb, SmtpVerb::kNoop);
+}
+
+}  // namespace
+}  // namespace posthaste::runtime
