@@ -147,6 +147,7 @@ tables::RouteProgram GenerateRouteProgram(const RouteModel& m) {
   a.To(&local, a.Emit(RouteOp::kJump));
   a.Bind(&bare);
   a.Emit(RouteOp::kSet, t::kRegDomain, 0, p.myhostname);
+  a.Emit(RouteOp::kAppend, t::kRegAddress, 0, a.Str("@" + m.myhostname));
   a.Bind(&local);
   a.Emit(RouteOp::kCopy, t::kRegNexthop, t::kRegDomain);
   a.Emit(RouteOp::kSet, t::kRegTemp, 0, a.Str(m.local_transport), 0, 0,
@@ -229,7 +230,7 @@ tables::RouteProgram GenerateRouteProgram(const RouteModel& m) {
     a.Emit(RouteOp::kConcat, t::kRegNexthop, t::kRegTemp, a.Str("5.1.6 User has moved to "));
     a.Bind(&miss);
   }
-  a.Bind(&dash);
+  // The resolver's syntax check; content filters bypass it (spec §5.3).
   if (!m.allow_min_user) {
     Assembler::Label ok;
     a.To(&ok, a.Emit(RouteOp::kJumpNotDash, t::kRegAddress, 0, 0, 0, 0,
@@ -238,6 +239,7 @@ tables::RouteProgram GenerateRouteProgram(const RouteModel& m) {
     a.Emit(RouteOp::kSet, t::kRegNexthop, 0, a.Str("5.1.3 bad address syntax"));
     a.Bind(&ok);
   }
+  a.Bind(&dash);
   a.Emit(RouteOp::kSource);
   a.Emit(RouteOp::kHalt);
   return std::move(a.p);

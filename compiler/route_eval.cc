@@ -158,6 +158,7 @@ bool IsDunno(const std::string& v) { return Lower(v) == "dunno"; }
 
 void Run::Decide(const std::string& sender, const std::string& rcpt, const std::string& filter) {
   RouteTarget t;
+  std::string final_rcpt = rcpt;
   enum Class { kLocal, kAlias, kMailbox, kRelay, kDefault } cls = kDefault;
   if (!filter.empty()) {
     // Spec §5.3: the filter short-circuits resolution entirely.
@@ -168,6 +169,7 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
     bool in = false;
     if (domain.empty()) {
       domain = m_.myhostname;
+      final_rcpt = rcpt + "@" + m_.myhostname;
       cls = kLocal;
     } else {
       if (!InList(m_.mydestination, domain, &in)) return;
@@ -239,7 +241,7 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
       }
     }
     if (cls != kAlias && !m_.transport_maps.empty()) {
-      AddrMapResult r = tables::TransportLookup(m_.transport_maps, by_id_, rcpt,
+      AddrMapResult r = tables::TransportLookup(m_.transport_maps, by_id_, final_rcpt,
                                                 m_.recipient_delimiter, m_.transport_parent_style);
       if (r.status == LookupStatus::kTryAgain) {
         Defer("lookup failure");
@@ -252,8 +254,8 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
     }
     if (!m_.relocated_maps.empty()) {
       bool local;
-      if (!IsLocal(rcpt, &local)) return;
-      AddrMapResult r = tables::MailAddrMap(m_.relocated_maps, by_id_, rcpt,
+      if (!IsLocal(final_rcpt, &local)) return;
+      AddrMapResult r = tables::MailAddrMap(m_.relocated_maps, by_id_, final_rcpt,
                                             m_.recipient_delimiter, local, false);
       if (r.status == LookupStatus::kTryAgain) {
         Defer("lookup failure");
@@ -264,11 +266,12 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
         t = {"error", "5.1.6 User has moved to " + r.raw};
       }
     }
+    if (!m_.allow_min_user && !rcpt.empty() && rcpt[0] == '-') {
+      Step("local part starts with '-'", "allow_min_user");
+      t = {"error", "5.1.3 bad address syntax"};
+    }
   }
-  if (!m_.allow_min_user && !rcpt.empty() && rcpt[0] == '-') {
-    Step("local part starts with '-'", "allow_min_user");
-    t = {"error", "5.1.3 bad address syntax"};
-  }
+  out.addresses = {final_rcpt};
   out.transport = t.transport;
   out.nexthop = t.nexthop;
   auto it = m_.service_sources.find(t.transport);

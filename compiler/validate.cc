@@ -10,6 +10,7 @@
 
 #include "compiler/cidr_table.h"
 #include "compiler/regexp_table.h"
+#include "compiler/route_check.h"
 #include "compiler/value_check.h"
 
 namespace posthaste::compiler {
@@ -109,6 +110,7 @@ class Validator {
     }
     sink_->SetPhase(3);
     CheckCrossReferences();
+    CheckRouting(config_, sink_);
   }
 
  private:
@@ -377,13 +379,17 @@ class Validator {
     (void)d;
   }
 
+  // `param` names the setting, which decides how the tables' answers are
+  // used (header_checks actions, or plain data).
   void CheckTables(const std::string& value,
-                   const std::function<SourceSpan(size_t, size_t)>& span_at) {
-    for (const ListItem& item : SplitListItems(value)) CheckTableItem(item, span_at, 0);
+                   const std::function<SourceSpan(size_t, size_t)>& span_at,
+                   const std::string& param) {
+    for (const ListItem& item : SplitListItems(value)) CheckTableItem(item, span_at, 0, param);
   }
 
   void CheckTableItem(const ListItem& item,
-                      const std::function<SourceSpan(size_t, size_t)>& span_at, int depth) {
+                      const std::function<SourceSpan(size_t, size_t)>& span_at, int depth,
+                      const std::string& param) {
     const std::string& t = item.text;
     size_t colon = t.find(':');
     if (colon == std::string::npos || colon == 0) return;
@@ -411,7 +417,7 @@ class Validator {
         size_t base = item.offset + colon + 1 + name.find(*inner);
         for (ListItem sub : SplitListItems(*inner)) {
           sub.offset += base;
-          CheckTableItem(sub, span_at, depth + 1);
+          CheckTableItem(sub, span_at, depth + 1, param);
         }
       }
       return;
@@ -429,7 +435,45 @@ class Validator {
                     "table file \"" + path + "\" of \"" + t + "\" does not exist");
       return;
     }
-    if (type == "regexp" || type == "pcre" || type == "cidr") CheckRuleTable(type, path);
+    if (type == "regexp" || type == "pcre") CheckPatternTable(type, path, param);
+    if (type == "cidr") CheckRuleTable(type, path);
+  }
+
+  // Reads a regexp: or pcre: table once and reports every rule Postfix
+  // would skip, at the offending token; then, once per context it is used
+  // in, every action Postfix would ignore there and FILTER transports that
+  // master.cf lacks.
+  void CheckPatternTable(const std::string& type, const std::string& path,
+                         const std::string& param) {
+    auto it = parsed_patterns_.find(type + ":" + path);
+    if (it == parsed_patterns_.end()) {
+      std::string text, error;
+      if (!ReadFile(path, &text, &error)) return;
+      int file = config_.sources.Add(path, text);
+      it = parsed_patterns_.emplace(type + ":" + path,
+                                    ParsePatternRules(config_.sources, file, type == "pcre"))
+               .first;
+      for (const PatternTableProblem& p : it->second.problems)
+        sink_->Report(DiagCode::kTableRule, p.span, p.message);
+    }
+    tables::CheckContext context = tables::CheckContextOf(param);
+    if (context == tables::CheckContext::kLookup) return;
+    if (!checked_tables_.insert(param + "=" + type + ":" + path).second) return;
+    const ParsedPatternTable& parsed = it->second;
+    for (size_t i = 0; i < parsed.rules.size(); ++i) {
+      const tables::PatternRule& rule = parsed.rules[i];
+      if (rule.kind != tables::PatternRule::Kind::kMatch) continue;
+      tables::CheckAction action = tables::ParseCheckAction(rule.result);
+      for (const tables::ActionProblem& problem : tables::CheckActionProblems(action, context))
+        sink_->Report(DiagCode::kCheckAction, parsed.result_spans[i], problem.message);
+      std::optional<std::string> transport = tables::FilterTransport(action);
+      if (transport && !TransportDefined(*transport)) {
+        SourceSpan span = parsed.result_spans[i];
+        sink_->Report(DiagCode::kFilterTransport, span,
+                      "FILTER names transport \"" + *transport + "\" (" + param +
+                          "), which master.cf does not define as a unix service");
+      }
+    }
   }
 
   // Reads a pattern or cidr table once and reports every rule Postfix would
@@ -486,7 +530,7 @@ class Validator {
       const KnownParam* p = params_.Find(a.name);
       if (p && p->info && p->info->type == ParamType::kServiceName)
         CheckTransport(a.name, a.value, span_at);
-      if (ValueHoldsTables(p, a.name)) CheckTables(a.value, span_at);
+      if (ValueHoldsTables(p, a.name)) CheckTables(a.value, span_at, a.name);
     }
     if (!config_.master_cf) return;
     for (const MasterService& svc : config_.master_cf->services) {
@@ -497,7 +541,7 @@ class Validator {
         const KnownParam* p = params_.Find(o.name);
         if (p && p->info && p->info->type == ParamType::kServiceName)
           CheckTransport(o.name, o.value, span_at);
-        if (ValueHoldsTables(p, o.name)) CheckTables(o.value, span_at);
+        if (ValueHoldsTables(p, o.name)) CheckTables(o.value, span_at, o.name);
       }
     }
   }
@@ -508,6 +552,7 @@ class Validator {
   DiagnosticSink* sink_;
   std::set<std::string> loop_members_;
   std::set<std::string> checked_tables_;
+  std::map<std::string, ParsedPatternTable> parsed_patterns_;
 };
 
 }  // namespace

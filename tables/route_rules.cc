@@ -84,7 +84,7 @@ AddrMapResult Search(const std::vector<uint16_t>& ids, const TableById& tables,
 std::string RouteDomainOf(std::string_view address) {
   size_t at = address.rfind('@');
   if (at == std::string_view::npos) return "";
-  std::string d = Lower(address.substr(at + 1));
+  std::string d(address.substr(at + 1));
   while (!d.empty() && d.back() == '.') d.pop_back();
   return d;
 }

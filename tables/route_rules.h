@@ -25,8 +25,9 @@
 
 namespace posthaste::tables {
 
-// Lower-cased domain part of `address` (after the last '@'), trailing dots
-// removed; empty when there is no '@'.
+// Domain part of `address` (after the last '@') as written, trailing dots
+// removed; empty when there is no '@'. Matching folds case itself; next hops
+// keep the recipient's spelling, as Postfix's do.
 std::string RouteDomainOf(std::string_view address);
 
 // The form cleanup gives an envelope address before any table is asked

@@ -63,6 +63,7 @@ RouteRunResult RouteVm::Resolve(std::string_view sender, std::string_view recipi
   regs[kRegFilter] = std::string(filter);
   RouteRunResult r = Run(kEntryResolve, regs, trace);
   if (!r.deferred) {
+    r.addresses = {regs[kRegAddress]};
     r.transport = regs[kRegTransport];
     r.nexthop = regs[kRegNexthop];
     r.source = regs[kRegSource];
@@ -175,8 +176,8 @@ RouteRunResult RouteVm::Run(uint8_t entry, std::string regs[kRouteRegCount], boo
       }
 
       // domain r1, r2, x
-      //   r1 = the lower-case domain of the address in r2; string x
-      //   (myhostname) when the address has none.
+      //   r1 = the domain of the address in r2 as written (trailing dots
+      //   removed); string x when the address has none.
       case RouteOp::kDomain: {
         std::string d = RouteDomainOf(reg(i.r2));
         reg(i.r1) = d.empty() ? std::string(str(i.x)) : d;
@@ -408,6 +409,13 @@ RouteRunResult RouteVm::Run(uint8_t entry, std::string regs[kRouteRegCount], boo
           }
         break;
       }
+
+      // append r1, x
+      //   r1 = r1 followed by string x (a bare recipient gets
+      //   "@myhostname", as trivial-rewrite's resolver gives it).
+      case RouteOp::kAppend:
+        reg(i.r1) += str(i.x);
+        break;
 
       default:
         return defer("routing program: unknown opcode");

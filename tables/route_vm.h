@@ -42,7 +42,7 @@ struct RouteRunResult {
   std::string reason;                  // deferred: why
   std::vector<std::string> addresses;  // rewrite entries: resulting addresses
   std::string filter;                  // RewriteSender: the content filter request
-  std::string transport, nexthop, source;  // Resolve
+  std::string transport, nexthop, source;  // Resolve (addresses: the final recipient)
   std::vector<RouteTraceStep> trace;   // executed instructions, when asked
 };
 

@@ -17,6 +17,9 @@
 // prints the program instead of routing. Exit 0, 1 (configuration errors),
 // 2 (usage, unreadable configuration or bundle).
 #include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -27,7 +30,9 @@
 #include "compiler/route_eval.h"
 #include "compiler/route_model.h"
 #include "compiler/table_open.h"
+#include "compiler/validate.h"
 #include "tables/bundle_loader.h"
+#include "tables/message_checks.h"
 #include "tables/route_verifier.h"
 #include "tables/route_vm.h"
 #include "tools/commands.h"
@@ -113,9 +118,12 @@ std::string ExplainLines(const std::vector<tables::RouteTraceStep>& trace,
   return out;
 }
 
+// One delivery; `text` holds the original recipient until the line is
+// rendered, `source` is kDeferred for a deferral (already rendered).
 struct Line {
-  std::string to, transport, nexthop, text, explain;
+  std::string to, transport, nexthop, text, explain, source;
 };
+constexpr char kDeferred[] = "\001deferred";
 
 }  // namespace
 
@@ -151,11 +159,6 @@ int RouteCommand(const std::vector<std::string>& argv) {
   }
   if ((have_dir && !bundle.empty()) || (recipients.empty() && !disasm)) {
     std::fputs(kUsage, stderr);
-    return 2;
-  }
-  if (!headers.empty()) {
-    std::fputs("phc route: -H needs the header_checks runtime (tables/message_checks.h), "
-               "which this build does not have yet\n", stderr);
     return 2;
   }
 
@@ -214,6 +217,19 @@ int RouteCommand(const std::vector<std::string>& argv) {
     else
       engine = std::make_unique<ReferenceEngine>(model, table_ptrs);
   }
+  // header_checks, as cleanup reads it.
+  std::vector<std::string> header_tables;
+  {
+    std::string value;
+    if (snapshot) {
+      value = std::string(snapshot->ServiceParam("cleanup/unix", "header_checks").value_or(""));
+    } else if (std::optional<std::string> v =
+                   config->params->Value("header_checks", compiler::ValueMode::kEffective)) {
+      value = config->params->ExpandValue(*v, compiler::ValueMode::kEffective).text;
+    }
+    for (const compiler::ListItem& item : compiler::SplitListItems(value))
+      header_tables.push_back(item.text);
+  }
   if (disasm) {
     std::cout << tables::DisassembleRouteProgram(*program);
     if (recipients.empty()) return 0;
@@ -221,39 +237,113 @@ int RouteCommand(const std::vector<std::string>& argv) {
   const tables::RouteProgram* trace_program =
       (bundle.empty() && engine_name != "vm") ? nullptr : program;
 
+  // Header checks (cleanup), before any recipient is written.
+  tables::CheckOutcome checks;
+  if (!headers.empty()) {
+    tables::MessageCheckTables check_tables;
+    for (const std::string& name : header_tables) {
+      const tables::Table* t = nullptr;
+      if (snapshot) {
+        t = snapshot->FindTable(name);
+      } else {
+        compiler::OpenedTable opened = compiler::OpenTable(name, {});
+        t = opened.table.get();
+        if (t) owned.push_back(std::move(opened.table));
+      }
+      if (!t) {
+        std::fprintf(stderr, "phc route: cannot open header_checks table %s\n", name.c_str());
+        return 2;
+      }
+      check_tables.header.push_back(t);
+    }
+    std::string message;
+    for (const std::string& h : headers) message += h + "\n";
+    message += "\n";
+    checks = tables::CheckMessage(message, check_tables);
+    for (const tables::CheckEvent& e : checks.events) {
+      if (!e.applied) continue;
+      std::string word;
+      switch (e.action.verb) {
+        case tables::CheckVerb::kFilter: word = "filter"; break;
+        case tables::CheckVerb::kRedirect: word = "redirect"; break;
+        case tables::CheckVerb::kHold: word = "hold"; break;
+        case tables::CheckVerb::kDiscard: word = "discard"; break;
+        case tables::CheckVerb::kBcc: word = "bcc"; break;
+        case tables::CheckVerb::kWarn: word = "warn"; break;
+        case tables::CheckVerb::kInfo: word = "info"; break;
+        case tables::CheckVerb::kReject: word = "reject"; break;
+        default: break;
+      }
+      if (!word.empty()) std::cout << "action=" << word << "\tdetail=" << e.action.text << "\n";
+    }
+    if (checks.hold || checks.disposition != tables::CheckOutcome::Disposition::kAccept)
+      return 0;  // held, discarded or refused: nothing is delivered now
+  }
+
   tables::RouteRunResult s = engine->Sender(sender, explain);
   std::string explain_sender = explain ? ExplainLines(s.trace, trace_program) : "";
+  std::string filter = checks.filter ? *checks.filter : s.filter;
   std::vector<Line> lines;
   auto deferred_line = [&](const std::string& to, const std::string& reason, std::string ex) {
     lines.push_back({to, "retry", "4.3.0 " + reason,
                      "to=<" + to + ">\ttransport=retry\tnexthop=4.3.0 " + reason + "\tsource=-",
-                     std::move(ex)});
+                     std::move(ex), kDeferred});
   };
-  for (const std::string& rcpt : recipients) {
-    if (s.deferred) {
-      deferred_line(rcpt, s.reason, explain_sender);
-      continue;
+  const std::string final_sender = s.addresses.empty() ? sender : s.addresses[0];
+  auto deliver = [&](const std::string& orig, const std::string& to, const std::string& flt,
+                     const std::string& ex_before) {
+    tables::RouteRunResult d = engine->Resolve(final_sender, to, flt, explain);
+    std::string ex = explain ? ex_before + ExplainLines(d.trace, trace_program) : "";
+    if (d.deferred) {
+      deferred_line(to, d.reason, ex);
+      return;
     }
-    const std::string& final_sender = s.addresses.empty() ? sender : s.addresses[0];
-    tables::RouteRunResult r = engine->Recipient(rcpt, explain);
-    std::string explain_rcpt = explain ? explain_sender + ExplainLines(r.trace, trace_program) : "";
-    if (r.deferred) {
-      deferred_line(rcpt, r.reason, explain_rcpt);
-      continue;
-    }
-    for (const std::string& to : r.addresses) {
-      tables::RouteRunResult d = engine->Resolve(final_sender, to, s.filter, explain);
-      std::string ex = explain ? explain_rcpt + ExplainLines(d.trace, trace_program) : "";
-      if (d.deferred) {
-        deferred_line(to, d.reason, ex);
+    std::string final_to = d.addresses.empty() ? to : d.addresses[0];
+    lines.push_back({final_to, d.transport, d.nexthop, orig, ex, d.source});
+  };
+  // BCC recipients are added to the envelope like the others.
+  std::vector<std::string> envelope = recipients;
+  for (const std::string& b : checks.bcc) envelope.push_back(b);
+  if (checks.redirect) {
+    // REDIRECT replaces every recipient; the queue manager resolves the
+    // target as it is (no alias expansion) and no filter applies.
+    deliver(recipients.front(), *checks.redirect, "", explain_sender);
+  } else {
+    std::set<std::string> seen;  // cleanup's duplicate filter: (original, final), case folded
+    for (const std::string& rcpt : envelope) {
+      if (s.deferred) {
+        deferred_line(rcpt, s.reason, explain_sender);
         continue;
       }
-      std::string text = "to=<" + to + ">";
-      if (Lower(to) != Lower(rcpt)) text += "\torig_to=<" + rcpt + ">";
-      text += "\ttransport=" + d.transport + "\tnexthop=" + d.nexthop +
-              "\tsource=" + (d.source.empty() ? "-" : d.source);
-      lines.push_back({to, d.transport, d.nexthop, text, ex});
+      tables::RouteRunResult r = engine->Recipient(rcpt, explain);
+      std::string explain_rcpt =
+          explain ? explain_sender + ExplainLines(r.trace, trace_program) : "";
+      if (r.deferred) {
+        deferred_line(rcpt, r.reason, explain_rcpt);
+        continue;
+      }
+      for (const std::string& to : r.addresses) {
+        if (!seen.insert(Lower(rcpt) + "\n" + Lower(to)).second) continue;
+        deliver(rcpt, to, filter, explain_rcpt);
+      }
     }
+  }
+  // The queue manager keeps one queue per (transport, next hop) ignoring
+  // case; recipients taken in address order, the first one's spelling of
+  // the next hop is the one every recipient of that queue is sent with.
+  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.to < b.to; });
+  std::map<std::string, std::string> spelling;
+  for (Line& l : lines) {
+    if (l.source == kDeferred) continue;
+    auto [it, fresh] = spelling.emplace(l.transport + "\n" + Lower(l.nexthop), l.nexthop);
+    if (!fresh) l.nexthop = it->second;
+  }
+  for (Line& l : lines) {
+    if (l.source == kDeferred) continue;
+    std::string text = "to=<" + l.to + ">";
+    if (Lower(l.to) != Lower(l.text)) text += "\torig_to=<" + l.text + ">";
+    l.text = text + "\ttransport=" + l.transport + "\tnexthop=" + l.nexthop +
+             "\tsource=" + (l.source.empty() ? "-" : l.source);
   }
   std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
     return std::tie(a.to, a.transport, a.nexthop, a.text) <
