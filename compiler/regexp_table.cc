@@ -242,7 +242,8 @@ ParsedPatternTable ParsePatternRules(const SourceSet& sources, int file, bool pc
     std::string error;
     std::unique_ptr<tables::Regex> regex = tables::CompileRegex(syntax, rule.pattern, rule.flags, &error);
     if (!regex) {
-      warn(error, true);
+      // postmap's words, then ours: say what happens to the rule.
+      out.problems.push_back({at, where + error, error + ": Postfix skips this rule"});
       continue;
     }
     if (rule.kind == tables::PatternRule::Kind::kMatch) {

@@ -12,6 +12,7 @@
 #include "compiler/regexp_table.h"
 #include "compiler/route_check.h"
 #include "compiler/value_check.h"
+#include "tables/check_action.h"
 
 namespace posthaste::compiler {
 namespace {

@@ -4,6 +4,7 @@
 
 #include "tables/cidr_table.h"
 #include "tables/memory_table.h"
+#include "tables/pattern_table.h"
 #include "tables/route_verifier.h"
 
 #include <fcntl.h>
@@ -261,6 +262,18 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Loader::LoadGeneration(
       case ArtifactKind::kComposite:
         composites.push_back({&a, path});
         break;
+      case ArtifactKind::kPatterns: {
+        absl::StatusOr<std::string> bytes =
+            ReadLimited(path, limits_.max_pattern_table_bytes, label);
+        if (!bytes.ok()) return bytes.status();
+        absl::StatusOr<std::unique_ptr<PatternTable>> table = ReadPatternTable(*bytes);
+        if (!table.ok())
+          return absl::Status(table.status().code(),
+                              Cat(path, ": ", std::string(table.status().message()), " (", label,
+                                  ")"));
+        snap->tables_.emplace(a.name, *std::move(table));
+        break;
+      }
       case ArtifactKind::kRoute: {
         if (snap->route_) return absl::DataLossError(Cat(path, ": a second routing program"));
         absl::StatusOr<std::string> bytes = ReadLimited(path, limits_.max_manifest_bytes, label);

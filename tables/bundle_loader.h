@@ -89,6 +89,7 @@ class Snapshot {
 struct LoaderLimits {
   size_t max_current_bytes = 256;
   size_t max_manifest_bytes = 64 << 20;
+  size_t max_pattern_table_bytes = 256 << 20;  // one `patterns` artifact
 };
 
 // Loads generations from one bundle directory. Stateless apart from its

@@ -72,6 +72,7 @@ std::string FlagsToken(const ManifestArtifact& a) {
       return a.fold_case ? "-" : "nofold";
     case ArtifactKind::kCidr:
     case ArtifactKind::kComposite:
+    case ArtifactKind::kPatterns:
     case ArtifactKind::kRoute:
       return "-";
   }
@@ -89,6 +90,10 @@ bool ParseKind(std::string_view s, ArtifactKind* out) {
   }
   if (s == "composite") {
     *out = ArtifactKind::kComposite;
+    return true;
+  }
+  if (s == "patterns") {
+    *out = ArtifactKind::kPatterns;
     return true;
   }
   if (s == "route") {
@@ -332,6 +337,8 @@ std::string_view ArtifactKindName(ArtifactKind kind) {
       return "cidr";
     case ArtifactKind::kComposite:
       return "composite";
+    case ArtifactKind::kPatterns:
+      return "patterns";
     case ArtifactKind::kRoute:
       return "route";
   }

@@ -45,6 +45,7 @@ enum class ArtifactKind {
   kCidr,   // cidr rules serialized in a CDB file (cidr_table.h), indexed at load
   kComposite,  // static:, unionmap:, pipemap: a small text file naming the form and
                // the member tables (see bundle_format.md)
+  kPatterns,   // a regexp: or pcre: table in compact form (pattern_table.h), compiled at load
   kRoute,      // the routing program (tables/route_format.md), verified at load
 };
 // "table", ...

@@ -17,6 +17,7 @@
 #include "compiler/config_set.h"
 #include "compiler/diagnostics.h"
 #include "compiler/master_cf.h"
+#include "compiler/regexp_table.h"
 #include "compiler/route_codegen.h"
 #include "compiler/route_model.h"
 #include "compiler/table_open.h"
@@ -53,7 +54,8 @@ void AddSpec(const std::string& text, std::set<std::string>* specs, int depth) {
   compiler::TableSpec spec;
   if (depth > 8 || !compiler::ParseTableSpec(text, &spec)) return;
   if (compiler::IsIndexedType(spec.type) || spec.type == "texthash" || spec.type == "inline" ||
-      spec.type == "cidr" || spec.type == "static") {
+      spec.type == "cidr" || spec.type == "static" || spec.type == "regexp" ||
+      spec.type == "pcre") {
     specs->insert(text);
   } else if (spec.type == "unionmap" || spec.type == "pipemap") {
     specs->insert(text);
@@ -181,6 +183,34 @@ int BuildCommand(const std::vector<std::string>& argv) {
         return fail(std::string(s.message()));
       continue;
     }
+    if (spec.type == "regexp" || spec.type == "pcre") {
+      std::string text, error;
+      if (!compiler::ReadFile(spec.name, &text, &error))
+        return fail("open " + spec.name + ": " + error);
+      if (recorded_sources.insert(spec.name).second)
+        if (absl::Status s = writer.AddSourceContents(spec.name, text); !s.ok())
+          return fail(std::string(s.message()));
+      // The rules Postfix keeps, in compact form; `phc check` above has
+      // already reported the ones it skips.
+      compiler::SourceSet sources;
+      compiler::ParsedPatternTable parsed =
+          compiler::ParsePatternRules(sources, sources.Add(spec.name, text), spec.type == "pcre");
+      std::string file = "patterns-" + tables::Sha256Hex(spec_text).substr(0, 16);
+      if (absl::Status s = WriteFileBytes(
+              writer.TempDir() + "/" + file,
+              tables::SerializePatternTable(spec.name,
+                                            spec.type == "pcre" ? tables::PatternSyntax::kPcre
+                                                                : tables::PatternSyntax::kPosix,
+                                            parsed.rules));
+          !s.ok())
+        return fail(std::string(s.message()));
+      if (absl::Status s =
+              writer.AddArtifactFile(tables::ArtifactKind::kPatterns, spec_text, file);
+          !s.ok())
+        return fail(std::string(s.message()));
+      summary.push_back({spec_text, parsed.rules.size(), 0});
+      continue;
+    }
     if (spec.type == "cidr") {
       std::string text, error;
       if (!compiler::ReadFile(spec.name, &text, &error))
@@ -294,7 +324,10 @@ int BuildCommand(const std::vector<std::string>& argv) {
       if (s.spec == a.name) s.bytes = a.size;
   for (const Summary& s : summary)
     std::printf("table %s: %zu %s, %llu bytes\n", s.spec.c_str(), s.keys,
-                s.spec.rfind("cidr:", 0) == 0 ? "rules" : "keys",
+                s.spec.rfind("cidr:", 0) == 0 || s.spec.rfind("regexp:", 0) == 0 ||
+                        s.spec.rfind("pcre:", 0) == 0
+                    ? "rules"
+                    : "keys",
                 static_cast<unsigned long long>(s.bytes));
   std::printf("bundle %s (%s)%s\n", result->manifest_sha256.c_str(), result->generation.c_str(),
               result->reused ? ", unchanged" : "");
