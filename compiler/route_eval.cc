@@ -163,7 +163,8 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
   if (!filter.empty()) {
     // Spec §5.3: the filter short-circuits resolution entirely.
     t = tables::FilterTarget(filter, m_.default_filter_nexthop, rcpt, m_.myhostname);
-    Step("content filter " + filter, "content_filter");
+    Step("content filter " + filter + " bypasses the resolver -> " + t.transport + " " + t.nexthop,
+         "content_filter");
   } else {
     std::string domain = tables::RouteDomainOf(rcpt);
     bool in = false;
@@ -186,6 +187,11 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
           } else {
             if (!InList(m_.relay_domains, domain, &in)) return;
             cls = in ? kRelay : kDefault;
+            if (!in)
+              Step("default class: " + domain +
+                       " is not in mydestination, virtual_alias_domains, virtual_mailbox_domains"
+                       " or relay_domains",
+                   "default_transport");
           }
         }
       }
@@ -220,8 +226,10 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
           if (!SenderValue(m_.sender_transport_maps, "sender_dependent_default_transport_maps",
                            sender, m_.empty_transport_key, &v))
             return;
-          if (!v.empty() && !IsDunno(v))
+          if (!v.empty() && !IsDunno(v)) {
             channel = v;
+            Step("transport " + channel + " from the sender's entry", "sender_dependent_default_transport_maps");
+          }
           else
             Step("transport " + channel, "default_transport");
         }
@@ -232,11 +240,17 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
           return;
         if (!relay.empty() && !IsDunno(relay)) {
           t.nexthop = relay;
+          Step("next hop " + relay + " from the sender's entry", "sender_dependent_relayhost_maps");
         } else if (!m_.relayhost.empty()) {
           t.nexthop = m_.relayhost;
           Step("relayhost " + m_.relayhost, "relayhost");
         }
+        std::string before = t.nexthop;
         tables::ApplyTransportParam(channel, &t);
+        if (t.nexthop != before)
+          Step("next hop " + t.nexthop + " written in the transport " + channel +
+                   " replaces " + before,
+               cls == kRelay ? "relay_transport" : "default_transport");
         break;
       }
     }
@@ -250,6 +264,7 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
       if (r.status == LookupStatus::kFound) {
         Step(Cat("key \"", r.key, "\" in ", TableName(r.table_id), " = ", r.raw), "transport_maps");
         tables::ApplyTransportTableValue(r.raw, domain, &t);
+        Step("transport_maps -> " + t.transport + " " + t.nexthop, "transport_maps");
       }
     }
     if (!m_.relocated_maps.empty()) {

@@ -24,12 +24,14 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <regex>
 
 #include "compiler/config_set.h"
 #include "compiler/route_codegen.h"
 #include "compiler/route_eval.h"
 #include "compiler/route_model.h"
 #include "compiler/table_open.h"
+#include "compiler/table_source.h"
 #include "compiler/validate.h"
 #include "tables/bundle_loader.h"
 #include "tables/message_checks.h"
@@ -98,9 +100,44 @@ class ReferenceEngine : public Engine {
   compiler::RouteEvaluator eval_;
 };
 
-// The trace of a VM run names instructions; show their synopsis-level text.
+// Where each key of an indexed or texthash table source is written
+// ("PATH:LINE"), read on first use, for --explain.
+class EntryLines {
+ public:
+  std::string Find(const std::string& spec_text, const std::string& key) {
+    auto it = cache_.find(spec_text);
+    if (it == cache_.end()) {
+      std::map<std::string, int>& lines = cache_[spec_text];
+      compiler::TableSpec spec;
+      std::string text, error;
+      if (compiler::ParseTableSpec(spec_text, &spec) &&
+          (compiler::IsIndexedType(spec.type) || spec.type == "texthash") &&
+          compiler::ReadFile(spec.name, &text, &error)) {
+        compiler::ScanTableSource(spec.name, text, {},
+                                  {[&](std::string_view k, std::string_view, int line) {
+                                     lines.emplace(Lower(k), line);
+                                   },
+                                   [](int, std::string) {}});
+      }
+      paths_[spec_text] = spec.name;
+      it = cache_.find(spec_text);
+    }
+    auto line = it->second.find(key);
+    if (line == it->second.end()) return "";
+    return paths_[spec_text] + ":" + std::to_string(line->second);
+  }
+
+ private:
+  std::map<std::string, std::map<std::string, int>> cache_;
+  std::map<std::string, std::string> paths_;
+};
+
+// Trace steps as indented lines: what was decided, then where the setting
+// (and the table entry, when a key hit) is written. VM traces name their
+// instruction; halts and list misses are left out.
 std::string ExplainLines(const std::vector<tables::RouteTraceStep>& trace,
-                         const tables::RouteProgram* program) {
+                         const tables::RouteProgram* program, EntryLines* entries) {
+  static const std::regex hit(R"re(key "([^"]*)" in (\S+))re");
   std::string out;
   for (const tables::RouteTraceStep& s : trace) {
     std::string what = s.note;
@@ -108,11 +145,17 @@ std::string ExplainLines(const std::vector<tables::RouteTraceStep>& trace,
       const tables::RouteOpInfo* info =
           tables::RouteOpInfoFor(static_cast<uint8_t>(program->code[s.pc].op));
       std::string name = info ? std::string(info->name) : "?";
+      if (name == "halt" || what == "not in list") continue;
       what = what.empty() ? name : name + ": " + what;
     }
     if (what.empty() && s.origin.empty()) continue;
     out += "\t# " + what;
-    if (!s.origin.empty()) out += (what.empty() ? "" : " ") + std::string("[") + s.origin + "]";
+    if (!s.origin.empty()) out += "\t[" + s.origin + "]";
+    std::smatch m;
+    if (std::regex_search(what, m, hit)) {
+      std::string at = entries->Find(m[2].str(), m[1].str());
+      if (!at.empty()) out += "\t[entry " + at + "]";
+    }
     out += "\n";
   }
   return out;
@@ -280,8 +323,9 @@ int RouteCommand(const std::vector<std::string>& argv) {
       return 0;  // held, discarded or refused: nothing is delivered now
   }
 
+  EntryLines entry_lines;
   tables::RouteRunResult s = engine->Sender(sender, explain);
-  std::string explain_sender = explain ? ExplainLines(s.trace, trace_program) : "";
+  std::string explain_sender = explain ? ExplainLines(s.trace, trace_program, &entry_lines) : "";
   std::string filter = checks.filter ? *checks.filter : s.filter;
   std::vector<Line> lines;
   auto deferred_line = [&](const std::string& to, const std::string& reason, std::string ex) {
@@ -293,7 +337,7 @@ int RouteCommand(const std::vector<std::string>& argv) {
   auto deliver = [&](const std::string& orig, const std::string& to, const std::string& flt,
                      const std::string& ex_before) {
     tables::RouteRunResult d = engine->Resolve(final_sender, to, flt, explain);
-    std::string ex = explain ? ex_before + ExplainLines(d.trace, trace_program) : "";
+    std::string ex = explain ? ex_before + ExplainLines(d.trace, trace_program, &entry_lines) : "";
     if (d.deferred) {
       deferred_line(to, d.reason, ex);
       return;
@@ -317,7 +361,7 @@ int RouteCommand(const std::vector<std::string>& argv) {
       }
       tables::RouteRunResult r = engine->Recipient(rcpt, explain);
       std::string explain_rcpt =
-          explain ? explain_sender + ExplainLines(r.trace, trace_program) : "";
+          explain ? explain_sender + ExplainLines(r.trace, trace_program, &entry_lines) : "";
       if (r.deferred) {
         deferred_line(rcpt, r.reason, explain_rcpt);
         continue;
