@@ -161,6 +161,19 @@ int BuildCommand(const std::vector<std::string>& argv) {
   std::vector<Summary> summary;
   std::set<std::string> recorded_sources;
   for (int f = 0; f < cs->sources.size(); ++f) recorded_sources.insert(cs->sources.file(f).path);
+  // Reads a table's source file and records it (once) in the manifest.
+  auto read_source = [&](const std::string& path, std::string* text, std::string* error) {
+    if (!compiler::ReadFile(path, text, error)) {
+      *error = "open " + path + ": " + *error;
+      return false;
+    }
+    if (recorded_sources.insert(path).second)
+      if (absl::Status s = writer.AddSourceContents(path, *text); !s.ok()) {
+        *error = std::string(s.message());
+        return false;
+      }
+    return true;
+  };
   for (const std::string& spec_text : ReferencedTables(*cs)) {
     compiler::TableSpec spec;
     compiler::ParseTableSpec(spec_text, &spec);
@@ -185,11 +198,7 @@ int BuildCommand(const std::vector<std::string>& argv) {
     }
     if (spec.type == "regexp" || spec.type == "pcre") {
       std::string text, error;
-      if (!compiler::ReadFile(spec.name, &text, &error))
-        return fail("open " + spec.name + ": " + error);
-      if (recorded_sources.insert(spec.name).second)
-        if (absl::Status s = writer.AddSourceContents(spec.name, text); !s.ok())
-          return fail(std::string(s.message()));
+      if (!read_source(spec.name, &text, &error)) return fail(error);
       // The rules Postfix keeps, in compact form; `phc check` above has
       // already reported the ones it skips.
       compiler::SourceSet sources;
@@ -213,11 +222,7 @@ int BuildCommand(const std::vector<std::string>& argv) {
     }
     if (spec.type == "cidr") {
       std::string text, error;
-      if (!compiler::ReadFile(spec.name, &text, &error))
-        return fail("open " + spec.name + ": " + error);
-      if (recorded_sources.insert(spec.name).second)
-        if (absl::Status s = writer.AddSourceContents(spec.name, text); !s.ok())
-          return fail(std::string(s.message()));
+      if (!read_source(spec.name, &text, &error)) return fail(error);
       std::vector<std::string> warnings;
       std::vector<tables::CidrRule> rules = compiler::ParseCidrRules(spec.name, text, &warnings);
       for (const std::string& w : warnings) std::fprintf(stderr, "phc build: warning: %s\n", w.c_str());
@@ -240,11 +245,7 @@ int BuildCommand(const std::vector<std::string>& argv) {
       });
     } else {
       std::string text, error;
-      if (!compiler::ReadFile(spec.name, &text, &error))
-        return fail("open " + spec.name + ": " + error);
-      if (recorded_sources.insert(spec.name).second)
-        if (absl::Status s = writer.AddSourceContents(spec.name, text); !s.ok())
-          return fail(std::string(s.message()));
+      if (!read_source(spec.name, &text, &error)) return fail(error);
       compiler::TableSourceOptions options;
       options.utf8 = utf8;
       compiler::ParsedTable parsed = compiler::ParseTableSource(spec.name, text, options);

@@ -43,6 +43,7 @@ class BuildTest : public ::testing::Test {
     Write("conf/master.cf",
           "smtp inet n - n - - smtpd\n"
           "smtp unix - - n - - smtp\n"
+          "relay unix - - n - - smtp\n"
           "bulk unix - - n - - smtp\n  -o smtp_bind_address=127.0.0.3\n");
     Write("conf/access", "Alice@Example.com OK\nbob@example.com REJECT no\nalice@example.com dup\n");
     Write("conf/transport", "example.net relay:[mx.example.net]\n");
