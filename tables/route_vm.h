@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "tables/lookup.h"
+#include "tables/route_disasm.h"
 #include "tables/route_program.h"
 
 namespace posthaste::tables {
@@ -66,9 +67,5 @@ class RouteVm {
   const RouteProgram& program_;
   std::vector<const Table*> tables_;
 };
-
-// The program as text: header, constants, then one line per instruction
-// with its operands and the opcode's synopsis (route_ops.def).
-std::string DisassembleRouteProgram(const RouteProgram& program);
 
 }  // namespace posthaste::tables
