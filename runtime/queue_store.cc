@@ -18,12 +18,14 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "tables/str_cat.h"
 
 namespace posthaste::runtime {
 
 using tables::Cat;
+namespace fs = std::filesystem;
 
 struct QueueStore::File {
   File(int fd, std::string path) : fd(fd), path(std::move(path)) {}
@@ -101,7 +103,16 @@ std::string QueueStore::SegmentPath(uint64_t number) const {
 absl::StatusOr<std::unique_ptr<QueueStore>> QueueStore::Open(QueueStoreOptions options,
                                                              RecoveryReport* report) {
   if (options.directory.empty()) return absl::InvalidArgumentError("queue directory not set");
-  if (mkdir(options.directory.c_str(), 0700) != 0 && errno != EEXIST) {
+  if (mkdir(options.directory.c_str(), 0700) == 0) {
+    // A new queue directory must itself survive a crash.
+    std::string parent = fs::path(options.directory).parent_path().string();
+    int pfd = open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0) return ErrnoStatus("open", parent, errno);
+    int rc = fsync(pfd);
+    int err = errno;
+    close(pfd);
+    if (rc != 0) return ErrnoStatus("fsync", parent, err);
+  } else if (errno != EEXIST) {
     return ErrnoStatus("mkdir", options.directory, errno);
   }
   std::unique_ptr<QueueStore> store(new QueueStore(std::move(options)));

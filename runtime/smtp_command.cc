@@ -36,7 +36,21 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+// The C locale's isspace(), as Postfix's command tokenizer uses.
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+// Client text echoed in a reply: anything but printable ASCII becomes '?',
+// so a reply never carries control bytes back to the client.
+std::string Printable(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) c = '?';
+  }
+  return out;
+}
 
 // Splits the rest of a command line into whitespace-separated words. A
 // double-quoted string (with backslash escapes) keeps its spaces, so
@@ -249,8 +263,7 @@ void ParseMail(std::string_view rest, const SmtpCommandOptions& options, ParsedS
       }
       out->command.size = value;
     } else {
-      out->reply = "555 5.5.4 Unsupported option: ";
-      out->reply.append(param);
+      out->reply = "555 5.5.4 Unsupported option: " + Printable(param);
       return;
     }
   }
@@ -272,8 +285,7 @@ void ParseRcpt(std::string_view rest, const SmtpCommandOptions& options, ParsedS
   if (words->size() > 1) {
     // No DSN (NOTIFY=, ORCPT=) is offered, so every RCPT parameter is
     // unsupported.
-    out->reply = "555 5.5.4 Unsupported option: ";
-    out->reply.append((*words)[1]);
+    out->reply = "555 5.5.4 Unsupported option: " + Printable((*words)[1]);
   }
 }
 

@@ -239,3 +239,20 @@ TEST(SmtpCommand, LeadingBlanksBeforeTheVerb) {
 
 }  // namespace
 }  // namespace posthaste::runtime
+
+namespace posthaste::runtime {
+namespace {
+
+// Found by smtp_command_fuzz: a parameter with control and 8-bit bytes was
+// echoed into the 555 reply as it came.
+TEST(SmtpCommand, RepliesNeverEchoControlBytes) {
+  auto p = ParseSmtpCommand("MAIL FROM:<a@example.com> X=\x01y\xff", {});
+  EXPECT_EQ(p.reply, "555 5.5.4 Unsupported option: X=?y?");
+  // CR, VT and FF separate words like blanks, as in Postfix's tokenizer.
+  p = ParseSmtpCommand("MAIL FROM:<a@example.com>\rSIZE=5\fBODY=7BIT", {});
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.size, 5u);
+}
+
+}  // namespace
+}  // namespace posthaste::runtime
