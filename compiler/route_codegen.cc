@@ -87,8 +87,11 @@ tables::RouteProgram GenerateRouteProgram(const RouteModel& m) {
   p.local_domains = a.Domains(m.local_domains);
   p.recursion_limit = m.recursion_limit;
   p.expansion_limit = m.expansion_limit;
-  for (const auto& [service, source] : m.service_sources)
-    p.services.push_back({a.Str(service), a.Str(source)});
+  for (const auto& [service, source] : m.service_sources) {
+    auto v6 = m.service_sources6.find(service);
+    p.services.push_back(
+        {a.Str(service), a.Str(source), a.Str(v6 == m.service_sources6.end() ? "" : v6->second)});
+  }
 
   const uint8_t canon_flags = static_cast<uint8_t>((m.append_at_myorigin ? t::kCanonAppendAt : 0) |
                                                    (m.append_dot_mydomain ? t::kCanonAppendDot : 0));

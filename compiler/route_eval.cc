@@ -291,6 +291,8 @@ void Run::Decide(const std::string& sender, const std::string& rcpt, const std::
   out.nexthop = t.nexthop;
   auto it = m_.service_sources.find(t.transport);
   out.source = it == m_.service_sources.end() ? "" : it->second;
+  auto v6 = m_.service_sources6.find(t.transport);
+  out.source6 = v6 == m_.service_sources6.end() ? "" : v6->second;
 }
 
 }  // namespace

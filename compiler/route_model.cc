@@ -86,13 +86,14 @@ class ModelBuilder {
         std::string param = command == "smtp"   ? "smtp_bind_address"
                             : command == "lmtp" ? "lmtp_bind_address"
                                                 : "";
-        std::string source;
-        if (!param.empty()) {
-          std::optional<std::string> v = params_.Value(param, ValueMode::kEffective, &svc);
-          if (v) source = Trim(params_.ExpandValue(*v, ValueMode::kEffective, &svc).text);
-        }
+        auto value = [&](const std::string& name) -> std::string {
+          if (name.empty()) return "";
+          std::optional<std::string> v = params_.Value(name, ValueMode::kEffective, &svc);
+          return v ? Trim(params_.ExpandValue(*v, ValueMode::kEffective, &svc).text) : "";
+        };
         // The first definition of a service name wins, as master(8) reads it.
-        m.service_sources.emplace(svc.name(), source);
+        m.service_sources.emplace(svc.name(), value(param));
+        m.service_sources6.emplace(svc.name(), value(param.empty() ? "" : param + "6"));
       }
     }
     return std::move(model_);

@@ -64,6 +64,7 @@ struct RouteModel {
   // binds to (smtp_bind_address for smtp, lmtp_bind_address for lmtp; the
   // service's -o or main.cf's), empty for none.
   std::map<std::string, std::string> service_sources;
+  std::map<std::string, std::string> service_sources6;  // smtp_bind_address6 / lmtp_bind_address6
 };
 
 // Problems found while building the model (a table list item that is not

@@ -31,7 +31,11 @@ std::string DisassembleRouteProgram(const RouteProgram& p) {
   for (const RouteService& s : p.services)
     if (s.transport < p.strings.size() && s.source < p.strings.size())
       out += Cat("; service ", p.strings[s.transport], " source ",
-                 p.strings[s.source].empty() ? "-" : p.strings[s.source], "\n");
+                 p.strings[s.source].empty() ? "-" : p.strings[s.source],
+                 s.source6 < p.strings.size() && !p.strings[s.source6].empty()
+                     ? Cat(" source6 ", p.strings[s.source6])
+                     : std::string(),
+                 "\n");
   for (size_t pc = 0; pc < p.code.size(); ++pc) {
     for (size_t e = 0; e < p.entries.size(); ++e)
       if (p.entries[e] == pc) out += Cat(RouteEntryName(static_cast<uint8_t>(e)), ":\n");

@@ -165,6 +165,7 @@ std::string RouteProgram::Encode() const {
   for (const RouteService& s : services) {
     w.U16(s.transport);
     w.U16(s.source);
+    w.U16(s.source6);
   }
   w.U32(static_cast<uint32_t>(origins.size()));
   for (const std::string& s : origins) w.Str(s);
@@ -238,10 +239,11 @@ absl::StatusOr<RouteProgram> RouteProgram::Decode(std::string_view bytes) {
       item.negate = negate == 1;
     }
   }
-  if (!r.Count(&n, kMaxRouteStrings, 4)) return bad("bad service count");
+  if (!r.Count(&n, kMaxRouteStrings, 6)) return bad("bad service count");
   p.services.resize(n);
   for (RouteService& s : p.services)
-    if (!r.U16(&s.transport) || !r.U16(&s.source)) return bad("truncated service");
+    if (!r.U16(&s.transport) || !r.U16(&s.source) || !r.U16(&s.source6))
+      return bad("truncated service");
   if (!r.Count(&n, kMaxRouteInsns, 4)) return bad("bad origin count");
   p.origins.resize(n);
   for (std::string& s : p.origins)

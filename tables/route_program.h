@@ -93,7 +93,8 @@ inline constexpr uint32_t kRouteFormatVersion = 1;
 
 struct RouteService {
   uint16_t transport = 0;  // string id: master.cf service name
-  uint16_t source = 0;     // string id: bind address text (may be empty)
+  uint16_t source = 0;     // string id: IPv4 bind address (smtp_bind_address), may be empty
+  uint16_t source6 = 0;    // string id: IPv6 bind address (smtp_bind_address6), may be empty
 };
 
 struct RouteProgram {

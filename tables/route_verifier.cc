@@ -49,7 +49,7 @@ absl::Status VerifyRouteProgram(const RouteProgram& p,
         return Bad(Cat("domain list ", l, " has a bad item"));
   }
   for (const RouteService& s : p.services)
-    if (!str_ok(s.transport) || !str_ok(s.source)) return Bad("service row names a missing string");
+    if (!str_ok(s.transport) || !str_ok(s.source) || !str_ok(s.source6)) return Bad("service row names a missing string");
 
   for (size_t pc = 0; pc < n; ++pc) {
     const RouteInsn& i = p.code[pc];

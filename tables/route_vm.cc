@@ -397,14 +397,17 @@ RouteRunResult RouteVm::Run(uint8_t entry, std::string regs[kRouteRegCount], boo
       }
 
       // source
-      //   source = the bind address of the master.cf service named by
-      //   register transport (its -o smtp_bind_address[6] or main.cf's),
-      //   empty when the service binds none.
+      //   source = the IPv4 bind address of the master.cf service named by
+      //   register transport (its -o smtp_bind_address or main.cf's; the
+      //   lmtp_ twins for lmtp), empty when the service binds none; the
+      //   IPv6 one (smtp_bind_address6) goes to the result's source6.
       case RouteOp::kSource: {
         regs[kRegSource].clear();
+        out.source6.clear();
         for (const RouteService& s : p.services)
           if (str(s.transport) == regs[kRegTransport]) {
             regs[kRegSource] = std::string(str(s.source));
+            out.source6 = std::string(str(s.source6));
             break;
           }
         break;

@@ -44,6 +44,7 @@ struct RouteRunResult {
   std::vector<std::string> addresses;  // rewrite entries: resulting addresses
   std::string filter;                  // RewriteSender: the content filter request
   std::string transport, nexthop, source;  // Resolve (addresses: the final recipient)
+  std::string source6;                     // Resolve: IPv6 bind address, or empty
   std::vector<RouteTraceStep> trace;   // executed instructions, when asked
 };
 

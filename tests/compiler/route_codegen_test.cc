@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 const char kMaster[] =
     "smtp unix - - y - - smtp\n"
     "relay unix - - y - - smtp\n"
-    "bulk unix - - y - - smtp -o smtp_bind_address=192.0.2.11\n"
+    "bulk unix - - y - - smtp -o smtp_bind_address=192.0.2.11 -o smtp_bind_address6=2001:db8::11\n"
     "local unix - n n - - local\n"
     "virtual unix - n n - - virtual\n"
     "error unix - - y - - error\n"
@@ -75,6 +75,7 @@ TEST_F(RouteConfigTest, ModelReadsSettingsWithOrigins) {
   EXPECT_EQ(m.table_names[0], "texthash:" + dir_.string() + "/transport");
   EXPECT_EQ(m.service_sources["bulk"], "192.0.2.11");
   EXPECT_EQ(m.service_sources["smtp"], "");
+  EXPECT_EQ(m.service_sources6["bulk"], "2001:db8::11");
   EXPECT_EQ(m.local_transport, "local:mx.example.com");
   // mydestination default plus the inet_interfaces literal.
   EXPECT_EQ(m.mydestination.items.back().pattern, "[127.0.0.1]");
@@ -105,6 +106,7 @@ TEST_F(RouteConfigTest, GeneratedProgramVerifiesIsDeterministicAndAgrees) {
   EXPECT_EQ(bulk.transport, "bulk");
   EXPECT_EQ(bulk.nexthop, "example.org");
   EXPECT_EQ(bulk.source, "192.0.2.11");
+  EXPECT_EQ(bulk.source6, "2001:db8::11");
   tables::RouteRunResult hub = vm.Resolve("s@example.com", "b@x.sub.example.net", "");
   EXPECT_EQ(hub.transport, "smtp");
   EXPECT_EQ(hub.nexthop, "[hub]");

@@ -185,7 +185,10 @@ class Generator {
     m.sender_relayhost_maps = Tables(&m, owned, 40, [this] { return RelayValue(); });
     m.sender_transport_maps = Tables(&m, owned, 40, [this] { return SenderTransportValue(); });
     for (const char* s : {"smtp", "relay", "bulk", "lmtp"})
-      if (Chance(50)) m.service_sources[s] = Pick(std::vector<std::string>{"", "192.0.2.11", "127.0.0.4"});
+      if (Chance(50)) {
+        m.service_sources[s] = Pick(std::vector<std::string>{"", "192.0.2.11", "127.0.0.4"});
+        if (Chance(50)) m.service_sources6[s] = Pick(std::vector<std::string>{"", "2001:db8::11"});
+      }
     return m;
   }
 
@@ -201,7 +204,8 @@ class Generator {
 std::string Describe(const tables::RouteRunResult& r) {
   std::string out = r.deferred ? "defer(" + r.reason + ")" : "ok";
   for (const std::string& a : r.addresses) out += " addr=" + a;
-  out += " filter=" + r.filter + " t=" + r.transport + " n=" + r.nexthop + " s=" + r.source;
+  out += " filter=" + r.filter + " t=" + r.transport + " n=" + r.nexthop + " s=" + r.source +
+         " s6=" + r.source6;
   return out;
 }
 

@@ -32,7 +32,7 @@ RouteProgram Small() {
   p.table_names = {"memory:transport"};
   p.table_lists = {{0}};
   p.domain_lists = {DomainList{}};
-  p.services = {{2, 3}};
+  p.services = {{2, 3, 0}};
   p.code = {
       I(RouteOp::kHalt),                                                  // 0: sender
       I(RouteOp::kHalt),                                                  // 1: recipient
