@@ -7,7 +7,8 @@
 //            table type does not know are dropped)
 //   line 2   the pattern (a table pattern never holds a raw newline)
 //   rest     the subject, newlines included; it ends at its first NUL, as
-//            the tables hand both libraries a C string
+//            the tables hand both libraries a C string (SubjectVariants
+//            adds a few neighbours)
 //
 // Inputs that would only measure how glibc or PCRE2 cope with huge
 // repetition counts are skipped (RejectCostly): the translators are the code
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace posthaste::fuzz {
 
@@ -62,6 +64,15 @@ inline bool RejectCostly(std::string_view pattern) {
     product *= n + 1;
   }
   return product > 4096;
+}
+
+// The subject and a few neighbours that stress newline handling (a final
+// newline, a leading one, the last byte dropped): compiling costs far more
+// than matching, so every pattern is tried on all of them.
+inline std::vector<std::string> SubjectVariants(const std::string& subject) {
+  std::vector<std::string> v = {subject, subject + "\n", "\n" + subject};
+  if (!subject.empty()) v.push_back(subject.substr(0, subject.size() - 1));
+  return v;
 }
 
 // Prints `label "text"` to stderr with C escapes for '\\', '"' and
