@@ -15,6 +15,7 @@
 // Prints per-round rates, the medians, their ratio and the store's syncs per
 // message.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,15 @@ using posthaste::runtime::QueueStore;
 using posthaste::runtime::QueueStoreOptions;
 namespace fs = std::filesystem;
 
+// CPU seconds (user + system) used by this process so far.
+double CpuSeconds() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+thread_local double cpu_us_per_msg = 0;
+
 double Seconds(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -56,6 +66,7 @@ StoreResult RunStore(const std::string& dir, int threads, int each, const std::s
     std::exit(2);
   }
   uint64_t syncs_before = (*store)->stats().syncs;
+  double cpu = CpuSeconds();
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -70,6 +81,7 @@ StoreResult RunStore(const std::string& dir, int threads, int each, const std::s
   }
   for (auto& th : pool) th.join();
   double elapsed = Seconds(start);
+  cpu_us_per_msg = (CpuSeconds() - cpu) * 1e6 / (static_cast<double>(threads) * each);
   double syncs = static_cast<double>((*store)->stats().syncs - syncs_before);
   store->reset();
   fs::remove_all(dir);
@@ -90,6 +102,7 @@ double RunFiles(const std::string& dir, int threads, int each, const std::string
   int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   Check(dir_fd >= 0, "open dir");
   std::string record = "Tsender@example.com\nRrcpt@example.net\nM\n" + content;
+  double cpu = CpuSeconds();
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
@@ -110,6 +123,7 @@ double RunFiles(const std::string& dir, int threads, int each, const std::string
   }
   for (auto& th : pool) th.join();
   double elapsed = Seconds(start);
+  cpu_us_per_msg = (CpuSeconds() - cpu) * 1e6 / (static_cast<double>(threads) * each);
   close(dir_fd);
   fs::remove_all(dir);
   return static_cast<double>(threads) * each / elapsed;
@@ -139,27 +153,38 @@ int main(int argc, char** argv) {
     content += "line " + std::to_string(i) + " of the bench message body, 8bit-free text\n";
   }
   content.resize(size);
-  std::vector<double> store_rates, file_rates, syncs;
+  std::vector<double> store_rates, file_rates, syncs, store_cpu, file_cpu;
   for (int r = 0; r < rounds; ++r) {
     StoreResult s{};
     double f = 0;
+    double sc = 0, fc = 0;
     if (r % 2 == 0) {
       s = RunStore(base + "/store", threads, each, content);
+      sc = cpu_us_per_msg;
       f = RunFiles(base + "/files", threads, each, content);
+      fc = cpu_us_per_msg;
     } else {
       f = RunFiles(base + "/files", threads, each, content);
+      fc = cpu_us_per_msg;
       s = RunStore(base + "/store", threads, each, content);
+      sc = cpu_us_per_msg;
     }
+    store_cpu.push_back(sc);
+    file_cpu.push_back(fc);
     store_rates.push_back(s.rate);
     file_rates.push_back(f);
     syncs.push_back(s.syncs_per_message);
-    std::printf("round %d: store %.0f msg/s (%.3f syncs/msg), file per message %.0f msg/s\n", r + 1,
-                s.rate, s.syncs_per_message, f);
+    std::printf(
+        "round %d: store %.0f msg/s (%.3f syncs/msg, %.0f us CPU/msg), file per message %.0f msg/s "
+        "(%.0f us CPU/msg)\n",
+        r + 1, s.rate, s.syncs_per_message, sc, f, fc);
     std::fflush(stdout);
   }
   double ms = Median(store_rates), mf = Median(file_rates);
-  std::printf("median: store %.0f msg/s, file per message %.0f msg/s, ratio %.1fx, %.3f syncs/msg\n",
-              ms, mf, ms / mf, Median(syncs));
+  std::printf(
+      "median: store %.0f msg/s, file per message %.0f msg/s, ratio %.2fx, %.3f syncs/msg; "
+      "CPU/msg store %.0f us, files %.0f us\n",
+      ms, mf, ms / mf, Median(syncs), Median(store_cpu), Median(file_cpu));
   if (own_base) fs::remove_all(base);
   return 0;
 }

@@ -200,6 +200,12 @@ void AppendRemoveRecord(std::string_view id, std::string* out) {
   FinishRecord(start, RecordType::kRemove, out);
 }
 
+void AppendRawRecord(uint8_t type, std::string_view payload, std::string* out) {
+  size_t start = BeginRecord(out);
+  out->append(payload);
+  FinishRecord(start, static_cast<RecordType>(type), out);
+}
+
 RecordReader::Result RecordReader::Next(RecordType* type, std::string_view* payload) {
   if (offset_ == bytes_.size()) return Result::kEnd;
   size_t left = bytes_.size() - offset_;

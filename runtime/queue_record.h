@@ -91,6 +91,9 @@ void AppendMessageRecord(const MessageMeta& meta, std::string_view content, std:
 void AppendStateRecord(const StateChange& change, std::string* out);
 void AppendRecipientRecord(const RecipientChange& change, std::string* out);
 void AppendRemoveRecord(std::string_view id, std::string* out);
+// Frames an arbitrary payload under a raw type byte (for tests and fuzzing:
+// lets them build well-checksummed records with any content).
+void AppendRawRecord(uint8_t type, std::string_view payload, std::string* out);
 
 // Walks framed records in a byte range (a mapped segment, or one record read
 // back with pread). Stops at the first record that does not check out and

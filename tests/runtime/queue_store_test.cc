@@ -61,6 +61,15 @@ class QueueStoreTest : public testing::Test {
     return out;
   }
 
+  // Segments are zero-filled ahead of their records: the end of the data.
+  static size_t DataEnd(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    size_t end = bytes.size();
+    while (end > 0 && bytes[end - 1] == '\0') --end;
+    return end;
+  }
+
   std::string root_;
   std::string dir_;
 };
@@ -182,7 +191,7 @@ TEST_F(QueueStoreTest, TornTailIsIgnoredAndReported) {
   auto segs = SegmentFiles();
   ASSERT_EQ(segs.size(), 1u);
   // Cut the last record in half, then add junk as a crash might leave.
-  auto size = fs::file_size(segs[0]);
+  auto size = DataEnd(segs[0]);
   fs::resize_file(segs[0], size - 10);
   {
     std::ofstream f(segs[0], std::ios::app | std::ios::binary);
@@ -235,10 +244,12 @@ TEST_F(QueueStoreTest, BitFlipsAreDetected) {
     std::ifstream f(segs[0], std::ios::binary);
     original.assign(std::istreambuf_iterator<char>(f), {});
   }
+  size_t data_end = original.size();
+  while (data_end > 0 && original[data_end - 1] == '\0') --data_end;
   std::mt19937 rng(99);
   for (int trial = 0; trial < 60; ++trial) {
     std::string damaged = original;
-    size_t bit = rng() % (damaged.size() * 8);
+    size_t bit = rng() % (data_end * 8);
     damaged[bit / 8] = static_cast<char>(damaged[bit / 8] ^ (1 << (bit % 8)));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
@@ -270,7 +281,7 @@ TEST_F(QueueStoreTest, DamageAfterOpenIsReportedOnRead) {
   ASSERT_EQ(segs.size(), 1u);
   int fd = open(segs[0].c_str(), O_WRONLY);
   ASSERT_GE(fd, 0);
-  auto size = fs::file_size(segs[0]);
+  auto size = DataEnd(segs[0]);
   ASSERT_EQ(pwrite(fd, "X", 1, static_cast<off_t>(size - 100)), 1);
   close(fd);
   EXPECT_EQ(store->ReadContent(id).status().code(), absl::StatusCode::kDataLoss);
