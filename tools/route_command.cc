@@ -3,8 +3,8 @@
 //   phc route [-c DIR | --bundle DIR] [-f SENDER] [-H 'Name: value']...
 //             [--explain] [--disasm] [--engine=reference|vm] RCPT...
 //
-// With -c (default /etc/postfix) the configuration is read, checked for
-// fatal problems and routed by the reference evaluator (compiler/
+// With -c (default /etc/postfix) the configuration is read, checked as
+// `phc check` does (errors: diagnostics on stderr, exit 1) and routed by the reference evaluator (compiler/
 // route_eval.h) over tables opened from their sources; --engine=vm compiles
 // the routing program in memory, verifies it and runs the VM instead. With
 // --bundle the published generation is loaded through the verified loader
@@ -27,6 +27,7 @@
 #include <regex>
 
 #include "compiler/config_set.h"
+#include "compiler/diagnostics.h"
 #include "compiler/route_codegen.h"
 #include "compiler/route_eval.h"
 #include "compiler/route_model.h"
@@ -234,6 +235,15 @@ int RouteCommand(const std::vector<std::string>& argv) {
     if (!config->main_cf) {
       std::fprintf(stderr, "phc route: %s/main.cf: %s\n", dir.c_str(), config->main_error.c_str());
       return 2;
+    }
+    // The same checks as `phc check`: a configuration with errors is not
+    // routed (phc build would not publish it either).
+    compiler::DiagnosticSink sink(&config->sources);
+    compiler::Validate(*config, {}, &sink);
+    if (sink.HasErrors()) {
+      std::cerr << sink.RenderText();
+      std::fprintf(stderr, "phc route: %s: %d errors; not routed\n", dir.c_str(), sink.errors());
+      return 1;
     }
     std::vector<compiler::RouteModelProblem> problems;
     model = compiler::BuildRouteModel(*config, &problems);
