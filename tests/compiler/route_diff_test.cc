@@ -12,14 +12,20 @@
 // configuration number to reproduce it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "compiler/config_set.h"
 #include "compiler/route_codegen.h"
 #include "compiler/route_eval.h"
 #include "compiler/route_model.h"
+#include "compiler/table_open.h"
+#include "compiler/validate.h"
+#include "compiler/table_source.h"
 #include "tables/memory_table.h"
 #include "tables/route_verifier.h"
 #include "tables/route_vm.h"
@@ -201,6 +207,14 @@ class Generator {
   std::vector<std::string> users_ = {"a", "b", "joe", "-x", "root", "a+ext", "joe+news", "b-c"};
 };
 
+std::optional<std::string> ReadWholeArgs(const std::filesystem::path& path) {
+  std::string text, error;
+  if (!ReadFile(path.string(), &text, &error)) return std::nullopt;
+  for (char& c : text)
+    if (c == '\n') c = ' ';
+  return text;
+}
+
 std::string Describe(const tables::RouteRunResult& r) {
   std::string out = r.deferred ? "defer(" + r.reason + ")" : "ok";
   for (const std::string& a : r.addresses) out += " addr=" + a;
@@ -249,6 +263,73 @@ TEST(RouteDifferential, VmEqualsReferenceOnGeneratedConfigs) {
   }
   EXPECT_GT(compared, kConfigs);
   std::printf("compared %ld resolutions over %d generated configurations\n", compared, kConfigs);
+}
+
+// Every routing golden configuration (real main.cf, master.cf and table
+// sources), with envelopes drawn from the addresses its args and tables
+// mention, mutated (extensions, case, bare users, the null sender).
+TEST(RouteDifferential, VmEqualsReferenceOnGoldenConfigs) {
+  namespace fs = std::filesystem;
+  std::mt19937_64 rng(7);
+  auto pick = [&](const std::vector<std::string>& v) {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
+  };
+  int configs = 0;
+  long compared = 0;
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(POSTHASTE_ROUTE_FIXTURES))
+    if (e.is_directory()) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (const fs::path& dir : dirs) {
+    auto config = LoadConfig(dir.string(), {}, true);
+    if (!config->main_cf) continue;
+    RouteModel model = BuildRouteModel(*config, nullptr);
+    std::vector<std::unique_ptr<tables::Table>> owned;
+    std::vector<const tables::Table*> ptrs;
+    std::vector<std::string> pool = {"", "joe", "-x@example.net", "root"};
+    bool ok = true;
+    for (const std::string& name : model.table_names) {
+      OpenedTable t = OpenTable(name, {});
+      if (!t.table) {
+        ok = false;
+        break;
+      }
+      t.table->ForEach([&](std::string_view k, std::string_view v) {
+        pool.push_back(std::string(k));
+        for (const ListItem& item : SplitListItems(v)) pool.push_back(item.text);
+      });
+      ptrs.push_back(t.table.get());
+      owned.push_back(std::move(t.table));
+    }
+    ASSERT_TRUE(ok) << dir;
+    if (std::optional<std::string> args = ReadWholeArgs(dir / "args"))
+      for (const ListItem& item : SplitListItems(*args)) pool.push_back(item.text);
+    tables::RouteProgram program = GenerateRouteProgram(model);
+    ASSERT_TRUE(tables::VerifyRouteProgram(program).ok()) << dir;
+    tables::RouteVm vm(program, ptrs);
+    RouteEvaluator ref(model, ptrs);
+    ++configs;
+    for (int e = 0; e < 300; ++e) {
+      std::string a = pick(pool), b = pick(pool);
+      if (!a.empty() && a[0] == '@') a = "u" + a;
+      if (!b.empty() && b[0] == '@') b = "someone+tag" + b;
+      if (e % 7 == 0) b = Generator::Upper(b);
+      if (b.empty()) b = "joe";
+      tables::RouteRunResult vs = vm.RewriteSender(a), rs = ref.RewriteSender(a);
+      ASSERT_EQ(Describe(vs), Describe(rs)) << dir << " sender " << a;
+      tables::RouteRunResult vr = vm.RewriteRecipient(b), rr = ref.RewriteRecipient(b);
+      ASSERT_EQ(Describe(vr), Describe(rr)) << dir << " recipient " << b;
+      std::string filter = e % 5 == 0 ? "bulk:" : vs.filter;
+      std::string sender = vs.addresses.empty() ? a : vs.addresses[0];
+      for (const std::string& to : vr.addresses) {
+        ASSERT_EQ(Describe(vm.Resolve(sender, to, filter)), Describe(ref.Resolve(sender, to, filter)))
+            << dir << " sender " << sender << " recipient " << to << " filter " << filter;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GE(configs, 60);
+  std::printf("compared %ld resolutions over %d golden configurations\n", compared, configs);
 }
 
 }  // namespace
