@@ -53,6 +53,19 @@ class ModelBuilder {
     m.default_transport = Get("default_transport");
     m.relayhost = Get("relayhost");
     m.content_filter = Get("content_filter");
+    // Mail submitted with sendmail enters through pickup: its -o
+    // content_filter, when it has one, is the one cleanup records.
+    if (config_.master_cf) {
+      for (const MasterService& svc : config_.master_cf->services) {
+        if (!svc.complete() || svc.name() != "pickup" || svc.type() != "unix") continue;
+        if (const MasterOption* o = svc.FindOption("content_filter")) {
+          m.content_filter =
+              Trim(params_.ExpandValue(o->value, ValueMode::kEffective, &svc).text);
+          m.origins["content_filter"] = config_.master_cf->path + ":" + std::to_string(svc.line_number);
+        }
+        break;
+      }
+    }
     m.default_filter_nexthop = Get("default_filter_nexthop");
     m.empty_relayhost_key = Get("empty_address_relayhost_maps_lookup_key");
     m.empty_transport_key = Get("empty_address_default_transport_maps_lookup_key");

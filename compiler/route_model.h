@@ -45,6 +45,8 @@ struct RouteModel {
 
   std::string local_transport, virtual_transport, relay_transport, default_transport;
   std::string relayhost;
+  // content_filter of mail submitted locally (pickup's -o, else main.cf);
+  // the runtime replaces it with the receiving service's own value.
   std::string content_filter, default_filter_nexthop;
   std::string empty_relayhost_key = "<>", empty_transport_key = "<>";
   bool transport_parent_style = false;  // transport_maps in parent_domain_matches_subdomains

@@ -276,9 +276,16 @@ int RouteCommand(const std::vector<std::string>& argv) {
     std::string value;
     if (snapshot) {
       value = std::string(snapshot->ServiceParam("cleanup/unix", "header_checks").value_or(""));
-    } else if (std::optional<std::string> v =
-                   config->params->Value("header_checks", compiler::ValueMode::kEffective)) {
-      value = config->params->ExpandValue(*v, compiler::ValueMode::kEffective).text;
+    } else {
+      // cleanup's own -o header_checks, else main.cf's (as the bundle records it).
+      const compiler::MasterService* cleanup = nullptr;
+      if (config->master_cf)
+        for (const compiler::MasterService& svc : config->master_cf->services)
+          if (svc.complete() && svc.name() == "cleanup" && svc.type() == "unix" && !cleanup)
+            cleanup = &svc;
+      if (std::optional<std::string> v = config->params->Value(
+              "header_checks", compiler::ValueMode::kEffective, cleanup))
+        value = config->params->ExpandValue(*v, compiler::ValueMode::kEffective, cleanup).text;
     }
     for (const compiler::ListItem& item : compiler::SplitListItems(value))
       header_tables.push_back(item.text);
