@@ -22,6 +22,7 @@
 // reported with the table, the line and both answers, first shrunk to the
 // fewest table lines and bytes of the line that still disagree.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -382,7 +383,11 @@ class Gen {
       std::string w = Word();
       kid = Lit(w.substr(0, 1));
     } else {
+      // Nothing unbounded inside a repeated group: its repeats multiply.
+      int saved = unbounded_left_;
+      unbounded_left_ = 0;
       kid = Group(Sequence(depth - 1, Int(1, 2)), !pcre_ || Chance(0.5));
+      unbounded_left_ = saved;
     }
     Node n;
     if (kid.kind == Node::kGroup) {
@@ -395,7 +400,10 @@ class Gen {
       if (pcre_ && Chance(0.15)) n.lazy = true;
       return n;
     }
-    switch (Int(0, 6)) {
+    int form = Int(0, 6);
+    if ((form <= 1 || form == 4) && unbounded_left_ == 0) form = 5;
+    if (form <= 1 || form == 4) --unbounded_left_;
+    switch (form) {
       case 0: n = Repeat(std::move(kid), '*', 0, -1); break;
       case 1: n = Repeat(std::move(kid), '+', 1, -1); break;
       case 2: n = Repeat(std::move(kid), '?', 0, 1); break;
@@ -414,10 +422,19 @@ class Gen {
     return n;
   }
 
+  // ".*", or a bounded stand-in once the pattern has used its share of
+  // unbounded repeats: each more multiplies PCRE2's backtracking on lines
+  // that miss (three or four make a single table take minutes).
+  Node Star() {
+    if (unbounded_left_ == 0) return Repeat(Make(Node::kAny), '{', 0, Int(1, 3));
+    --unbounded_left_;
+    return AnyStar();
+  }
+
   Node Sequence(int depth, int atoms) {
     Node n = Make(Node::kConcat);
     for (int i = 0; i < atoms; ++i) {
-      if (i > 0 && Chance(0.25)) n.kids.push_back(Chance(0.7) ? AnyStar() : Lit(" "));
+      if (i > 0 && Chance(0.25)) n.kids.push_back(Chance(0.7) ? Star() : Lit(" "));
       n.kids.push_back(Atom(depth));
     }
     return n;
@@ -455,13 +472,14 @@ class Gen {
   // block is about (empty: none).
   Node Pattern(const std::string& header, bool* untranslatable) {
     Node top = Make(Node::kConcat);
+    unbounded_left_ = 2;
     int shape = Int(0, 99);
     std::string name = header.empty() || Chance(0.2) ? Pick(kHeaders) : header;
     if (shape < 55) {
       // ^Name:.*body  /  ^Name: body$
       top.kids.push_back(Make(Node::kBol));
       top.kids.push_back(Lit(name + ":"));
-      top.kids.push_back(Chance(0.7) ? AnyStar() : Lit(" "));
+      top.kids.push_back(Chance(0.7) ? Star() : Lit(" "));
       top.kids.push_back(Sequence(2, Int(1, 3)));
       if (Chance(0.25)) top.kids.push_back(Make(Node::kEol));
     } else if (shape < 65) {
@@ -473,7 +491,7 @@ class Gen {
       top.kids.push_back(Make(Node::kBol));
       top.kids.push_back(Group(std::move(names), Chance(0.5)));
       top.kids.push_back(Lit(":"));
-      top.kids.push_back(AnyStar());
+      top.kids.push_back(Star());
       top.kids.push_back(Lit("@"));
       top.kids.push_back(Group(std::move(domains), true));
       top.kids.push_back(Repeat(Lit(">"), '?', 0, 1));
@@ -543,6 +561,7 @@ class Gen {
  private:
   std::mt19937 rng_;
   bool pcre_;
+  int unbounded_left_ = 2;  // unbounded repeats the current pattern may still use
 };
 
 // Fixes kBackref numbers to the last capturing group written before them.
@@ -927,12 +946,18 @@ int RuleIdOf(const std::string& value) {
 
 void RunDifferential(bool pcre, uint32_t seed_offset) {
   long total = EnvLong("POSTHASTE_DIFF_LINES", kDefaultLines) / 2;  // half per table type
-  uint32_t base = static_cast<uint32_t>(EnvLong("POSTHASTE_DIFF_SEED", 20240601)) + seed_offset;
+  // Table n of a run uses seed base + n: POSTHASTE_DIFF_SEED=<seed + n>
+  // makes it the first table of a rerun.
+  uint32_t seed = static_cast<uint32_t>(EnvLong("POSTHASTE_DIFF_SEED", 20240601));
+  uint32_t base = seed + seed_offset;
+  double slowest_ms = 0;
+  uint32_t slowest = 0;
   Counts counts;
   int failures = 0;
   long tables_built = 0;
   Engines engines = SetAgainstSequential(pcre);
   for (uint32_t n = 0; counts.lines < total && failures < 3; ++n) {
+    auto started = std::chrono::steady_clock::now();
     Gen g(base + n, pcre);
     GenTable t = MakeTable(g, &counts);
     OpenedTable fast = ParseRegexpTable("gen", t.text, pcre, true);
@@ -951,9 +976,10 @@ void RunDifferential(bool pcre, uint32_t seed_offset) {
       Answers a(fast.table->Lookup(line), slow.table->Lookup(line));
       if (!Same(a)) {
         ADD_FAILURE() << Report(engines, t.text, line,
-                                std::string(pcre ? "pcre" : "regexp") + " table, seed " +
-                                    std::to_string(base + n) +
-                                    ": the RE2::Set path and rule by rule disagree");
+                                std::string(pcre ? "pcre" : "regexp") +
+                                    " table (first with POSTHASTE_DIFF_SEED=" +
+                                    std::to_string(seed + n) +
+                                    "): the RE2::Set path and rule by rule disagree");
         if (++failures >= 3) break;
         continue;
       }
@@ -964,12 +990,20 @@ void RunDifferential(bool pcre, uint32_t seed_offset) {
           ++counts.found_by_set_rule;
       }
     }
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                          started).count();
+    if (ms > slowest_ms) {
+      slowest_ms = ms;
+      slowest = seed + n;
+    }
   }
   std::printf(
       "%s: %ld tables, %ld lines compared (%ld found, %ld of them by a rule in the RE2 set); "
-      "%ld rules, %ld translated, %ld in the set\n",
+      "%ld rules, %ld translated, %ld in the set; slowest table %.0f ms "
+      "(first with POSTHASTE_DIFF_SEED=%u)\n",
       pcre ? "pcre" : "regexp", tables_built, counts.lines, counts.found,
-      counts.found_by_set_rule, counts.rules, counts.translated, counts.in_set);
+      counts.found_by_set_rule, counts.rules, counts.translated, counts.in_set, slowest_ms,
+      slowest);
   EXPECT_EQ(counts.lines, total);
   // The comparison must exercise the fast path and the fallback, with both
   // hits and misses, or agreement would prove little.
