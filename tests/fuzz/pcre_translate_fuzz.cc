@@ -10,7 +10,7 @@
 // a translator bug and aborts with the pattern, flags and subject printed.
 // Patterns PCRE2 or RE2 refuse are skipped, and so are matches PCRE2 gives
 // up on (match or depth limit): there is no answer to compare. Each pattern
-// is matched against the subject and a few neighbours (SubjectVariants).
+// is matched against the subject and a few more subjects (SubjectVariants).
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pcre2_set_depth_limit(mc.get(), 10000);
   posthaste::tables::PatternSet set;
   if (set.Add(*re2) < 0 || !set.Compile()) return 0;
-  for (const std::string& subject : posthaste::fuzz::SubjectVariants(in.subject)) {
+  for (const std::string& subject : posthaste::fuzz::SubjectVariants(in.subject, in.pattern)) {
     // The subject as the table passes it: cut at its first NUL, with length.
     int rc = pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(subject.data()),
                          subject.size(), 0, 0, md.get(), mc.get());

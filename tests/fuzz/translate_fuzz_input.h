@@ -8,7 +8,7 @@
 //   line 2   the pattern (a table pattern never holds a raw newline)
 //   rest     the subject, newlines included; it ends at its first NUL, as
 //            the tables hand both libraries a C string (SubjectVariants
-//            adds a few neighbours)
+//            adds a few more)
 //
 // Inputs that would only measure how glibc or PCRE2 cope with huge
 // repetition counts are skipped (RejectCostly): the translators are the code
@@ -67,11 +67,19 @@ inline bool RejectCostly(std::string_view pattern) {
 }
 
 // The subject and a few neighbours that stress newline handling (a final
-// newline, a leading one, the last byte dropped): compiling costs far more
-// than matching, so every pattern is tried on all of them.
-inline std::vector<std::string> SubjectVariants(const std::string& subject) {
+// newline, a leading one, the last byte dropped), plus the pattern's own
+// text without its operators (likely to match, which random bytes seldom
+// do): compiling costs far more than matching, so every pattern is tried
+// on all of them.
+inline std::vector<std::string> SubjectVariants(const std::string& subject,
+                                                const std::string& pattern) {
   std::vector<std::string> v = {subject, subject + "\n", "\n" + subject};
   if (!subject.empty()) v.push_back(subject.substr(0, subject.size() - 1));
+  std::string literal;
+  for (char c : pattern)
+    if (std::string_view("\\^$.*+?()[]{}|").find(c) == std::string_view::npos) literal += c;
+  v.push_back(literal);
+  v.push_back(literal + "\n");
   return v;
 }
 
