@@ -15,6 +15,7 @@
 // under test, not the libraries' memory use.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -52,8 +53,11 @@ inline bool SplitTranslateInput(const uint8_t* data, size_t size, std::string_vi
 
 // True when the repetition counts multiply up to more than either library
 // should be asked to expand ("(a{99}){99}"): every number right after a '{'
-// or a ',' counts, whether or not it really is a bound.
+// or a ',' counts, whether or not it really is a bound. Also true for many
+// alternatives: glibc's submatch recovery backtracks for minutes over a
+// repeated group of dozens of empty ones ("(||T||...||)+").
 inline bool RejectCostly(std::string_view pattern) {
+  if (std::count(pattern.begin(), pattern.end(), '|') > 16) return true;
   double product = 1;
   for (size_t i = 1; i < pattern.size(); ++i) {
     if (pattern[i - 1] != '{' && pattern[i - 1] != ',') continue;
