@@ -741,13 +741,8 @@ GenTable MakeTable(Gen& g, Counts* counts) {
     std::optional<std::string> re2 =
         g.pcre() ? tables::TranslatePcre(pattern, r.flags) : tables::TranslatePosix(pattern, r.flags);
     ++counts->rules;
-    bool in_set = false;
-    if (re2) {
-      ++counts->translated;
-      in_set = probe.Add(*re2) >= 0;
-      if (in_set) ++counts->in_set;
-    }
-    t.in_set.push_back(in_set);
+    if (re2) ++counts->translated;
+    t.in_set.push_back(re2 && probe.Add(*re2) >= 0);
     t.rules.push_back(std::move(r));
   };
   for (int i = 0; i < rules; ++i) {
@@ -772,6 +767,10 @@ GenTable MakeTable(Gen& g, Counts* counts) {
     t.text += "endif\n";
     open.pop_back();
   }
+  // The table builds the same set; when RE2 cannot compile it, every rule
+  // is evaluated on its own.
+  if (!probe.Compile()) t.in_set.assign(t.in_set.size(), false);
+  counts->in_set += std::count(t.in_set.begin(), t.in_set.end(), true);
   return t;
 }
 
