@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "PatternRuleLexer.h"
 #include "PatternRuleParser.h"
@@ -19,9 +20,9 @@ using posthaste_grammar::PatternRuleParser;
 
 // Checks $n references in `result` the way Postfix does: the text is parsed
 // like a $-expression (truncated ${ or a bare $ are syntax errors), $0 is
-// out of range, and the highest index must exist in the pattern. Adds
-// Postfix's warnings (`where` is the map/line prefix); false when the rule
-// must be skipped.
+// out of range, and the highest index must exist in the pattern. Reports
+// Postfix's warnings through `warn(text, prefixed)` (prefixed: postmap puts
+// the map/line prefix before it); false when the rule must be skipped.
 bool CheckReplacement(const std::string& result, int groups, bool negate, bool pcre,
                       const std::function<void(std::string, bool)>& warn) {
   int max_index = 0;

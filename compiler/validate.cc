@@ -437,7 +437,7 @@ class Validator {
       return;
     }
     if (type == "regexp" || type == "pcre") CheckPatternTable(type, path, param);
-    if (type == "cidr") CheckRuleTable(type, path);
+    if (type == "cidr") CheckCidrTable(path);
   }
 
   // Reads a regexp: or pcre: table once and reports every rule Postfix
@@ -477,19 +477,15 @@ class Validator {
     }
   }
 
-  // Reads a pattern or cidr table once and reports every rule Postfix would
+  // Reads a cidr table once and reports every rule Postfix would
   // skip or warn about, at its line in the table file.
-  void CheckRuleTable(const std::string& type, const std::string& path) {
-    if (!checked_tables_.insert(type + ":" + path).second) return;
+  void CheckCidrTable(const std::string& path) {
+    if (!checked_tables_.insert("cidr:" + path).second) return;
     std::string text, error;
     if (!ReadFile(path, &text, &error)) return;
     int file = config_.sources.Add(path, text);
     std::vector<std::string> warnings;
-    if (type == "cidr") {
-      ParseCidrRules(path, text, &warnings);
-    } else {
-      warnings = ParseRegexpTable(path, text, type == "pcre").warnings;
-    }
+    ParseCidrRules(path, text, &warnings);
     for (const std::string& w : warnings) {
       // "<type> map PATH, line N: text" or a bare text about the table.
       int line = 0;

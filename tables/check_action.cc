@@ -25,18 +25,32 @@ constexpr VerbName kVerbs[] = {
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-std::string_view ContextName(CheckContext context) {
-  switch (context) {
-    case CheckContext::kHeader: return "header_checks";
-    case CheckContext::kMimeHeader: return "mime_header_checks";
-    case CheckContext::kNestedHeader: return "nested_header_checks";
-    case CheckContext::kBody: return "body_checks";
-    case CheckContext::kMilterHeader: return "milter_header_checks";
-    case CheckContext::kSmtpHeader: return "smtp_header_checks";
-    case CheckContext::kSmtpBody: return "smtp_body_checks";
-    case CheckContext::kLookup: return "lookup";
-  }
-  return "";
+// Parameter names and their contexts; the first name of a context is the
+// one messages use.
+struct ContextName {
+  std::string_view param;
+  CheckContext context;
+};
+constexpr ContextName kContextNames[] = {
+    {"header_checks", CheckContext::kHeader},
+    {"mime_header_checks", CheckContext::kMimeHeader},
+    {"nested_header_checks", CheckContext::kNestedHeader},
+    {"body_checks", CheckContext::kBody},
+    {"milter_header_checks", CheckContext::kMilterHeader},
+    {"smtp_header_checks", CheckContext::kSmtpHeader},
+    {"smtp_mime_header_checks", CheckContext::kSmtpHeader},
+    {"smtp_nested_header_checks", CheckContext::kSmtpHeader},
+    {"lmtp_header_checks", CheckContext::kSmtpHeader},
+    {"lmtp_mime_header_checks", CheckContext::kSmtpHeader},
+    {"lmtp_nested_header_checks", CheckContext::kSmtpHeader},
+    {"smtp_body_checks", CheckContext::kSmtpBody},
+    {"lmtp_body_checks", CheckContext::kSmtpBody},
+};
+
+std::string_view NameOf(CheckContext context) {
+  for (const ContextName& c : kContextNames)
+    if (c.context == context) return c.param;
+  return "lookup";
 }
 
 // A DSN status "d.ddd.ddd" at the start of `text`, followed by a blank or
@@ -58,16 +72,8 @@ size_t DsnLength(std::string_view text) {
 }  // namespace
 
 CheckContext CheckContextOf(std::string_view name) {
-  if (name == "header_checks") return CheckContext::kHeader;
-  if (name == "mime_header_checks") return CheckContext::kMimeHeader;
-  if (name == "nested_header_checks") return CheckContext::kNestedHeader;
-  if (name == "body_checks") return CheckContext::kBody;
-  if (name == "milter_header_checks") return CheckContext::kMilterHeader;
-  if (name == "smtp_header_checks" || name == "smtp_mime_header_checks" ||
-      name == "smtp_nested_header_checks" || name == "lmtp_header_checks" ||
-      name == "lmtp_mime_header_checks" || name == "lmtp_nested_header_checks")
-    return CheckContext::kSmtpHeader;
-  if (name == "smtp_body_checks" || name == "lmtp_body_checks") return CheckContext::kSmtpBody;
+  for (const ContextName& c : kContextNames)
+    if (c.param == name) return c.context;
   return CheckContext::kLookup;
 }
 
@@ -120,7 +126,7 @@ std::optional<std::string> FilterTransport(const CheckAction& action) {
 std::vector<ActionProblem> CheckActionProblems(const CheckAction& action, CheckContext context) {
   std::vector<ActionProblem> out;
   if (context == CheckContext::kLookup) return out;
-  std::string where(ContextName(context));
+  std::string where(NameOf(context));
   auto warn = [&](std::string message) { out.push_back({false, std::move(message)}); };
   bool smtp = context == CheckContext::kSmtpHeader || context == CheckContext::kSmtpBody;
   const std::string& verb = action.verb_text;

@@ -114,30 +114,7 @@ std::optional<char> UnknownFlag(PatternSyntax syntax, std::string_view flags) {
   return std::nullopt;
 }
 
-std::unique_ptr<Regex> CompileRegex(PatternSyntax syntax, const std::string& pattern,
-                                    std::string_view flags, std::string* error) {
-  if (std::optional<char> bad = UnknownFlag(syntax, flags)) {
-    *error = std::string("unknown regexp option \"") + *bad + "\"";
-    return nullptr;
-  }
-  if (syntax == PatternSyntax::kPcre) {
-    uint32_t options = PCRE2_CASELESS | PCRE2_DOTALL;
-    for (char f : flags) {
-      switch (f) {
-        case 'i': options ^= PCRE2_CASELESS; break;
-        case 'm': options ^= PCRE2_MULTILINE; break;
-        case 's': options ^= PCRE2_DOTALL; break;
-        case 'x': options ^= PCRE2_EXTENDED; break;
-        case 'A': options ^= PCRE2_ANCHORED; break;
-        case 'E': options ^= PCRE2_DOLLAR_ENDONLY; break;
-        case 'U': options ^= PCRE2_UNGREEDY; break;
-        default: break;  // 'X': obsolete, no effect
-      }
-    }
-    auto re = std::make_unique<PcreRegex>();
-    if (!re->Compile(pattern, options, error)) return nullptr;
-    return re;
-  }
+int PosixCflags(std::string_view flags) {
   int cflags = REG_EXTENDED | REG_ICASE;
   for (char f : flags) {
     switch (f) {
@@ -147,8 +124,39 @@ std::unique_ptr<Regex> CompileRegex(PatternSyntax syntax, const std::string& pat
       default: break;
     }
   }
+  return cflags;
+}
+
+uint32_t PcreOptions(std::string_view flags) {
+  uint32_t options = PCRE2_CASELESS | PCRE2_DOTALL;
+  for (char f : flags) {
+    switch (f) {
+      case 'i': options ^= PCRE2_CASELESS; break;
+      case 'm': options ^= PCRE2_MULTILINE; break;
+      case 's': options ^= PCRE2_DOTALL; break;
+      case 'x': options ^= PCRE2_EXTENDED; break;
+      case 'A': options ^= PCRE2_ANCHORED; break;
+      case 'E': options ^= PCRE2_DOLLAR_ENDONLY; break;
+      case 'U': options ^= PCRE2_UNGREEDY; break;
+      default: break;  // 'X': obsolete, no effect
+    }
+  }
+  return options;
+}
+
+std::unique_ptr<Regex> CompileRegex(PatternSyntax syntax, const std::string& pattern,
+                                    std::string_view flags, std::string* error) {
+  if (std::optional<char> bad = UnknownFlag(syntax, flags)) {
+    *error = std::string("unknown regexp option \"") + *bad + "\"";
+    return nullptr;
+  }
+  if (syntax == PatternSyntax::kPcre) {
+    auto re = std::make_unique<PcreRegex>();
+    if (!re->Compile(pattern, PcreOptions(flags), error)) return nullptr;
+    return re;
+  }
   auto re = std::make_unique<PosixRegex>();
-  if (!re->Compile(pattern, cflags, error)) return nullptr;
+  if (!re->Compile(pattern, PosixCflags(flags), error)) return nullptr;
   return re;
 }
 

@@ -10,6 +10,7 @@
 // repetition operators is refused up front. Matching is thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,12 @@ class Regex {
 
 // The first flag letter `syntax` does not know, or nullopt.
 std::optional<char> UnknownFlag(PatternSyntax syntax, std::string_view flags);
+
+// The regcomp cflags and the pcre2_compile options a table derives from
+// its flag letters (letters the syntax does not know are ignored here).
+// Exposed so tests that drive the libraries directly use the same options.
+int PosixCflags(std::string_view flags);
+uint32_t PcreOptions(std::string_view flags);
 
 // Compiles `pattern`; on failure returns null and sets *error to the text
 // Postfix logs (glibc's regerror text, or PCRE2's "error in regex at

@@ -120,6 +120,21 @@ RouteRunResult RouteVm::Run(uint8_t entry, std::string regs[kRouteRegCount], boo
     auto reg = [&](uint8_t r) -> std::string& { return regs[r < kRouteRegCount ? r : uint8_t{kRegTemp}]; };
     size_t next = pc + 1;
     size_t target = pc + 1 + i.z;
+    // The common end of findaddr, findsender and findxport: a hit sets r1,
+    // a miss goes to the target, a try-again is noted and false (defer).
+    auto take_lookup = [&](const AddrMapResult& m) {
+      if (m.status == LookupStatus::kTryAgain) {
+        note(here, "lookup failure: " + m.why);
+        return false;
+      }
+      if (m.status != LookupStatus::kFound) {
+        next = target;
+        return true;
+      }
+      note(here, Cat("key \"", m.key, "\" in ", table_name(m.table_id), " = ", m.raw));
+      reg(i.r1) = m.raw;
+      return true;
+    };
     switch (i.op) {
       // halt
       //   Stops. The entry's outputs are read from the registers: address
@@ -305,16 +320,7 @@ RouteRunResult RouteVm::Run(uint8_t entry, std::string regs[kRouteRegCount], boo
         bool local = false;
         if (!is_local(reg(i.r2), &local)) return defer("lookup failure");
         AddrMapResult m = MailAddrMap(list(i.x), by_id, reg(i.r2), delimiter, local, false);
-        if (m.status == LookupStatus::kTryAgain) {
-          note(here, "lookup failure: " + m.why);
-          return defer("lookup failure");
-        }
-        if (m.status != LookupStatus::kFound) {
-          next = target;
-          break;
-        }
-        note(here, Cat("key \"", m.key, "\" in ", table_name(m.table_id), " = ", m.raw));
-        reg(i.r1) = m.raw;
+        if (!take_lookup(m)) return defer("lookup failure");
         break;
       }
 
@@ -326,16 +332,7 @@ RouteRunResult RouteVm::Run(uint8_t entry, std::string regs[kRouteRegCount], boo
         bool local = false;
         if (!is_local(reg(i.r2), &local)) return defer("lookup failure");
         AddrMapResult m = SenderLookup(list(i.x), by_id, reg(i.r2), delimiter, local, str(i.y));
-        if (m.status == LookupStatus::kTryAgain) {
-          note(here, "lookup failure: " + m.why);
-          return defer("lookup failure");
-        }
-        if (m.status != LookupStatus::kFound) {
-          next = target;
-          break;
-        }
-        note(here, Cat("key \"", m.key, "\" in ", table_name(m.table_id), " = ", m.raw));
-        reg(i.r1) = m.raw;
+        if (!take_lookup(m)) return defer("lookup failure");
         break;
       }
 
@@ -347,16 +344,7 @@ RouteRunResult RouteVm::Run(uint8_t entry, std::string regs[kRouteRegCount], boo
       case RouteOp::kFindTransport: {
         AddrMapResult m = TransportLookup(list(i.x), by_id, reg(i.r2), delimiter,
                                           (i.flags & kParentStyle) != 0);
-        if (m.status == LookupStatus::kTryAgain) {
-          note(here, "lookup failure: " + m.why);
-          return defer("lookup failure");
-        }
-        if (m.status != LookupStatus::kFound) {
-          next = target;
-          break;
-        }
-        note(here, Cat("key \"", m.key, "\" in ", table_name(m.table_id), " = ", m.raw));
-        reg(i.r1) = m.raw;
+        if (!take_lookup(m)) return defer("lookup failure");
         break;
       }
 

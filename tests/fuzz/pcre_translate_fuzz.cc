@@ -23,28 +23,8 @@
 #include <string>
 
 #include "tables/pattern_set.h"
+#include "tables/regex_engine.h"
 #include "tests/fuzz/translate_fuzz_input.h"
-
-namespace {
-
-uint32_t OptionsFor(const std::string& flags) {
-  uint32_t options = PCRE2_CASELESS | PCRE2_DOTALL;
-  for (char f : flags) {
-    switch (f) {
-      case 'i': options ^= PCRE2_CASELESS; break;
-      case 'm': options ^= PCRE2_MULTILINE; break;
-      case 's': options ^= PCRE2_DOTALL; break;
-      case 'x': options ^= PCRE2_EXTENDED; break;
-      case 'A': options ^= PCRE2_ANCHORED; break;
-      case 'E': options ^= PCRE2_DOLLAR_ENDONLY; break;
-      case 'U': options ^= PCRE2_UNGREEDY; break;
-      default: break;  // 'X': ignored, as the table does
-    }
-  }
-  return options;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   posthaste::fuzz::TranslateInput in;
@@ -57,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PCRE2_SIZE offset;
   std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> code(
       pcre2_compile(reinterpret_cast<PCRE2_SPTR>(in.pattern.data()), in.pattern.size(),
-                    OptionsFor(in.flags), &error, &offset, nullptr),
+                    posthaste::tables::PcreOptions(in.flags), &error, &offset, nullptr),
       pcre2_code_free);
   if (!code) return 0;
   std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(

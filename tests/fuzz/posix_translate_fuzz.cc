@@ -22,21 +22,8 @@
 #include <vector>
 
 #include "tables/pattern_set.h"
+#include "tables/regex_engine.h"
 #include "tests/fuzz/translate_fuzz_input.h"
-
-namespace {
-
-int CflagsFor(const std::string& flags) {
-  int cflags = REG_EXTENDED | REG_ICASE;
-  for (char f : flags) {
-    if (f == 'i') cflags ^= REG_ICASE;
-    if (f == 'x') cflags ^= REG_EXTENDED;
-    if (f == 'm') cflags ^= REG_NEWLINE;
-  }
-  return cflags;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   posthaste::fuzz::TranslateInput in;
@@ -46,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!re2) return 0;
 
   regex_t re;
-  if (regcomp(&re, in.pattern.c_str(), CflagsFor(in.flags)) != 0) return 0;
+  if (regcomp(&re, in.pattern.c_str(), posthaste::tables::PosixCflags(in.flags)) != 0) return 0;
   posthaste::tables::PatternSet set;
   if (set.Add(*re2) < 0 || !set.Compile()) {
     regfree(&re);
