@@ -1,0 +1,81 @@
+// delivery.h: the contract between the queue manager and delivery agents.
+//
+// The queue manager (qmgr.h) groups a message's recipients by transport and
+// next hop (the routing program's Resolve), and hands each group to the
+// agent that the transport's master.cf command names: smtp, local, virtual,
+// discard, error (also for "retry"). An agent tries the delivery and reports
+// one outcome per recipient; it never touches the queue itself. The queue
+// manager records the outcomes durably, logs the Postfix-shaped delivery
+// lines, and makes bounces and delay notices.
+//
+// Agents run on the server's Asio io_context as C++20 coroutines; several
+// deliveries run at once (the queue manager enforces the concurrency
+// limits). An agent must finish every request: on any internal problem it
+// reports the recipients as deferred with a reason, it never throws.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "asio/awaitable.hpp"
+#include "tables/bundle_loader.h"
+
+namespace posthaste::runtime {
+
+class Maillog;
+
+struct DeliveryRecipient {
+  size_t index = 0;      // position in the queued message's recipient list
+  std::string address;   // final recipient (after routing), internal form
+  std::string original;  // the recipient as the client gave it (ORCPT), may equal address
+};
+
+struct DeliveryRequest {
+  std::string queue_id;
+  std::string sender;       // internal form, "" for the null sender
+  std::string transport;    // master.cf service name ("smtp", "bulk", "local")
+  std::string nexthop;      // as resolved: "example.com", "[10.0.0.1]:25", "" ...
+  std::string source;       // IPv4 bind address from routing, or ""
+  std::string source6;      // IPv6 bind address, or ""
+  std::vector<DeliveryRecipient> recipients;
+  std::shared_ptr<const std::string> content;  // the queued message (headers + body, LF lines)
+  int64_t arrival_micros = 0;
+  uint32_t flags = 0;       // queue_record.h kMessage8BitMime ...
+  // The bundle in force when delivery started, and the transport service's
+  // resolved parameters inside it ("bulk/unix"). Keep the shared_ptr alive.
+  std::shared_ptr<const tables::Snapshot> snapshot;
+  std::string service;      // "bulk/unix"
+};
+
+struct RecipientOutcome {
+  enum class Status { kSent, kDeferred, kBounced };
+  size_t index = 0;
+  Status status = Status::kDeferred;
+  std::string dsn = "4.0.0";  // enhanced status code
+  // What the log line shows in parentheses after status=: the remote reply
+  // ("250 2.0.0 Ok: queued as 4F3x"), or the agent's text ("delivered to
+  // maildir", "host x[1.2.3.4] said: 550 5.1.1 ... (in reply to RCPT TO command)").
+  std::string text;
+  // For the bounce report: the remote MTA's reply and its host, when any.
+  std::string remote_mta;   // "mx.example.com"
+  std::string diagnostic;   // "smtp; 550 5.1.1 <a@b>: Recipient address rejected"
+};
+
+struct DeliveryResult {
+  std::vector<RecipientOutcome> outcomes;  // one per request recipient, any order
+  std::string relay = "none";              // "host[ip]:port", "local", "virtual", "none"
+  // Seconds spent by phase, for delays=a/b/c/d: c = connection setup
+  // (DNS, connect, greeting, HELO, TLS), d = transmission.
+  double connect_seconds = 0;
+  double transmit_seconds = 0;
+};
+
+class DeliveryAgent {
+ public:
+  virtual ~DeliveryAgent() = default;
+  virtual asio::awaitable<DeliveryResult> Deliver(const DeliveryRequest& request) = 0;
+};
+
+}  // namespace posthaste::runtime

@@ -1,0 +1,104 @@
+// maillog.cc: Postfix-shaped log lines.
+#include "runtime/maillog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "tables/str_cat.h"
+
+namespace posthaste::runtime {
+
+Maillog::Maillog() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) == 0 && name[0]) {
+    host_ = name;
+    size_t dot = host_.find('.');
+    if (dot != std::string::npos) host_.resize(dot);
+  } else {
+    host_ = "localhost";
+  }
+}
+
+Maillog::~Maillog() {
+  if (own_fd_) close(fd_);
+}
+
+void Maillog::SetName(std::string name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  name_ = std::move(name);
+}
+
+void Maillog::SetHostName(std::string host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t dot = host.find('.');
+  if (dot != std::string::npos) host.resize(dot);
+  host_ = std::move(host);
+}
+
+absl::Status Maillog::OpenFile(const std::string& path) {
+  int fd = 2;
+  bool own = false;
+  if (!path.empty() && path != "-") {
+    fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+      return absl::UnavailableError(tables::Cat("open ", path, ": ", std::strerror(errno)));
+    own = true;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (own_fd_) close(fd_);
+  fd_ = fd;
+  own_fd_ = own;
+  return absl::OkStatus();
+}
+
+void Maillog::SetSink(Sink sink, bool only) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sink_ = std::move(sink);
+  sink_only_ = only;
+}
+
+void Maillog::Info(std::string_view program, std::string_view text) { Write(program, text); }
+
+void Maillog::Warning(std::string_view program, std::string_view text) {
+  Write(program, tables::Cat("warning: ", text));
+}
+
+void Maillog::Fatal(std::string_view program, std::string_view text) {
+  Write(program, tables::Cat("fatal: ", text));
+}
+
+void Maillog::Write(std::string_view program, std::string_view text) {
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string line = tables::Cat(stamp, " ", host_, " ", name_, "/", program, "[", getpid(),
+                                  "]: ", LogSafe(text), "\n");
+  if (sink_) sink_(std::string_view(line).substr(0, line.size() - 1));
+  if (sink_ && sink_only_) return;
+  std::string_view rest = line;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string LogSafe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
+  }
+  return out;
+}
+
+}  // namespace posthaste::runtime
