@@ -304,8 +304,16 @@ int BuildCommand(const std::vector<std::string>& argv) {
       std::map<std::string, std::string> params;
       for (const auto& [name, p] : cs->params->known()) {
         bool reads = prog && p.info && (p.info->programs & tables::ProgramBit(*prog));
-        if (!reads && !svc.FindOption(name)) continue;
-        if (p.info && (p.info->host_dependent || p.info->legacy)) continue;
+        // smtpd also reads the restriction classes its lists name.
+        if (prog == tables::Program::kSmtpd && cs->params->restriction_classes().count(name))
+          reads = true;
+        bool set_here = svc.FindOption(name) != nullptr;
+        if (!reads && !set_here) continue;
+        if (p.info && p.info->legacy) continue;
+        // A host-dependent default (myhostname, mynetworks ...) is computed
+        // where posthasted runs, not where the bundle was built.
+        if (p.info && p.info->host_dependent && !set_here && !cs->params->ExplicitValue(name))
+          continue;
         std::optional<std::string> v =
             cs->params->Value(name, compiler::ValueMode::kEffective, &svc);
         if (!v) continue;
@@ -313,6 +321,9 @@ int BuildCommand(const std::vector<std::string>& argv) {
             cs->params->ExpandValue(*v, compiler::ValueMode::kEffective, &svc);
         params[name] = (p.info && p.info->raw) || r.error ? *v : r.text;
       }
+      // The command the service runs (Postfix's read-only process_name):
+      // the runtime picks the delivery agent by it.
+      params["process_name"] = svc.process_name();
       for (const auto& [name, value] : params)
         if (absl::Status s = writer.AddServiceParam(svc.id(), name, value); !s.ok())
           return fail(std::string(s.message()));
