@@ -77,7 +77,7 @@ std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqO
                           ArrivalTime(m->meta.arrival_micros, time_width), sender);
     const std::string* last_reason = nullptr;
     for (const QueueRecipient& r : m->meta.recipients) {
-      if (RecipientFinished(r.status)) continue;
+      if (!RecipientNeedsDelivery(r.status)) continue;
       if (r.status == RecipientStatus::kDeferred && !r.reason.empty() &&
           (last_reason == nullptr || *last_reason != r.reason)) {
         int pad = std::max(0, reason_pad - static_cast<int>(r.reason.size()));

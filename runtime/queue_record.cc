@@ -15,6 +15,8 @@ namespace posthaste::runtime {
 namespace {
 
 constexpr std::string_view kSegmentMagic = "PHQSEG";
+// Schedule flag bits (message and schedule records).
+constexpr uint8_t kScheduleDelayWarned = 1;
 
 void PutFixed32(uint32_t v, char* p) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -116,8 +118,26 @@ class Decoder {
 
   RecipientStatus Status() {
     uint8_t b = Byte();
-    if (b > static_cast<uint8_t>(RecipientStatus::kBounced)) Fail();
+    if (b > static_cast<uint8_t>(RecipientStatus::kBouncing)) Fail();
     return ok_ ? static_cast<RecipientStatus>(b) : RecipientStatus::kPending;
+  }
+
+  // A varint that must fit in int64_t / uint32_t.
+  int64_t Micros() {
+    uint64_t v = Varint();
+    if (v > static_cast<uint64_t>(INT64_MAX)) Fail();
+    return ok_ ? static_cast<int64_t>(v) : 0;
+  }
+  uint32_t U32() {
+    uint64_t v = Varint();
+    if (v > UINT32_MAX) Fail();
+    return ok_ ? static_cast<uint32_t>(v) : 0;
+  }
+  // Schedule flags: only known bits.
+  bool DelayWarned() {
+    uint8_t b = Byte();
+    if (b & ~kScheduleDelayWarned) Fail();
+    return ok_ && (b & kScheduleDelayWarned) != 0;
   }
 
   uint64_t Fail() {
@@ -168,11 +188,21 @@ void AppendMessageRecord(const MessageMeta& meta, std::string_view content, std:
   PutVarint(static_cast<uint64_t>(meta.arrival_micros < 0 ? 0 : meta.arrival_micros), out);
   PutVarint(meta.flags, out);
   PutString(meta.sender, out);
+  PutString(meta.filter, out);
+  PutString(meta.hold_reason, out);
+  PutVarint(static_cast<uint64_t>(meta.next_attempt_micros < 0 ? 0 : meta.next_attempt_micros),
+            out);
+  PutVarint(meta.attempts, out);
+  out->push_back(static_cast<char>(meta.delay_warned ? kScheduleDelayWarned : 0));
   PutVarint(meta.recipients.size(), out);
   for (const QueueRecipient& r : meta.recipients) {
     PutString(r.address, out);
+    PutString(r.original, out);
     out->push_back(static_cast<char>(r.status));
     PutString(r.reason, out);
+    PutString(r.dsn, out);
+    PutString(r.diagnostic, out);
+    PutString(r.remote_mta, out);
   }
   out->append(content);
   FinishRecord(start, RecordType::kMessage, out);
@@ -191,7 +221,20 @@ void AppendRecipientRecord(const RecipientChange& change, std::string* out) {
   PutVarint(change.index, out);
   out->push_back(static_cast<char>(change.status));
   PutString(change.reason, out);
+  PutString(change.dsn, out);
+  PutString(change.diagnostic, out);
+  PutString(change.remote_mta, out);
   FinishRecord(start, RecordType::kRecipient, out);
+}
+
+void AppendScheduleRecord(const ScheduleChange& change, std::string* out) {
+  size_t start = BeginRecord(out);
+  PutString(change.id, out);
+  PutVarint(static_cast<uint64_t>(change.next_attempt_micros < 0 ? 0 : change.next_attempt_micros),
+            out);
+  PutVarint(change.attempts, out);
+  out->push_back(static_cast<char>(change.delay_warned ? kScheduleDelayWarned : 0));
+  FinishRecord(start, RecordType::kSchedule, out);
 }
 
 void AppendRemoveRecord(std::string_view id, std::string* out) {
@@ -232,7 +275,7 @@ RecordReader::Result RecordReader::Next(RecordType* type, std::string_view* payl
     return Result::kBad;
   }
   if (raw_type < static_cast<uint8_t>(RecordType::kSegmentHeader) ||
-      raw_type > static_cast<uint8_t>(RecordType::kRemove)) {
+      raw_type > static_cast<uint8_t>(RecordType::kSchedule)) {
     error_ = "unknown record type " + std::to_string(raw_type);
     return Result::kBad;
   }
@@ -266,23 +309,28 @@ absl::StatusOr<MessageMeta> DecodeMessage(std::string_view payload, std::string_
   m.id = d.Id();
   m.sequence = d.Varint();
   m.state = d.State();
-  uint64_t arrival = d.Varint();
-  if (arrival > static_cast<uint64_t>(INT64_MAX)) d.Fail();
-  m.arrival_micros = static_cast<int64_t>(arrival);
-  uint64_t flags = d.Varint();
-  if (flags > UINT32_MAX) d.Fail();
-  m.flags = static_cast<uint32_t>(flags);
+  m.arrival_micros = d.Micros();
+  m.flags = d.U32();
   m.sender = std::string(d.String());
+  m.filter = std::string(d.String());
+  m.hold_reason = std::string(d.String());
+  m.next_attempt_micros = d.Micros();
+  m.attempts = d.U32();
+  m.delay_warned = d.DelayWarned();
   uint64_t count = d.Varint();
-  // Each recipient takes at least three bytes: never reserve more than the
+  // Each recipient takes at least seven bytes: never reserve more than the
   // payload could describe.
-  if (!d.ok() || count > d.rest().size() / 3) return Bad("message");
+  if (!d.ok() || count > d.rest().size() / 7) return Bad("message");
   m.recipients.reserve(count);
   for (uint64_t i = 0; i < count && d.ok(); ++i) {
     QueueRecipient r;
     r.address = std::string(d.String());
+    r.original = std::string(d.String());
     r.status = d.Status();
     r.reason = std::string(d.String());
+    r.dsn = std::string(d.String());
+    r.diagnostic = std::string(d.String());
+    r.remote_mta = std::string(d.String());
     m.recipients.push_back(std::move(r));
   }
   if (!d.ok() || m.recipients.empty()) return Bad("message");
@@ -308,7 +356,21 @@ absl::StatusOr<RecipientChange> DecodeRecipientChange(std::string_view payload) 
   c.index = static_cast<uint32_t>(index);
   c.status = d.Status();
   c.reason = std::string(d.String());
+  c.dsn = std::string(d.String());
+  c.diagnostic = std::string(d.String());
+  c.remote_mta = std::string(d.String());
   if (!d.done()) return Bad("recipient");
+  return c;
+}
+
+absl::StatusOr<ScheduleChange> DecodeScheduleChange(std::string_view payload) {
+  Decoder d(payload);
+  ScheduleChange c;
+  c.id = d.Id();
+  c.next_attempt_micros = d.Micros();
+  c.attempts = d.U32();
+  c.delay_warned = d.DelayWarned();
+  if (!d.done()) return Bad("schedule");
   return c;
 }
 

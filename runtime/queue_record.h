@@ -24,7 +24,7 @@
 
 namespace posthaste::runtime {
 
-inline constexpr uint32_t kQueueFormatVersion = 1;
+inline constexpr uint32_t kQueueFormatVersion = 2;
 inline constexpr size_t kRecordHeaderSize = 9;  // crc32c(4) length(4) type(1)
 
 enum class RecordType : uint8_t {
@@ -33,16 +33,31 @@ enum class RecordType : uint8_t {
   kState = 3,
   kRecipient = 4,
   kRemove = 5,
+  kSchedule = 6,
 };
 
 // Postfix's queues, as states of one message.
 enum class MessageState : uint8_t { kIncoming = 0, kActive = 1, kDeferred = 2, kHold = 3 };
 std::string_view MessageStateName(MessageState state);
 
-enum class RecipientStatus : uint8_t { kPending = 0, kDone = 1, kDeferred = 2, kBounced = 3 };
+// kBouncing: the delivery failed for good, but the non-delivery notice that
+// reports it is not queued yet (the queue manager queues it, then marks the
+// recipient kBounced). It keeps the message in the queue so that a restart
+// still sends the notice.
+enum class RecipientStatus : uint8_t {
+  kPending = 0,
+  kDone = 1,
+  kDeferred = 2,
+  kBounced = 3,
+  kBouncing = 4,
+};
 // Done and bounced recipients need no more work.
 inline bool RecipientFinished(RecipientStatus s) {
   return s == RecipientStatus::kDone || s == RecipientStatus::kBounced;
+}
+// Pending and deferred recipients still wait for a delivery attempt.
+inline bool RecipientNeedsDelivery(RecipientStatus s) {
+  return s == RecipientStatus::kPending || s == RecipientStatus::kDeferred;
 }
 
 // Message flags.
@@ -51,7 +66,16 @@ inline constexpr uint32_t kMessage8BitMime = 1u << 0;
 struct QueueRecipient {
   std::string address;
   RecipientStatus status = RecipientStatus::kPending;
-  std::string reason;  // the last deferral or bounce reason
+  std::string reason;  // the last deferral or bounce reason (the log line's text)
+  // The recipient as the client gave it (ORCPT / before rewriting); empty
+  // when it equals `address`.
+  std::string original = {};
+  // The last outcome's details, for delay and non-delivery notices: the
+  // enhanced status code, the diagnostic ("smtp; 550 5.1.1 ...") and the
+  // remote MTA that gave it.
+  std::string dsn = {};
+  std::string diagnostic = {};
+  std::string remote_mta = {};
   bool operator==(const QueueRecipient&) const = default;
 };
 
@@ -64,6 +88,18 @@ struct MessageMeta {
   uint32_t flags = 0;
   std::string sender;  // internal form; empty for the null sender
   std::vector<QueueRecipient> recipients;
+  // The content filter request ("transport:nexthop") the message carries;
+  // empty for none.
+  std::string filter;
+  // Why cleanup put the message on hold (its HOLD action), for the log.
+  std::string hold_reason;
+  // Scheduling (the queue manager's; changed by schedule records):
+  // when the next delivery attempt is due (0: as soon as possible), how
+  // many attempts ended with a deferral, and whether the one delay notice
+  // (delay_warning_time) has been queued.
+  int64_t next_attempt_micros = 0;
+  uint32_t attempts = 0;
+  bool delay_warned = false;
   bool operator==(const MessageMeta&) const = default;
 };
 
@@ -83,6 +119,16 @@ struct RecipientChange {
   uint32_t index = 0;
   RecipientStatus status = RecipientStatus::kPending;
   std::string reason;
+  std::string dsn = {};
+  std::string diagnostic = {};
+  std::string remote_mta = {};
+};
+
+struct ScheduleChange {
+  std::string id;
+  int64_t next_attempt_micros = 0;
+  uint32_t attempts = 0;
+  bool delay_warned = false;
 };
 
 // Encoders: each appends one complete framed record to `out`.
@@ -91,6 +137,7 @@ void AppendMessageRecord(const MessageMeta& meta, std::string_view content, std:
 void AppendStateRecord(const StateChange& change, std::string* out);
 void AppendRecipientRecord(const RecipientChange& change, std::string* out);
 void AppendRemoveRecord(std::string_view id, std::string* out);
+void AppendScheduleRecord(const ScheduleChange& change, std::string* out);
 // Frames an arbitrary payload under a raw type byte (for tests and fuzzing:
 // lets them build well-checksummed records with any content).
 void AppendRawRecord(uint8_t type, std::string_view payload, std::string* out);
@@ -132,5 +179,6 @@ absl::StatusOr<MessageMeta> DecodeMessage(std::string_view payload, std::string_
 absl::StatusOr<StateChange> DecodeStateChange(std::string_view payload);
 absl::StatusOr<RecipientChange> DecodeRecipientChange(std::string_view payload);
 absl::StatusOr<std::string> DecodeRemove(std::string_view payload);
+absl::StatusOr<ScheduleChange> DecodeScheduleChange(std::string_view payload);
 
 }  // namespace posthaste::runtime

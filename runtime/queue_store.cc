@@ -269,10 +269,24 @@ absl::Status QueueStore::Recover(RecoveryReport* report) {
         } else if (auto it = index_.find(c->id); it != index_.end()) {
           auto& rcpts = it->second.meta.recipients;
           if (c->index < rcpts.size()) {
-            rcpts[c->index].status = c->status;
-            rcpts[c->index].reason = std::move(c->reason);
+            QueueRecipient& r = rcpts[c->index];
+            r.status = c->status;
+            r.reason = std::move(c->reason);
+            r.dsn = std::move(c->dsn);
+            r.diagnostic = std::move(c->diagnostic);
+            r.remote_mta = std::move(c->remote_mta);
             if (AllFinished(it->second.meta)) FinishMessageLocked(it);
           }
+        }
+      } else if (type == RecordType::kSchedule) {
+        absl::StatusOr<ScheduleChange> c = DecodeScheduleChange(payload);
+        if (!c.ok()) {
+          bad = c.status();
+        } else if (auto it = index_.find(c->id); it != index_.end()) {
+          MessageMeta& m = it->second.meta;
+          m.next_attempt_micros = c->next_attempt_micros;
+          m.attempts = c->attempts;
+          m.delay_warned = c->delay_warned;
         }
       } else if (type == RecordType::kRemove) {
         absl::StatusOr<std::string> id = DecodeRemove(payload);
@@ -377,13 +391,39 @@ void QueueStore::Enqueue(const NewMessage& message, std::string_view content,
     done(absl::InvalidArgumentError("a message needs at least one recipient"));
     return;
   }
+  if (!message.original_recipients.empty() &&
+      message.original_recipients.size() != message.recipients.size()) {
+    done(absl::InvalidArgumentError("original recipients do not match the recipients"));
+    return;
+  }
   MessageMeta meta;
-  meta.arrival_micros = options_.clock();
-  meta.id = ids_->NextAt(meta.arrival_micros, &meta.sequence);
+  if (message.reserved.id.empty()) {
+    meta.arrival_micros = options_.clock();
+    meta.id = ids_->NextAt(meta.arrival_micros, &meta.sequence);
+  } else {
+    if (!IsValidQueueId(message.reserved.id)) {
+      done(absl::InvalidArgumentError("not a queue ID"));
+      return;
+    }
+    meta.id = message.reserved.id;
+    meta.sequence = message.reserved.sequence;
+    meta.arrival_micros = message.reserved.arrival_micros;
+  }
+  meta.state = message.initial_state;
   meta.flags = message.flags;
   meta.sender = message.sender;
+  meta.filter = message.filter;
+  meta.hold_reason = message.hold_reason;
   meta.recipients.reserve(message.recipients.size());
-  for (const std::string& r : message.recipients) meta.recipients.push_back({r, {}, {}});
+  for (size_t i = 0; i < message.recipients.size(); ++i) {
+    QueueRecipient r;
+    r.address = message.recipients[i];
+    // Stored only when it differs: most mail is not rewritten.
+    if (!message.original_recipients.empty() && message.original_recipients[i] != r.address) {
+      r.original = message.original_recipients[i];
+    }
+    meta.recipients.push_back(std::move(r));
+  }
   std::string record;
   record.reserve(content.size() + 256);
   AppendMessageRecord(meta, content, &record);
@@ -391,21 +431,111 @@ void QueueStore::Enqueue(const NewMessage& message, std::string_view content,
   absl::Status st;
   {
     absl::MutexLock lock(&mu_);
-    Entry e;
-    uint64_t seq;
-    st = AppendLocked(record, &seq, &e.segment, &e.offset);
-    if (st.ok()) {
-      e.length = record.size();
-      e.content_size = content.size();
-      std::string id = meta.id;
-      e.meta = std::move(meta);
-      ++segments_[e.segment].live;
-      index_.emplace(id, std::move(e));
-      pending_.push_back(Pending{std::move(id), std::move(done)});
-      return;
+    if (index_.contains(meta.id)) {
+      st = absl::AlreadyExistsError(Cat("queue ID ", meta.id, " is in use"));
+    } else {
+      Entry e;
+      uint64_t seq;
+      st = AppendLocked(record, &seq, &e.segment, &e.offset);
+      if (st.ok()) {
+        e.length = record.size();
+        e.content_size = content.size();
+        std::string id = meta.id;
+        e.meta = std::move(meta);
+        ++segments_[e.segment].live;
+        index_.emplace(id, std::move(e));
+        pending_.push_back(Pending{std::move(id), std::move(done), nullptr});
+        return;
+      }
     }
   }
   done(st);
+}
+
+QueueIdReservation QueueStore::ReserveQueueId() {
+  QueueIdReservation r;
+  r.arrival_micros = options_.clock();
+  r.id = ids_->NextAt(r.arrival_micros, &r.sequence);
+  return r;
+}
+
+absl::Status QueueStore::UpdateLocked(std::string_view id, const MessageUpdate& update,
+                                      uint64_t* seq) {
+  if (!failed_.ok()) return failed_;
+  auto it = index_.find(Key(id));
+  if (it == index_.end() || !it->second.durable) {
+    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
+  }
+  MessageMeta& meta = it->second.meta;
+  for (const RecipientUpdate& u : update.recipients) {
+    if (u.index >= meta.recipients.size()) {
+      return absl::InvalidArgumentError(Cat("message ", id, " has no recipient ", u.index));
+    }
+  }
+  std::string records;
+  for (const RecipientUpdate& u : update.recipients) {
+    AppendRecipientRecord(RecipientChange{std::string(id), u.index, u.status, u.reason, u.dsn,
+                                          u.diagnostic, u.remote_mta},
+                          &records);
+    QueueRecipient& r = meta.recipients[u.index];
+    r.status = u.status;
+    r.reason = u.reason;
+    r.dsn = u.dsn;
+    r.diagnostic = u.diagnostic;
+    r.remote_mta = u.remote_mta;
+  }
+  bool finished = !update.recipients.empty() && AllFinished(meta);
+  if (!finished) {
+    if (update.state) {
+      AppendStateRecord(StateChange{std::string(id), *update.state}, &records);
+      meta.state = *update.state;
+    }
+    if (update.schedule) {
+      const ScheduleUpdate& su = *update.schedule;
+      AppendScheduleRecord(
+          ScheduleChange{std::string(id), su.next_attempt_micros, su.attempts, su.delay_warned},
+          &records);
+      meta.next_attempt_micros = su.next_attempt_micros;
+      meta.attempts = su.attempts;
+      meta.delay_warned = su.delay_warned;
+    }
+  }
+  if (finished) FinishMessageLocked(it);
+  if (records.empty()) {
+    *seq = append_seq_;
+    return absl::OkStatus();
+  }
+  uint64_t segment, offset;
+  return AppendLocked(records, seq, &segment, &offset);
+}
+
+void QueueStore::Update(std::string_view id, MessageUpdate update, DoneCallback done) {
+  absl::Status st;
+  {
+    absl::MutexLock lock(&mu_);
+    uint64_t seq;
+    st = UpdateLocked(id, update, &seq);
+    if (st.ok()) {
+      if (done) pending_.push_back(Pending{std::string(id), nullptr, std::move(done)});
+      return;
+    }
+  }
+  if (done) done(st);
+}
+
+absl::Status QueueStore::UpdateAndWait(std::string_view id, MessageUpdate update) {
+  absl::MutexLock lock(&mu_);
+  uint64_t seq;
+  absl::Status st = UpdateLocked(id, update, &seq);
+  if (!st.ok()) return st;
+  return WaitDurableLocked(seq);
+}
+
+void QueueStore::MarkRecipients(std::string_view id, std::vector<RecipientUpdate> changes,
+                                DoneCallback done) {
+  MessageUpdate update;
+  update.recipients = std::move(changes);
+  Update(id, std::move(update), std::move(done));
 }
 
 absl::StatusOr<std::string> QueueStore::EnqueueAndWait(const NewMessage& message,
@@ -424,42 +554,23 @@ absl::StatusOr<std::string> QueueStore::EnqueueAndWait(const NewMessage& message
 }
 
 absl::Status QueueStore::SetState(std::string_view id, MessageState state) {
-  absl::MutexLock lock(&mu_);
-  auto it = index_.find(Key(id));
-  if (it == index_.end() || !it->second.durable) {
-    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
-  }
-  std::string record;
-  AppendStateRecord(StateChange{std::string(id), state}, &record);
-  uint64_t seq, segment, offset;
-  absl::Status st = AppendLocked(record, &seq, &segment, &offset);
-  if (!st.ok()) return st;
-  it->second.meta.state = state;
-  return WaitDurableLocked(seq);
+  MessageUpdate update;
+  update.state = state;
+  return UpdateAndWait(id, std::move(update));
 }
 
 absl::Status QueueStore::MarkRecipient(std::string_view id, size_t index, RecipientStatus status,
                                        std::string_view reason) {
-  absl::MutexLock lock(&mu_);
-  auto it = index_.find(Key(id));
-  if (it == index_.end() || !it->second.durable) {
-    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
-  }
-  if (index >= it->second.meta.recipients.size()) {
+  if (index > UINT32_MAX) {
     return absl::InvalidArgumentError(Cat("message ", id, " has no recipient ", index));
   }
-  std::string record;
-  AppendRecipientRecord(
-      RecipientChange{std::string(id), static_cast<uint32_t>(index), status, std::string(reason)},
-      &record);
-  uint64_t seq, segment, offset;
-  absl::Status st = AppendLocked(record, &seq, &segment, &offset);
-  if (!st.ok()) return st;
-  QueueRecipient& r = it->second.meta.recipients[index];
-  r.status = status;
-  r.reason = std::string(reason);
-  if (AllFinished(it->second.meta)) FinishMessageLocked(it);
-  return WaitDurableLocked(seq);
+  MessageUpdate update;
+  RecipientUpdate u;
+  u.index = static_cast<uint32_t>(index);
+  u.status = status;
+  u.reason = std::string(reason);
+  update.recipients.push_back(std::move(u));
+  return UpdateAndWait(id, std::move(update));
 }
 
 absl::Status QueueStore::Remove(std::string_view id) {
@@ -694,6 +805,7 @@ void QueueStore::CommitLoop() {
     ++stats_.batches;
     durable_seq_ = seq;
     for (Pending& p : pending) {
+      if (!p.done) continue;  // an update: nothing to mark
       auto it = index_.find(p.id);
       if (it == index_.end()) continue;
       if (outcome.ok()) {
@@ -705,7 +817,9 @@ void QueueStore::CommitLoop() {
     done_cv_.SignalAll();
     mu_.Unlock();
     for (Pending& p : pending) {
-      if (outcome.ok()) {
+      if (p.update_done) {
+        p.update_done(outcome);
+      } else if (outcome.ok()) {
         p.done(std::move(p.id));
       } else {
         p.done(outcome);

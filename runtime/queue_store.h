@@ -2,7 +2,7 @@
 //
 // Where it sits: the SMTP session (and later pickup) hands each accepted
 // message here; the "250 ... queued as ID" reply is sent only when Enqueue
-// reports the message durable. The queue manager (a later issue) moves
+// reports the message durable. The queue manager (qmgr.h) moves
 // messages between states and records per-recipient outcomes; mailq lists
 // what is here. The on-disk layout is in queue_format.md (read it first).
 //
@@ -24,9 +24,12 @@
 // first; live messages in the oldest segment can be copied forward so that
 // one long-deferred message does not pin a whole segment.
 //
-// Threads: every public method is thread-safe. Enqueue callbacks run on the
-// commit thread: they must be quick and must not wait for the store (calling
-// a blocking method from a callback deadlocks).
+// The queue manager's changes (recipient outcomes, state, schedule) join the
+// same group commit through Update(): one delivery does not cost one sync.
+//
+// Threads: every public method is thread-safe. Enqueue and Update callbacks
+// run on the commit thread: they must be quick and must not wait for the
+// store (calling a blocking method from a callback deadlocks).
 //
 // Trust: the store is the only writer of its directory. Everything read back
 // from disk is checked (queue_record.h) before use.
@@ -41,6 +44,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -75,11 +79,56 @@ struct QueuedMessage {
   uint64_t content_size = 0;
 };
 
+// A queue ID handed out before the message is queued (Postfix's smtpd logs
+// "ID: client=..." at MAIL FROM, long before the queue file is complete).
+struct QueueIdReservation {
+  std::string id;
+  uint64_t sequence = 0;
+  int64_t arrival_micros = 0;  // becomes the message's arrival time
+};
+
 // The envelope of a message to enqueue.
 struct NewMessage {
   std::string sender;                   // internal form, empty for <>
   std::vector<std::string> recipients;  // at least one
   uint32_t flags = 0;                   // kMessage8BitMime ...
+  // Parallel to `recipients`: each one as the client gave it (before
+  // canonical rewriting and alias expansion). Empty: the same as recipients.
+  std::vector<std::string> original_recipients;
+  // The content filter request ("transport:nexthop") from content_filter or
+  // a FILTER action; "" for none.
+  std::string filter;
+  // kHold when cleanup's HOLD action fired; kIncoming otherwise.
+  MessageState initial_state = MessageState::kIncoming;
+  std::string hold_reason;
+  // From ReserveQueueId(); an empty id lets Enqueue assign one.
+  QueueIdReservation reserved;
+};
+
+// One recipient's outcome (see MessageUpdate).
+struct RecipientUpdate {
+  uint32_t index = 0;
+  RecipientStatus status = RecipientStatus::kPending;
+  std::string reason;      // the text the log line shows
+  std::string dsn;         // "5.1.1"
+  std::string diagnostic;  // "smtp; 550 5.1.1 ..."
+  std::string remote_mta;  // "mx.example.com"
+};
+
+// When a message is due next (queue_format.md, schedule record).
+struct ScheduleUpdate {
+  int64_t next_attempt_micros = 0;
+  uint32_t attempts = 0;
+  bool delay_warned = false;
+};
+
+// Changes to one message, written as consecutive records in one batch:
+// recipients first, then the state, then the schedule. When the recipient
+// changes finish the message, the rest is moot and not written.
+struct MessageUpdate {
+  std::vector<RecipientUpdate> recipients;
+  std::optional<MessageState> state;
+  std::optional<ScheduleUpdate> schedule;
 };
 
 struct QueueStoreStats {
@@ -105,6 +154,7 @@ struct RecoveryReport {
 class QueueStore {
  public:
   using EnqueueCallback = absl::AnyInvocable<void(absl::StatusOr<std::string> id)>;
+  using DoneCallback = absl::AnyInvocable<void(absl::Status)>;
 
   // Opens (or creates) the queue in options.directory, replays it, starts a
   // new segment and the commit thread. `report` is optional.
@@ -124,6 +174,24 @@ class QueueStore {
   void Enqueue(const NewMessage& message, std::string_view content, EnqueueCallback done);
   // The same, waiting for the outcome.
   absl::StatusOr<std::string> EnqueueAndWait(const NewMessage& message, std::string_view content);
+  // A queue ID (and arrival time) for a message that will be enqueued with
+  // NewMessage::reserved. IDs never repeat, reserved or not; a reservation
+  // that is never used costs nothing.
+  QueueIdReservation ReserveQueueId();
+
+  // Applies `update` to the message now (List/Info show it at once) and
+  // appends its records to the current batch: it joins the group commit
+  // like Enqueue, so many deliveries share one fdatasync. `done` runs on the
+  // commit thread once the records are durable (or with the write error),
+  // or at once on the caller's thread for an unknown ID (NotFound) or a bad
+  // recipient index (InvalidArgument; nothing is applied then). Same
+  // callback rules as Enqueue. `done` may be empty.
+  void Update(std::string_view id, MessageUpdate update, DoneCallback done);
+  // The same, waiting for durability.
+  absl::Status UpdateAndWait(std::string_view id, MessageUpdate update);
+  // Update with recipient outcomes only.
+  void MarkRecipients(std::string_view id, std::vector<RecipientUpdate> changes,
+                      DoneCallback done);
 
   // Durable on return. NotFound for unknown (or finished) IDs.
   absl::Status SetState(std::string_view id, MessageState state);
@@ -170,7 +238,8 @@ class QueueStore {
   };
   struct Pending {
     std::string id;
-    EnqueueCallback done;
+    EnqueueCallback done;      // an enqueue: reports the ID
+    DoneCallback update_done;  // an update: reports the status
   };
 
   explicit QueueStore(QueueStoreOptions options);
@@ -185,6 +254,9 @@ class QueueStore {
   // Blocks until the append with sequence `seq` is durable.
   absl::Status WaitDurableLocked(uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishMessageLocked(absl::flat_hash_map<std::string, Entry>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checks and applies an update in memory and appends its records.
+  absl::Status UpdateLocked(std::string_view id, const MessageUpdate& update, uint64_t* seq)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReadRecord(const Entry& entry, std::shared_ptr<File> file,
                           std::string* record) const;

@@ -38,20 +38,30 @@ def record(rtype, payload):
     return struct.pack('<I', mask(crc32c(body))) + body
 
 def header(segment, next_seq):
-    return record(1, b'PHQSEG' + varint(1) + varint(segment) + varint(next_seq))
+    return record(1, b'PHQSEG' + varint(2) + varint(segment) + varint(next_seq))
 
-def message(qid, seq, state, sender, rcpts, content, flags=0):
+def message(qid, seq, state, sender, rcpts, content, flags=0, filt='', hold='',
+            next_attempt=0, attempts=0, warned=False):
     p = string(qid) + varint(seq) + bytes([state]) + varint(1700000000123456) + varint(flags)
-    p += string(sender) + varint(len(rcpts))
-    for addr, status, reason in rcpts:
-        p += string(addr) + bytes([status]) + string(reason)
+    p += string(sender) + string(filt) + string(hold) + varint(next_attempt) + varint(attempts)
+    p += bytes([1 if warned else 0]) + varint(len(rcpts))
+    for r in rcpts:
+        addr, status, reason = r[:3]
+        original, dsn, diag, mta = (list(r[3:]) + ['', '', '', ''])[:4]
+        p += string(addr) + string(original) + bytes([status]) + string(reason)
+        p += string(dsn) + string(diag) + string(mta)
     return record(2, p + content)
 
 def state(qid, st):
     return record(3, string(qid) + bytes([st]))
 
-def rcpt(qid, idx, status, reason):
-    return record(4, string(qid) + varint(idx) + bytes([status]) + string(reason))
+def rcpt(qid, idx, status, reason, dsn='', diag='', mta=''):
+    return record(4, string(qid) + varint(idx) + bytes([status]) + string(reason)
+                  + string(dsn) + string(diag) + string(mta))
+
+def schedule(qid, next_attempt, attempts, warned):
+    return record(6, string(qid) + varint(next_attempt) + varint(attempts)
+                  + bytes([1 if warned else 0]))
 
 def remove(qid):
     return record(5, string(qid))
@@ -64,14 +74,23 @@ def main():
                    [('bob@example.net', 0, ''), ('carol@example.net', 0, '')],
                    b'Subject: hello\n\nbody line\n')
     msg2 = message('4SVLCh0sf8zLDg6L', 123456789, 2, '',
-                   [('postmaster', 2, '450 4.2.0 try again')], b'x' * 300, flags=1)
+                   [('postmaster', 2, '450 4.2.0 try again', 'Postmaster@Example.COM', '4.2.0',
+                     'smtp; 450 4.2.0 try again', 'mx.example.com')], b'x' * 300, flags=1,
+                   filt='bulk:[10.0.0.1]:10025', next_attempt=1700000300000000, attempts=1)
     seeds = {
         'segment-full': header(1, 10) + msg1 + state('1E2402A5F', 1)
-                        + rcpt('1E2402A5F', 0, 1, '') + msg2 + remove('4SVLCh0sf8zLDg6L'),
+                        + rcpt('1E2402A5F', 0, 1, '') + msg2
+                        + schedule('4SVLCh0sf8zLDg6L', 1700000600000000, 2, True)
+                        + rcpt('1E2402A5F', 1, 4, '550 5.1.1 unknown', '5.1.1',
+                               'smtp; 550 5.1.1 unknown', 'mx.example.net')
+                        + remove('4SVLCh0sf8zLDg6L'),
         'segment-torn-tail': header(2, 10) + msg1 + msg2[:-7],
         'header-only': header(3, 1),
         'message-only': msg1,
-        'small-records': state('ABC', 3) + rcpt('ABC', 5, 3, '550 5.1.1 unknown') + remove('ABC'),
+        'small-records': state('ABC', 3) + rcpt('ABC', 5, 3, '550 5.1.1 unknown') + remove('ABC')
+                         + schedule('ABC', 1, 2, False),
+        'held-message': message('HOLD1', 7, 3, 'a@example.com', [('b@example.com', 0, '')],
+                                b'Subject: x\n\n', hold='header Subject: x'),
         'content-with-records': message('00001', 1, 0, 's@x', [('r@x', 0, '')],
                                         header(9, 9) + state('00001', 3)),
     }

@@ -67,6 +67,19 @@ void ReadAll(std::string_view bytes) {
       case RecordType::kRemove:
         (void)DecodeRemove(payload);
         break;
+      case RecordType::kSchedule: {
+        auto change = DecodeScheduleChange(payload);
+        if (change.ok()) {
+          std::string again;
+          AppendScheduleRecord(*change, &again);
+          auto change2 = DecodeScheduleChange(std::string_view(again).substr(kRecordHeaderSize));
+          Check(change2.ok() && change2->id == change->id &&
+                change2->next_attempt_micros == change->next_attempt_micros &&
+                change2->attempts == change->attempts &&
+                change2->delay_warned == change->delay_warned);
+        }
+        break;
+      }
     }
   }
 }
@@ -79,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Reframed: [type][length (1 byte)][payload]..., checksums made good.
   std::string framed;
   while (bytes.size() >= 2) {
-    auto type = static_cast<uint8_t>(bytes[0] % 7);
+    auto type = static_cast<uint8_t>(bytes[0] % 8);
     size_t len = std::min<size_t>(static_cast<uint8_t>(bytes[1]), bytes.size() - 2);
     AppendRawRecord(type, bytes.substr(2, len), &framed);
     bytes.remove_prefix(2 + len);

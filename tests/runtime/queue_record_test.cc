@@ -23,6 +23,17 @@ MessageMeta SampleMeta() {
   m.sender = "sender@example.com";
   m.recipients = {{"a@example.net", RecipientStatus::kPending, ""},
                   {"b@example.net", RecipientStatus::kDeferred, "connect to x: timed out"}};
+  m.recipients[1].original = "B@Example.NET";
+  m.recipients[1].dsn = "4.4.1";
+  m.recipients[1].diagnostic = "X-Postfix; connect to x: timed out";
+  m.recipients.push_back({"c@example.net", RecipientStatus::kBouncing, "550 5.1.1 unknown"});
+  m.recipients[2].dsn = "5.1.1";
+  m.recipients[2].remote_mta = "mx.example.net";
+  m.filter = "bulk:[10.0.0.1]:10025";
+  m.hold_reason = "header Subject: x";
+  m.next_attempt_micros = 1700000300000000;
+  m.attempts = 3;
+  m.delay_warned = true;
   return m;
 }
 
@@ -66,6 +77,7 @@ TEST(QueueRecord, SmallRecordsRoundTrip) {
   AppendStateRecord(StateChange{"ABC123", MessageState::kHold}, &bytes);
   AppendRecipientRecord(RecipientChange{"ABC123", 3, RecipientStatus::kBounced, "550 no"}, &bytes);
   AppendRemoveRecord("ABC123", &bytes);
+  AppendScheduleRecord(ScheduleChange{"ABC123", 1700000300000000, 4, true}, &bytes);
   RecordReader reader(bytes, 1 << 20);
   RecordType type;
   std::string_view payload;
@@ -88,7 +100,35 @@ TEST(QueueRecord, SmallRecordsRoundTrip) {
   auto id = DecodeRemove(payload);
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(*id, "ABC123");
+  ASSERT_EQ(reader.Next(&type, &payload), RecordReader::Result::kRecord);
+  EXPECT_EQ(type, RecordType::kSchedule);
+  auto schedule = DecodeScheduleChange(payload);
+  ASSERT_TRUE(schedule.ok()) << schedule.status();
+  EXPECT_EQ(schedule->next_attempt_micros, 1700000300000000);
+  EXPECT_EQ(schedule->attempts, 4u);
+  EXPECT_TRUE(schedule->delay_warned);
   EXPECT_EQ(reader.Next(&type, &payload), RecordReader::Result::kEnd);
+}
+
+TEST(QueueRecord, RecipientOutcomeDetailsRoundTrip) {
+  std::string bytes;
+  AppendRecipientRecord(RecipientChange{"ABC123", 1, RecipientStatus::kBouncing, "550 no", "5.1.1",
+                                        "smtp; 550 5.1.1 no", "mx.example.com"},
+                        &bytes);
+  auto c = DecodeRecipientChange(std::string_view(bytes).substr(kRecordHeaderSize));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->status, RecipientStatus::kBouncing);
+  EXPECT_EQ(c->dsn, "5.1.1");
+  EXPECT_EQ(c->diagnostic, "smtp; 550 5.1.1 no");
+  EXPECT_EQ(c->remote_mta, "mx.example.com");
+}
+
+TEST(QueueRecord, UnknownScheduleFlagsAreRefused) {
+  std::string bytes;
+  AppendScheduleRecord(ScheduleChange{"ABC", 5, 1, false}, &bytes);
+  std::string payload(std::string_view(bytes).substr(kRecordHeaderSize));
+  payload.back() = '\x02';
+  EXPECT_FALSE(DecodeScheduleChange(payload).ok());
 }
 
 TEST(QueueRecord, EveryTruncationIsRefused) {
@@ -144,6 +184,11 @@ TEST(QueueRecord, DecodersRefuseLyingFields) {
   payload += '\x01';                  // arrival
   payload += '\x00';                  // flags
   payload += '\x00';                  // empty sender
+  payload += '\x00';                  // no filter
+  payload += '\x00';                  // no hold reason
+  payload += '\x00';                  // next attempt
+  payload += '\x00';                  // attempts
+  payload += '\x00';                  // schedule flags
   payload += "\xff\xff\xff\xff\x0f";  // recipient count 2^32-1
   EXPECT_FALSE(DecodeMessage(payload, nullptr).ok());
   // A string length past the end.
@@ -213,15 +258,27 @@ TEST(QueueRecord, ReadsSegmentsWrittenFromTheFormatDocument) {
       } else {
         EXPECT_EQ(m->flags, kMessage8BitMime);
         EXPECT_EQ(m->recipients[0].reason, "450 4.2.0 try again");
+        EXPECT_EQ(m->recipients[0].original, "Postmaster@Example.COM");
+        EXPECT_EQ(m->recipients[0].remote_mta, "mx.example.com");
+        EXPECT_EQ(m->filter, "bulk:[10.0.0.1]:10025");
+        EXPECT_EQ(m->attempts, 1u);
       }
     } else if (type == RecordType::kSegmentHeader) {
       EXPECT_TRUE(DecodeSegmentHeader(payload).ok());
+    } else if (type == RecordType::kSchedule) {
+      auto c = DecodeScheduleChange(payload);
+      ASSERT_TRUE(c.ok()) << c.status();
+      EXPECT_TRUE(c->delay_warned);
+      EXPECT_EQ(c->attempts, 2u);
+    } else if (type == RecordType::kRecipient) {
+      EXPECT_TRUE(DecodeRecipientChange(payload).ok());
     }
   }
   EXPECT_EQ(reader.offset(), bytes.size()) << reader.error();
   EXPECT_EQ(types, (std::vector<RecordType>{RecordType::kSegmentHeader, RecordType::kMessage,
                                             RecordType::kState, RecordType::kRecipient,
-                                            RecordType::kMessage, RecordType::kRemove}));
+                                            RecordType::kMessage, RecordType::kSchedule,
+                                            RecordType::kRecipient, RecordType::kRemove}));
 }
 
 }  // namespace

@@ -175,6 +175,117 @@ TEST_F(QueueStoreTest, StatesAndRecipientsAreDurable) {
   EXPECT_EQ(store->List().size(), 1u);
 }
 
+TEST_F(QueueStoreTest, EnvelopeExtrasAndScheduleAreDurable) {
+  std::string id;
+  QueueIdReservation reserved;
+  {
+    auto store = OpenStore();
+    NewMessage m = Msg("s@example.com", {"a@example.net", "b@example.net"});
+    m.original_recipients = {"A@Example.NET", "b@example.net"};
+    m.filter = "bulk:[10.0.0.1]:10025";
+    m.initial_state = MessageState::kHold;
+    m.hold_reason = "header Subject: x";
+    id = *store->EnqueueAndWait(m, "X");
+    reserved = store->ReserveQueueId();
+    NewMessage r = Msg("", {"c@example.net"});
+    r.reserved = reserved;
+    ASSERT_EQ(*store->EnqueueAndWait(r, "R"), reserved.id);
+    // A reservation is used once.
+    EXPECT_EQ(store->EnqueueAndWait(r, "R").status().code(), absl::StatusCode::kAlreadyExists);
+    NewMessage bad = Msg("", {"a", "b"});
+    bad.original_recipients = {"a"};
+    EXPECT_FALSE(store->EnqueueAndWait(bad, "x").ok());
+
+    MessageUpdate u;
+    u.recipients.push_back({1, RecipientStatus::kBouncing, "550 5.1.1 unknown", "5.1.1",
+                            "smtp; 550 5.1.1 unknown", "mx.example.net"});
+    u.recipients.push_back({0, RecipientStatus::kDeferred, "450 later", "4.0.0", "", ""});
+    u.state = MessageState::kDeferred;
+    u.schedule = ScheduleUpdate{1700000300000000, 2, true};
+    ASSERT_TRUE(store->UpdateAndWait(id, u).ok());
+  }
+  auto store = OpenStore();
+  auto info = store->Info(id);
+  ASSERT_TRUE(info.ok()) << info.status();
+  const MessageMeta& m = info->meta;
+  EXPECT_EQ(m.state, MessageState::kDeferred);
+  EXPECT_EQ(m.filter, "bulk:[10.0.0.1]:10025");
+  EXPECT_EQ(m.hold_reason, "header Subject: x");
+  EXPECT_EQ(m.recipients[0].original, "A@Example.NET");
+  EXPECT_EQ(m.recipients[1].original, "") << "stored only when it differs";
+  EXPECT_EQ(m.recipients[1].status, RecipientStatus::kBouncing);
+  EXPECT_EQ(m.recipients[1].remote_mta, "mx.example.net");
+  EXPECT_EQ(m.recipients[0].status, RecipientStatus::kDeferred);
+  EXPECT_EQ(m.next_attempt_micros, 1700000300000000);
+  EXPECT_EQ(m.attempts, 2u);
+  EXPECT_TRUE(m.delay_warned);
+  auto r = store->Info(reserved.id);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->meta.arrival_micros, reserved.arrival_micros);
+  // A bouncing recipient keeps the message until it is marked bounced.
+  ASSERT_TRUE(store->MarkRecipient(id, 0, RecipientStatus::kDone, "").ok());
+  EXPECT_TRUE(store->Info(id).ok());
+  ASSERT_TRUE(store->MarkRecipient(id, 1, RecipientStatus::kBounced, "").ok());
+  EXPECT_EQ(store->Info(id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(QueueStoreTest, AsyncUpdatesShareSyncsAndCallBackWhenDurable) {
+  constexpr int kMessages = 200;
+  std::vector<std::string> ids;
+  {
+    auto store = OpenStore();
+    for (int i = 0; i < kMessages; ++i) {
+      store->Enqueue(Msg("", {"a@x.example", "b@x.example"}), Content(i),
+                     [](absl::StatusOr<std::string>) {});
+    }
+    for (const auto& m : store->List()) ids.push_back(m.meta.id);
+    // Wait until all are durable (an update on a not yet durable message is NotFound).
+    ASSERT_TRUE(store->EnqueueAndWait(Msg("", {"a@x.example", "b@x.example"}), "z").ok());
+    ids.clear();
+    for (const auto& m : store->List()) ids.push_back(m.meta.id);
+    ASSERT_EQ(ids.size(), static_cast<size_t>(kMessages + 1));
+    uint64_t syncs_before = store->stats().syncs;
+    absl::Mutex mu;
+    int done = 0, failed = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::vector<RecipientUpdate> changes;
+      changes.push_back({0, RecipientStatus::kDone, "250 ok", "2.0.0", "", ""});
+      if (i % 2 == 0) changes.push_back({1, RecipientStatus::kDone, "250 ok", "2.0.0", "", ""});
+      store->MarkRecipients(ids[i], std::move(changes), [&](absl::Status st) {
+        absl::MutexLock lock(&mu);
+        if (!st.ok()) ++failed;
+        ++done;
+      });
+    }
+    {
+      absl::MutexLock lock(&mu);
+      mu.Await(absl::Condition(
+          +[](int* d) { return *d == kMessages + 1; }, &done));
+      EXPECT_EQ(failed, 0);
+    }
+    EXPECT_LT(store->stats().syncs - syncs_before, ids.size() / 2)
+        << "updates should share syncs";
+    // Unknown IDs and bad indexes answer at once, nothing applied.
+    absl::Status unknown, bad_index;
+    store->MarkRecipients("NOSUCHID", {{0, RecipientStatus::kDone, "", "", "", ""}},
+                          [&](absl::Status st) { unknown = st; });
+    store->MarkRecipients(ids[1], {{0, RecipientStatus::kDeferred, "", "", "", ""},
+                                   {9, RecipientStatus::kDone, "", "", "", ""}},
+                          [&](absl::Status st) { bad_index = st; });
+    EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(bad_index.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(store->Info(ids[1])->meta.recipients[0].status, RecipientStatus::kDone);
+  }
+  auto store = OpenStore();
+  // Every message with an even position finished; the odd ones keep b.
+  auto list = store->List();
+  EXPECT_EQ(list.size(), ids.size() / 2);
+  for (const auto& m : list) {
+    EXPECT_EQ(m.meta.recipients[0].status, RecipientStatus::kDone);
+    EXPECT_EQ(m.meta.recipients[1].status, RecipientStatus::kPending);
+  }
+}
+
 TEST_F(QueueStoreTest, SecondOpenOfTheSameQueueIsRefused) {
   auto store = OpenStore();
   auto second = QueueStore::Open(Options());
