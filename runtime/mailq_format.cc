@@ -94,3 +94,57 @@ std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqO
 }
 
 }  // namespace posthaste::runtime
+
+namespace posthaste::runtime {
+namespace {
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+std::string_view RecipientStatusName(RecipientStatus s) {
+  switch (s) {
+    case RecipientStatus::kPending: return "pending";
+    case RecipientStatus::kDone: return "delivered";
+    case RecipientStatus::kDeferred: return "deferred";
+    case RecipientStatus::kBounced: return "bounced";
+  }
+  return "pending";
+}
+}  // namespace
+
+std::string FormatMailqJson(const std::vector<QueuedMessage>& messages) {
+  std::string out = "[";
+  bool first = true;
+  for (const QueuedMessage& m : messages) {
+    out += first ? "\n" : ",\n";
+    first = false;
+    out += "{\"queue_id\":" + JsonString(m.meta.id) + ",\"state\":" +
+           JsonString(MessageStateName(m.meta.state)) +
+           ",\"arrival_time\":" + std::to_string(m.meta.arrival_micros / 1000000) +
+           ",\"message_size\":" + std::to_string(m.content_size) +
+           ",\"sender\":" + JsonString(m.meta.sender) + ",\"recipients\":[";
+    for (size_t i = 0; i < m.meta.recipients.size(); ++i) {
+      const QueueRecipient& r = m.meta.recipients[i];
+      if (i) out += ",";
+      out += "{\"address\":" + JsonString(r.address) + ",\"status\":" +
+             JsonString(RecipientStatusName(r.status)) + ",\"reason\":" + JsonString(r.reason) + "}";
+    }
+    out += "]}";
+  }
+  out += first ? "]\n" : "\n]\n";
+  return out;
+}
+}  // namespace posthaste::runtime

@@ -28,3 +28,10 @@ struct MailqOptions {
 std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqOptions& options);
 
 }  // namespace posthaste::runtime
+
+namespace posthaste::runtime {
+// The same listing as JSON: one array of objects with queue_id, state,
+// arrival_time (Unix seconds), message_size, sender and recipients
+// (address, status, reason).
+std::string FormatMailqJson(const std::vector<QueuedMessage>& messages);
+}  // namespace posthaste::runtime

@@ -1,0 +1,331 @@
+// cleanup.cc: envelope rewriting, Received:, header/body checks, missing
+// headers, for one received message.
+#include "runtime/cleanup.h"
+
+#include <ctime>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "runtime/service_params.h"
+#include "tables/address_lookup.h"
+#include "tables/str_cat.h"
+
+namespace posthaste::runtime {
+
+namespace {
+
+using tables::Cat;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The primary header block of a message: [begin, end) offsets of each
+// logical header (with its continuation lines) and where the body starts.
+struct HeaderBlock {
+  struct Header {
+    size_t begin = 0, end = 0;  // end is after the last line's LF
+    std::string name;           // lowercased
+  };
+  std::vector<Header> headers;
+  size_t body_start = 0;  // offset of the empty line (or the end)
+};
+
+HeaderBlock ScanHeaders(std::string_view msg) {
+  HeaderBlock block;
+  size_t pos = 0;
+  while (pos < msg.size()) {
+    size_t eol = msg.find('\n', pos);
+    size_t next = eol == std::string_view::npos ? msg.size() : eol + 1;
+    std::string_view line = msg.substr(pos, (eol == std::string_view::npos ? msg.size() : eol) - pos);
+    if (line.empty()) break;
+    if ((line[0] == ' ' || line[0] == '\t') && !block.headers.empty()) {
+      block.headers.back().end = next;
+      pos = next;
+      continue;
+    }
+    if (!tables::LooksLikeHeader(line)) break;
+    size_t colon = line.find(':');
+    std::string_view name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    block.headers.push_back({pos, next, Lower(name)});
+    pos = next;
+  }
+  block.body_start = pos;
+  return block;
+}
+
+std::string FirstLine(std::string_view text) {
+  size_t nl = text.find('\n');
+  std::string line(text.substr(0, nl));
+  if (line.size() > 200) line.resize(200);
+  return line;
+}
+
+std::string LogAddress(std::string_view a) { return Cat("<", a, ">"); }
+
+}  // namespace
+
+std::string RfcDate(int64_t micros) {
+  time_t t = static_cast<time_t>(micros / 1000000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[96];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
+  return buf;
+}
+
+absl::StatusOr<std::shared_ptr<const CleanupConfig>> CleanupConfig::Build(
+    std::shared_ptr<const tables::Snapshot> snapshot, std::string_view smtpd_service) {
+  auto config = std::shared_ptr<CleanupConfig>(new CleanupConfig());
+  config->snapshot_ = snapshot;
+  ServiceParams smtpd(*snapshot, smtpd_service);
+  std::string cleanup_name = smtpd.Str("cleanup_service_name");
+  if (cleanup_name.empty()) cleanup_name = "cleanup";
+  std::string cleanup_service = Cat(cleanup_name, "/unix");
+  ServiceParams cleanup(snapshot->ServiceParams(cleanup_service) ? ServiceParams(*snapshot, cleanup_service)
+                                                                 : ServiceParams(*snapshot, smtpd_service));
+  Settings& s = config->settings_;
+  s.myhostname = cleanup.HostName();
+  s.mail_name = cleanup.Str("mail_name");
+  s.myorigin = cleanup.Str("myorigin");
+  if (s.myorigin.empty() || s.myorigin.find('$') != std::string::npos) s.myorigin = s.myhostname;
+  s.always_add_missing_headers = cleanup.Bool("always_add_missing_headers");
+  s.hopcount_limit = static_cast<int>(cleanup.Int("hopcount_limit"));
+  for (const std::string& h : cleanup.List("message_drop_headers")) s.drop_headers.push_back(Lower(h));
+  s.enable_original_recipient = cleanup.Bool("enable_original_recipient");
+  for (const std::string& o : smtpd.List("receive_override_options")) {
+    if (o == "no_header_body_checks") s.header_checks_enabled = false;
+    if (o == "no_address_mappings") s.address_mappings = false;
+  }
+  s.smtpd_content_filter = smtpd.Str("content_filter");
+  s.always_bcc = cleanup.Str("always_bcc");
+
+  auto tables_of = [&](std::string_view param, std::vector<const tables::Table*>* out) {
+    for (const std::string& name : cleanup.List(param)) {
+      const tables::Table* t = snapshot->FindTable(name);
+      if (!t) {
+        config->problems_.push_back(Cat(param, ": table ", name, " is not in the bundle"));
+        continue;
+      }
+      out->push_back(t);
+    }
+  };
+  tables::MessageCheckTables& c = config->checks_;
+  tables_of("header_checks", &c.header);
+  tables_of("mime_header_checks", &c.mime_header);
+  tables_of("nested_header_checks", &c.nested_header);
+  tables_of("body_checks", &c.body);
+  tables_of("sender_bcc_maps", &s.sender_bcc_maps);
+  tables_of("recipient_bcc_maps", &s.recipient_bcc_maps);
+  c.mime = !cleanup.Bool("disable_mime_input_processing");
+  c.header_size_limit = static_cast<size_t>(cleanup.Int("header_size_limit"));
+  c.body_checks_size_limit = static_cast<size_t>(cleanup.Int("body_checks_size_limit"));
+  c.line_length_limit = static_cast<size_t>(smtpd.Int("line_length_limit"));
+
+  if (const tables::RouteProgram* program = snapshot->route_program()) {
+    std::vector<const tables::Table*> route_tables;
+    for (const std::string& name : program->table_names) {
+      const tables::Table* t = snapshot->FindTable(name);
+      if (!t)
+        return absl::FailedPreconditionError(
+            Cat("routing program names table ", name, ", which the bundle lacks"));
+      route_tables.push_back(t);
+    }
+    config->route_ = std::make_unique<tables::RouteVm>(*program, std::move(route_tables));
+  }
+  return std::shared_ptr<const CleanupConfig>(std::move(config));
+}
+
+CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env,
+                         std::string_view raw_message) {
+  const CleanupConfig::Settings& s = config.settings();
+  CleanupResult result;
+  const std::string& id = env.queue_id;
+  auto refuse = [&](CleanupResult::Disposition d, std::string reply) {
+    result.disposition = d;
+    result.reply = std::move(reply);
+    return result;
+  };
+  const std::string first_rcpt = env.recipients.empty() ? "" : env.recipients.front();
+  auto where = [&](std::string_view what) {
+    return Cat(what, " from ", env.client_name, "[", env.client_addr, "]; from=",
+               LogAddress(env.sender), " to=", LogAddress(first_rcpt), " proto=", env.protocol,
+               " helo=", LogAddress(env.helo));
+  };
+
+  // 1. The sender.
+  std::string sender = env.sender;
+  std::string filter = s.smtpd_content_filter;
+  if (config.route() && s.address_mappings && !sender.empty()) {
+    tables::RouteRunResult r = config.route()->RewriteSender(sender);
+    if (r.deferred) return refuse(CleanupResult::Disposition::kDefer, "451 4.3.0 Error: queue file write error");
+    if (!r.addresses.empty()) sender = r.addresses.front();
+  }
+  if (env.filter) filter = *env.filter;
+
+  // 2. Received:, smtpd's PREPENDs, then the checks.
+  std::string message;
+  message.reserve(raw_message.size() + 512);
+  for (const std::string& p : env.prepend) message.append(p).append("\n");
+  std::string client_addr = env.client_addr.find(':') != std::string::npos
+                                ? Cat("IPv6:", env.client_addr)
+                                : env.client_addr;
+  message.append(Cat("Received: from ", env.helo.empty() ? env.client_name : env.helo, " (",
+                     env.client_name, " [", client_addr, "])\n\tby ", s.myhostname, " (",
+                     s.mail_name, ") with ", env.protocol, " id ", id));
+  std::string date = RfcDate(env.now_micros);
+  if (env.recipients.size() == 1)
+    message.append(Cat("\n\tfor <", env.recipients.front(), ">; ", date, "\n"));
+  else
+    message.append(Cat(";\n\t", date, "\n"));
+  message.append(raw_message);
+
+  tables::CheckOutcome checks;
+  checks.message = std::move(message);
+  if (s.header_checks_enabled) {
+    checks = tables::CheckMessage(checks.message, config.checks());
+    for (const tables::CheckEvent& e : checks.events) {
+      std::string what = Cat(e.header ? "header " : "body ", FirstLine(e.line));
+      if (!e.applied) {
+        result.log_lines.push_back(Cat(id, ": warning: ", where(what), ": ", e.note));
+        continue;
+      }
+      std::string word(tables::CheckLogWord(e.action.verb));
+      if (word.empty()) continue;
+      std::string text = e.action.text;
+      if (e.action.verb == tables::CheckVerb::kReject)
+        text = checks.reply.size() > 4 ? checks.reply.substr(4) : text;
+      result.log_lines.push_back(
+          Cat(id, ": ", word, ": ", where(what), text.empty() ? "" : ": ", text));
+    }
+    switch (checks.disposition) {
+      case tables::CheckOutcome::Disposition::kReject:
+        return refuse(CleanupResult::Disposition::kReject, checks.reply);
+      case tables::CheckOutcome::Disposition::kTryAgain:
+        return refuse(CleanupResult::Disposition::kDefer, checks.reply);
+      case tables::CheckOutcome::Disposition::kDiscard:
+        result.disposition = CleanupResult::Disposition::kDiscard;
+        return result;
+      case tables::CheckOutcome::Disposition::kAccept:
+        break;
+    }
+  }
+  if (env.discard) {
+    result.disposition = CleanupResult::Disposition::kDiscard;
+    return result;
+  }
+
+  // Header block edits: drop headers, count hops, add missing ones.
+  std::string& msg = checks.message;
+  HeaderBlock block = ScanHeaders(msg);
+  int hops = 0;
+  bool has_resent = false, has_from = false, has_date = false, has_msgid = false;
+  bool has_rfrom = false, has_rdate = false, has_rmsgid = false;
+  std::string message_id;
+  std::string kept;
+  kept.reserve(msg.size() + 256);
+  for (const HeaderBlock::Header& h : block.headers) {
+    if (h.name == "received") ++hops;
+    if (h.name.rfind("resent-", 0) == 0) has_resent = true;
+    if (h.name == "from") has_from = true;
+    if (h.name == "date") has_date = true;
+    if (h.name == "message-id") {
+      has_msgid = true;
+      if (message_id.empty()) {
+        std::string_view v = std::string_view(msg).substr(h.begin, h.end - h.begin);
+        v.remove_prefix(v.find(':') + 1);
+        std::string value;
+        for (char c : v)
+          if (c != '\n' && c != '\r') value.push_back(c);
+        message_id = std::string(absl::StripAsciiWhitespace(value));
+      }
+    }
+    if (h.name == "resent-from") has_rfrom = true;
+    if (h.name == "resent-date") has_rdate = true;
+    if (h.name == "resent-message-id") has_rmsgid = true;
+    bool drop = false;
+    for (const std::string& d : s.drop_headers) drop |= d == h.name;
+    if (!drop) kept.append(msg, h.begin, h.end - h.begin);
+  }
+  if (hops >= s.hopcount_limit)
+    return refuse(CleanupResult::Disposition::kReject, "554 5.4.0 Error: too many hops");
+  if (s.always_add_missing_headers || env.local_rewrite_context) {
+    std::string prefix = has_resent ? "Resent-" : "";
+    bool mid = has_resent ? has_rmsgid : has_msgid;
+    bool dat = has_resent ? has_rdate : has_date;
+    bool frm = has_resent ? has_rfrom : has_from;
+    if (!mid) {
+      time_t t = static_cast<time_t>(env.now_micros / 1000000);
+      struct tm tm;
+      localtime_r(&t, &tm);
+      char stamp[32];
+      strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+      std::string value = Cat("<", stamp, ".", id, "@", s.myhostname, ">");
+      kept.append(Cat(prefix, "Message-Id: ", value, "\n"));
+      if (message_id.empty()) message_id = value;
+    }
+    if (!dat) kept.append(Cat(prefix, "Date: ", date, "\n"));
+    if (!frm)
+      kept.append(sender.empty() ? Cat(prefix, "From: MAILER-DAEMON\n")
+                                 : Cat(prefix, "From: <", sender, ">\n"));
+  }
+  kept.append(msg, block.body_start, std::string::npos);
+  result.content = std::move(kept);
+  result.message_id = message_id;
+  result.log_lines.insert(result.log_lines.begin(),
+                          Cat(id, ": message-id=", message_id.empty() ? "<>" : message_id));
+
+  // 4. Recipients.
+  NewMessage& out = result.message;
+  out.sender = sender;
+  out.flags = env.body_8bitmime ? kMessage8BitMime : 0;
+  std::optional<std::string> redirect = env.redirect;
+  if (checks.redirect) redirect = checks.redirect;
+  if (checks.filter) filter = *checks.filter;
+  bool hold = env.hold || checks.hold;
+  out.initial_state = hold ? MessageState::kHold : MessageState::kIncoming;
+  out.hold_reason = checks.hold ? checks.hold_reason : env.hold_reason;
+
+  std::set<std::string> seen;
+  auto add = [&](const std::string& original, const std::string& final_rcpt) {
+    if (!seen.insert(Cat(Lower(original), "\n", Lower(final_rcpt))).second) return;
+    out.recipients.push_back(final_rcpt);
+    out.original_recipients.push_back(s.enable_original_recipient ? original : final_rcpt);
+  };
+  if (redirect) {
+    add(first_rcpt, *redirect);
+    filter.clear();
+  } else {
+    std::vector<std::string> envelope = env.recipients;
+    for (const std::string& b : env.bcc) envelope.push_back(b);
+    for (const std::string& b : checks.bcc) envelope.push_back(b);
+    if (!s.always_bcc.empty()) envelope.push_back(s.always_bcc);
+    auto bcc_lookup = [&](const std::vector<const tables::Table*>& maps, const std::string& addr) {
+      if (maps.empty() || addr.empty()) return;
+      tables::AddressLookupOptions opt;
+      tables::AddressLookupResult r = tables::SearchTables(
+          maps, tables::AddressKeys(addr, tables::AddressClass::kVirtual, opt), addr);
+      if (r.status == tables::LookupStatus::kFound && !r.value.empty()) envelope.push_back(r.value);
+    };
+    bcc_lookup(s.sender_bcc_maps, sender);
+    for (const std::string& r : env.recipients) bcc_lookup(s.recipient_bcc_maps, r);
+    for (const std::string& rcpt : envelope) {
+      if (!config.route() || !s.address_mappings) {
+        add(rcpt, rcpt);
+        continue;
+      }
+      tables::RouteRunResult r = config.route()->RewriteRecipient(rcpt);
+      if (r.deferred)
+        return refuse(CleanupResult::Disposition::kDefer, "451 4.3.0 Error: queue file write error");
+      if (r.addresses.empty()) add(rcpt, rcpt);
+      for (const std::string& to : r.addresses) add(rcpt, to);
+    }
+  }
+  out.filter = filter;
+  return result;
+}
+
+}  // namespace posthaste::runtime
