@@ -298,6 +298,18 @@ int BuildCommand(const std::vector<std::string>& argv) {
   }
   // Resolved parameters of every service: what its program reads, plus its -o.
   if (cs->master_cf) {
+    // The queue manager also reads the per-transport knobs of every delivery
+    // service (<transport>_destination_concurrency_limit ...): the ones whose
+    // default_* parameter it reads itself.
+    std::set<std::string> qmgr_transport_params;
+    for (const compiler::MasterService& svc : cs->master_cf->services) {
+      if (!svc.complete()) continue;
+      for (const tables::ServiceParamTemplate& t : tables::ServiceParamTemplates()) {
+        const tables::ParamInfo* d = tables::FindParam(t.default_param);
+        if (d && (d->programs & tables::ProgramBit(tables::Program::kQmgr)))
+          qmgr_transport_params.insert(svc.name() + std::string(t.suffix));
+      }
+    }
     for (const compiler::MasterService& svc : cs->master_cf->services) {
       if (!svc.complete()) continue;
       std::optional<tables::Program> prog = ProgramOf(svc);
@@ -306,6 +318,9 @@ int BuildCommand(const std::vector<std::string>& argv) {
         bool reads = prog && p.info && (p.info->programs & tables::ProgramBit(*prog));
         // smtpd also reads the restriction classes its lists name.
         if (prog == tables::Program::kSmtpd && cs->params->restriction_classes().count(name))
+          reads = true;
+        if ((prog == tables::Program::kQmgr || prog == tables::Program::kOqmgr) &&
+            qmgr_transport_params.count(name))
           reads = true;
         bool set_here = svc.FindOption(name) != nullptr;
         if (!reads && !set_here) continue;
