@@ -9,7 +9,7 @@
 // LF); the server answers with a status line "ok" or "error: TEXT", then the
 // body (any number of lines), and closes the connection.
 //
-// Verbs: reload, status, queue [--json], flush, hold ID..., release ID...,
+// Verbs: reload, status, queue [--json], show ID, flush, hold ID..., release ID...,
 // delete ID..., requeue ID... (ID may be ALL).
 #pragma once
 

@@ -135,7 +135,9 @@ std::string FormatMailqJson(const std::vector<QueuedMessage>& messages) {
            JsonString(MessageStateName(m.meta.state)) +
            ",\"arrival_time\":" + std::to_string(m.meta.arrival_micros / 1000000) +
            ",\"message_size\":" + std::to_string(m.content_size) +
-           ",\"sender\":" + JsonString(m.meta.sender) + ",\"recipients\":[";
+           ",\"sender\":" + JsonString(m.meta.sender) +
+           (m.meta.filter.empty() ? "" : ",\"filter\":" + JsonString(m.meta.filter)) +
+           ",\"recipients\":[";
     for (size_t i = 0; i < m.meta.recipients.size(); ++i) {
       const QueueRecipient& r = m.meta.recipients[i];
       if (i) out += ",";

@@ -31,7 +31,8 @@ std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqO
 
 namespace posthaste::runtime {
 // The same listing as JSON: one array of objects with queue_id, state,
-// arrival_time (Unix seconds), message_size, sender and recipients
+// arrival_time (Unix seconds), message_size, sender, filter (when the
+// message carries a content filter request) and recipients
 // (address, status, reason).
 std::string FormatMailqJson(const std::vector<QueuedMessage>& messages);
 }  // namespace posthaste::runtime

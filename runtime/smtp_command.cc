@@ -16,7 +16,7 @@ namespace posthaste::runtime {
 namespace {
 
 constexpr std::string_view kBadSyntax = "500 5.5.2 Error: bad syntax";
-constexpr std::string_view kNotRecognized = "500 5.5.2 Error: command not recognized";
+constexpr std::string_view kNotRecognized = "502 5.5.2 Error: command not recognized";
 constexpr std::string_view kNotImplemented = "502 5.5.1 Error: command not implemented";
 constexpr std::string_view kForbidden = "221 2.7.0 Error: I can break rules, too. Goodbye.";
 constexpr std::string_view kMailSyntax = "501 5.5.4 Syntax: MAIL FROM:<address>";

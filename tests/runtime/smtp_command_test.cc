@@ -224,8 +224,8 @@ TEST(SmtpCommand, ForbiddenCommandsSayGoodbye) {
 }
 
 TEST(SmtpCommand, UnknownAndEmptyLines) {
-  EXPECT_EQ(Parse("XYZZY").reply, "500 5.5.2 Error: command not recognized");
-  EXPECT_EQ(Parse("MAILFROM:<a@example.com>").reply, "500 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("XYZZY").reply, "502 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("MAILFROM:<a@example.com>").reply, "502 5.5.2 Error: command not recognized");
   EXPECT_EQ(Parse("").reply, "500 5.5.2 Error: bad syntax");
   EXPECT_EQ(Parse("  \t ").reply, "500 5.5.2 Error: bad syntax");
   EXPECT_EQ(Parse(std::string_view("NOOP\0x", 6)).reply, "500 5.5.2 Error: bad syntax");

@@ -1,0 +1,659 @@
+// smtpd_session.cc: the SMTP server session coroutine.
+#include "asio/experimental/as_tuple.hpp"
+#include "runtime/smtpd_session.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstring>
+#include <variant>
+
+#include "asio/experimental/awaitable_operators.hpp"
+#include "runtime/data_reader.h"
+#include "runtime/queue_id.h"
+#include "runtime/service_params.h"
+#include "runtime/smtp_command.h"
+#include "tables/str_cat.h"
+
+namespace posthaste::runtime {
+
+namespace {
+constexpr auto kUseTuple = asio::experimental::as_tuple(asio::use_awaitable);
+}  // namespace
+
+namespace {
+
+using tables::Cat;
+using namespace asio::experimental::awaitable_operators;
+
+std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
+  return std::chrono::microseconds(absl::ToInt64Microseconds(d));
+}
+
+bool ReplyIsError(std::string_view reply) {
+  return !reply.empty() && (reply[0] == '4' || reply[0] == '5');
+}
+
+// Blocking reverse lookup with forward confirmation, as smtpd does:
+// "unknown" unless the name maps back to the address.
+std::string ReverseName(const std::string& addr) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (addr.find(':') == std::string::npos) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    if (inet_pton(AF_INET, addr.c_str(), &sin->sin_addr) != 1) return "unknown";
+    len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    if (inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) != 1) return "unknown";
+    len = sizeof(sockaddr_in6);
+  }
+  char host[NI_MAXHOST];
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof(host), nullptr, 0,
+                  NI_NAMEREQD) != 0)
+    return "unknown";
+  addrinfo hints{};
+  hints.ai_family = ss.ss_family;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host, nullptr, &hints, &res) != 0) return "unknown";
+  bool match = false;
+  for (addrinfo* p = res; p && !match; p = p->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* a = p->ai_family == AF_INET
+                        ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
+                        : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
+    if (inet_ntop(p->ai_family, a, text, sizeof(text)) && addr == text) match = true;
+  }
+  freeaddrinfo(res);
+  std::string name = host;
+  for (char& c : name) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return match ? name : "unknown";
+}
+
+// A coroutine (not a lambda: its captures would not outlive the frame).
+asio::awaitable<std::string> LookupName(std::string addr) { co_return ReverseName(addr); }
+
+class Session {
+ public:
+  Session(asio::ip::tcp::socket socket, std::shared_ptr<const SmtpdService> service,
+          SmtpdContext& context)
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        service_(std::move(service)),
+        s_(service_->settings),
+        ctx_(context) {}
+
+  asio::awaitable<void> Run();
+
+ private:
+  enum class ReadResult { kOk, kEof, kTimeout };
+
+  asio::awaitable<ReadResult> ReadMore();
+  asio::awaitable<bool> Flush();
+  // The next command line from the buffer; false when none is complete.
+  bool TakeLine(std::string* line);
+  void Reply(std::string_view line) {
+    out_.append(line.data(), line.size());
+    out_.append("\r\n");
+  }
+  std::string Client() const { return Cat(facts_.client_name, "[", facts_.client_addr, "]"); }
+  void Log(std::string_view text) { ctx_.log->Info("smtpd", text); }
+  void LogVerdict(const AccessVerdict& v) {
+    for (const std::string& l : v.log_lines) Log(l);
+  }
+  void ResetTransaction();
+  void Merge(const AccessVerdict& v);
+  // Returns the reply for a refused verdict, or "" when it lets the command through.
+  std::string Refusal(const AccessVerdict& v) {
+    LogVerdict(v);
+    if (v.result == AccessVerdict::Result::kReject || v.result == AccessVerdict::Result::kDefer)
+      return v.reply;
+    return "";
+  }
+  void Count(std::string_view verb) {
+    for (auto& [name, n] : counts_)
+      if (name == verb) {
+        ++n;
+        return;
+      }
+    counts_.emplace_back(std::string(verb), 1);
+  }
+
+  asio::awaitable<void> DoEhlo(const SmtpCommand& cmd, bool esmtp);
+  asio::awaitable<void> DoMail(const SmtpCommand& cmd);
+  asio::awaitable<void> DoRcpt(const SmtpCommand& cmd);
+  // false: the connection is gone.
+  asio::awaitable<bool> DoData();
+  asio::awaitable<void> ErrorPause();
+
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::shared_ptr<const SmtpdService> service_;
+  const SmtpdSettings& s_;
+  SmtpdContext& ctx_;
+
+  std::string in_;
+  size_t in_pos_ = 0;
+  bool skip_to_lf_ = false;
+  std::string out_;
+  std::string last_command_ = "CONNECT";
+  std::vector<std::pair<std::string, int>> counts_;
+  int commands_ = 0;
+  int errors_ = 0;
+  bool quit_ = false;
+
+  SmtpdFacts facts_;
+  std::string connect_refusal_;  // client restrictions refused at connect time
+  bool in_mail_ = false;
+  bool body_8bitmime_ = false;
+  std::vector<std::string> recipients_;
+  AccessVerdict effects_;  // accumulated HOLD/DISCARD/FILTER/... of this transaction
+  QueueIdReservation reservation_;
+};
+
+void Session::ResetTransaction() {
+  in_mail_ = false;
+  body_8bitmime_ = false;
+  recipients_.clear();
+  facts_.sender.reset();
+  facts_.recipient.clear();
+  facts_.recipient_count = 0;
+  facts_.size = 0;
+  facts_.queue_id.clear();
+  effects_ = AccessVerdict();
+  reservation_ = QueueIdReservation();
+}
+
+void Session::Merge(const AccessVerdict& v) {
+  if (v.hold) {
+    effects_.hold = true;
+    effects_.hold_reason = v.hold_reason;
+  }
+  effects_.discard |= v.discard;
+  if (v.filter) effects_.filter = v.filter;
+  if (v.redirect) effects_.redirect = v.redirect;
+  for (const std::string& b : v.bcc) effects_.bcc.push_back(b);
+  for (const std::string& p : v.prepend) effects_.prepend.push_back(p);
+}
+
+asio::awaitable<Session::ReadResult> Session::ReadMore() {
+  if (in_pos_ > 0) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  char buf[16384];
+  timer_.expires_after(ToChrono(s_.timeout));
+  auto result = co_await (socket_.async_read_some(asio::buffer(buf), kUseTuple) ||
+                          timer_.async_wait(kUseTuple));
+  if (result.index() == 1) co_return ReadResult::kTimeout;
+  auto [ec, n] = std::get<0>(result);
+  if (ec || n == 0) co_return ReadResult::kEof;
+  in_.append(buf, n);
+  co_return ReadResult::kOk;
+}
+
+asio::awaitable<bool> Session::Flush() {
+  if (out_.empty()) co_return true;
+  timer_.expires_after(ToChrono(s_.timeout));
+  auto result = co_await (asio::async_write(socket_, asio::buffer(out_), kUseTuple) ||
+                          timer_.async_wait(kUseTuple));
+  out_.clear();
+  if (result.index() == 1) co_return false;
+  auto [ec, n] = std::get<0>(result);
+  (void)n;
+  co_return !ec;
+}
+
+bool Session::TakeLine(std::string* line) {
+  for (;;) {
+    size_t lf = in_.find('\n', in_pos_);
+    if (skip_to_lf_) {
+      if (lf == std::string::npos) {
+        in_pos_ = in_.size();
+        return false;
+      }
+      in_pos_ = lf + 1;
+      skip_to_lf_ = false;
+      continue;
+    }
+    if (lf == std::string::npos) {
+      if (in_.size() - in_pos_ > s_.line_length_limit) {
+        // An over-long command line: the first line_length_limit bytes are
+        // the command, the rest up to the newline is discarded.
+        line->assign(in_, in_pos_, s_.line_length_limit);
+        in_pos_ = in_.size();
+        skip_to_lf_ = true;
+        return true;
+      }
+      return false;
+    }
+    size_t end = lf;
+    while (end > in_pos_ && in_[end - 1] == '\r') --end;
+    line->assign(in_, in_pos_, std::min(end - in_pos_, s_.line_length_limit));
+    in_pos_ = lf + 1;
+    return true;
+  }
+}
+
+asio::awaitable<void> Session::ErrorPause() {
+  ++errors_;
+  if (errors_ >= s_.soft_error_limit && s_.error_sleep_time > absl::ZeroDuration()) {
+    co_await Flush();
+    timer_.expires_after(ToChrono(s_.error_sleep_time));
+    co_await timer_.async_wait(kUseTuple);
+  }
+}
+
+asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
+  ResetTransaction();
+  facts_.helo = cmd.argument;
+  facts_.protocol = esmtp ? "ESMTP" : "SMTP";
+  std::string refused = connect_refusal_;
+  if (refused.empty()) refused = Refusal(service_->access->Check(SmtpdStage::kHelo, facts_));
+  if (!refused.empty()) {
+    facts_.helo.clear();
+    Reply(refused);
+    co_return;
+  }
+  if (!esmtp) {
+    Reply(Cat("250 ", s_.myhostname));
+    co_return;
+  }
+  Reply(Cat("250-", s_.myhostname));
+  Reply("250-PIPELINING");
+  Reply(s_.message_size_limit ? Cat("250-SIZE ", s_.message_size_limit) : std::string("250-SIZE"));
+  if (!s_.disable_vrfy_command) Reply("250-VRFY");
+  Reply("250-ENHANCEDSTATUSCODES");
+  Reply("250 8BITMIME");
+}
+
+asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
+  if (s_.helo_required && facts_.helo.empty()) {
+    Reply("503 5.5.1 Error: send HELO/EHLO first");
+    co_return;
+  }
+  if (in_mail_) {
+    Reply("503 5.5.1 Error: nested MAIL command");
+    co_return;
+  }
+  if (!connect_refusal_.empty()) {
+    Reply(connect_refusal_);
+    co_return;
+  }
+  if (cmd.size && s_.message_size_limit && *cmd.size > s_.message_size_limit) {
+    Reply("552 5.3.4 Message size exceeds fixed limit");
+    co_return;
+  }
+  facts_.sender = cmd.address;
+  facts_.size = cmd.size.value_or(0);
+  AccessVerdict v = service_->access->Check(SmtpdStage::kMail, facts_);
+  std::string refused = Refusal(v);
+  if (!refused.empty()) {
+    facts_.sender.reset();
+    Reply(refused);
+    co_return;
+  }
+  Merge(v);
+  in_mail_ = true;
+  body_8bitmime_ = cmd.body == SmtpBody::k8BitMime;
+  Reply("250 2.1.0 Ok");
+}
+
+asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
+  if (!in_mail_) {
+    Reply("503 5.5.1 Error: need MAIL command");
+    co_return;
+  }
+  if (recipients_.size() >= s_.recipient_limit) {
+    Reply("452 4.5.3 Error: too many recipients");
+    co_return;
+  }
+  facts_.recipient = cmd.address;
+  AccessVerdict v = service_->access->Check(SmtpdStage::kRcpt, facts_);
+  std::string refused = Refusal(v);
+  if (!refused.empty()) {
+    Reply(refused);
+    co_return;
+  }
+  Merge(v);
+  if (facts_.queue_id.empty()) {
+    reservation_ = ctx_.queue->ReserveQueueId();
+    facts_.queue_id = reservation_.id;
+    Log(Cat(facts_.queue_id, ": client=", Client()));
+  }
+  recipients_.push_back(cmd.address);
+  facts_.recipient_count = recipients_.size();
+  Reply("250 2.1.5 Ok");
+}
+
+// Waits for the queue to report the message durable.
+asio::awaitable<absl::StatusOr<std::string>> EnqueueDurable(QueueStore& queue,
+                                                             const NewMessage& message,
+                                                             std::string_view content) {
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                          void(absl::StatusOr<std::string>)>(
+      [&](auto handler) {
+        queue.Enqueue(message, content,
+                      [handler = std::move(handler), executor](absl::StatusOr<std::string> r) mutable {
+                        asio::post(executor, [handler = std::move(handler), r = std::move(r)]() mutable {
+                          std::move(handler)(std::move(r));
+                        });
+                      });
+      },
+      asio::use_awaitable);
+}
+
+asio::awaitable<bool> Session::DoData() {
+  if (!in_mail_) {
+    Reply("503 5.5.1 Error: need MAIL command");
+    co_return true;
+  }
+  if (recipients_.empty()) {
+    Reply("503 5.5.1 Error: need RCPT command");
+    co_return true;
+  }
+  AccessVerdict v = service_->access->Check(SmtpdStage::kData, facts_);
+  std::string refused = Refusal(v);
+  if (!refused.empty()) {
+    Reply(refused);
+    co_return true;
+  }
+  Merge(v);
+  Reply("354 End data with <CR><LF>.<CR><LF>");
+  if (!co_await Flush()) co_return false;
+
+  DataReaderOptions options;
+  options.line_length_limit = s_.line_length_limit;
+  options.message_size_limit = s_.message_size_limit;
+  DataReader reader(options);
+  std::string message;
+  auto sink = [&message](std::string_view piece, bool continued) {
+    message.append(piece.data(), piece.size());
+    if (!continued) message.push_back('\n');
+  };
+  for (;;) {
+    if (in_pos_ < in_.size()) {
+      size_t used = reader.Feed(std::string_view(in_).substr(in_pos_), sink);
+      in_pos_ += used;
+      if (reader.done()) break;
+    }
+    ReadResult r = co_await ReadMore();
+    if (r == ReadResult::kTimeout) {
+      Log(Cat("timeout after DATA (", reader.message_size(), " bytes) from ", Client()));
+      Reply(Cat("421 4.4.2 ", s_.myhostname, " Error: timeout exceeded"));
+      co_await Flush();
+      co_return false;
+    }
+    if (r == ReadResult::kEof) {
+      Log(Cat("lost connection after DATA (", reader.message_size(), " bytes) from ", Client()));
+      co_return false;
+    }
+  }
+  facts_.size = reader.message_size();
+  if (reader.size_exceeded()) {
+    Reply(DataReader::SizeExceededReply());
+    Log(Cat("NOQUEUE: reject: END-OF-MESSAGE from ", Client(), ": ",
+            DataReader::SizeExceededReply(), "; from=<", facts_.sender.value_or(""), "> proto=",
+            facts_.protocol, " helo=<", facts_.helo, ">"));
+    ResetTransaction();
+    co_return true;
+  }
+  v = service_->access->Check(SmtpdStage::kEndOfData, facts_);
+  refused = Refusal(v);
+  if (!refused.empty()) {
+    Reply(refused);
+    ResetTransaction();
+    co_return true;
+  }
+  Merge(v);
+
+  CleanupEnvelope env;
+  env.queue_id = facts_.queue_id;
+  env.sender = facts_.sender.value_or("");
+  env.recipients = recipients_;
+  env.body_8bitmime = body_8bitmime_;
+  env.client_name = facts_.client_name;
+  env.client_addr = facts_.client_addr;
+  env.helo = facts_.helo;
+  env.protocol = facts_.protocol;
+  env.now_micros = reservation_.arrival_micros ? reservation_.arrival_micros : RealMicros();
+  env.local_rewrite_context = s_.rewrite_all ||
+                              (s_.rewrite_mynetworks && service_->access->InMynetworks(facts_.client_addr));
+  if (!env.local_rewrite_context && s_.rewrite_inet_interfaces) {
+    for (const std::string& a : s_.inet_interfaces)
+      if (a == facts_.client_addr || ((a == "loopback-only" || a == "all" || a == "localhost") &&
+                                      (facts_.client_addr.rfind("127.", 0) == 0 ||
+                                       facts_.client_addr == "::1")))
+        env.local_rewrite_context = true;
+  }
+  env.hold = effects_.hold;
+  env.hold_reason = effects_.hold_reason;
+  env.discard = effects_.discard;
+  env.filter = effects_.filter;
+  env.redirect = effects_.redirect;
+  env.bcc = effects_.bcc;
+  env.prepend = effects_.prepend;
+  CleanupResult cleaned = RunCleanup(*service_->cleanup, env, message);
+  cleaned.message.reserved = reservation_;
+  for (const std::string& l : cleaned.log_lines) ctx_.log->Info("cleanup", l);
+  std::string id = facts_.queue_id;
+  switch (cleaned.disposition) {
+    case CleanupResult::Disposition::kReject:
+    case CleanupResult::Disposition::kDefer:
+      Reply(cleaned.reply);
+      ResetTransaction();
+      co_return true;
+    case CleanupResult::Disposition::kDiscard:
+      Reply(Cat("250 2.0.0 Ok: queued as ", id));
+      ResetTransaction();
+      co_return true;
+    case CleanupResult::Disposition::kQueue:
+      break;
+  }
+  absl::StatusOr<std::string> queued =
+      co_await EnqueueDurable(*ctx_.queue, cleaned.message, cleaned.content);
+  if (!queued.ok()) {
+    ctx_.log->Warning("smtpd", Cat(id, ": queue write failed: ", std::string(queued.status().message())));
+    Reply("451 4.3.0 Error: queue file write error");
+  } else {
+    ++ctx_.messages_queued;
+    if (cleaned.message.initial_state == MessageState::kHold)
+      ctx_.log->Info("cleanup", Cat(id, ": hold: ", cleaned.message.hold_reason.empty()
+                                                       ? std::string("message held")
+                                                       : cleaned.message.hold_reason));
+    Reply(Cat("250 2.0.0 Ok: queued as ", *queued));
+    if (ctx_.on_queued) ctx_.on_queued(*queued);
+  }
+  ResetTransaction();
+  co_return true;
+}
+
+asio::awaitable<void> Session::Run() {
+  asio::error_code ec;
+  asio::ip::tcp::endpoint peer = socket_.remote_endpoint(ec);
+  if (ec) co_return;
+  asio::ip::address addr = peer.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  facts_.client_addr = addr.to_string();
+  facts_.client_port = peer.port();
+  if (s_.peername_lookup && ctx_.lookup_pool) {
+    std::string a = facts_.client_addr;
+    facts_.client_name =
+        co_await asio::co_spawn(*ctx_.lookup_pool, LookupName(a), asio::use_awaitable);
+    facts_.reverse_client_name = facts_.client_name;
+  }
+  ++ctx_.sessions_started;
+  Log(Cat("connect from ", Client()));
+  int connections = ctx_.count_connection ? ctx_.count_connection(facts_.client_addr, +1) : 0;
+  struct Uncount {
+    SmtpdContext& ctx;
+    std::string addr;
+    ~Uncount() {
+      if (ctx.count_connection) ctx.count_connection(addr, -1);
+      ++ctx.sessions_finished;
+    }
+  } uncount{ctx_, facts_.client_addr};
+
+  if (s_.client_connection_count_limit > 0 && connections > s_.client_connection_count_limit &&
+      !service_->access->InMynetworks(facts_.client_addr)) {
+    ctx_.log->Warning("smtpd", Cat("Connection concurrency limit exceeded: ", connections,
+                                   " from ", Client(), " for service ", s_.service));
+    Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many connections from ",
+              facts_.client_addr));
+    co_await Flush();
+    Log(Cat("disconnect from ", Client()));
+    co_return;
+  }
+  connect_refusal_ = Refusal(service_->access->Check(SmtpdStage::kConnect, facts_));
+  Reply(Cat("220 ", s_.banner));
+
+  SmtpCommandOptions parse_options;
+  parse_options.strict_rfc821_envelopes = s_.strict_rfc821_envelopes;
+  parse_options.smtputf8_enable = s_.smtputf8_enable;
+  parse_options.disable_vrfy_command = s_.disable_vrfy_command;
+
+  bool alive = true;
+  while (alive && !quit_) {
+    std::string line;
+    if (!TakeLine(&line)) {
+      if (!co_await Flush()) break;
+      ReadResult r = co_await ReadMore();
+      if (r == ReadResult::kTimeout) {
+        Log(Cat("timeout after ", last_command_, " from ", Client()));
+        Reply(Cat("421 4.4.2 ", s_.myhostname, " Error: timeout exceeded"));
+        co_await Flush();
+        break;
+      }
+      if (r == ReadResult::kEof) {
+        Log(Cat("lost connection after ", last_command_, " from ", Client()));
+        break;
+      }
+      continue;
+    }
+    ParsedSmtpCommand parsed = ParseSmtpCommand(line, parse_options);
+    ++commands_;
+    std::string verb = parsed.command.verb_text;
+    for (char& c : verb) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+    last_command_ = verb.empty() ? "UNKNOWN" : verb;
+    size_t before = out_.size();
+    if (!parsed.ok()) {
+      Reply(parsed.reply);
+      if (parsed.command.verb == SmtpVerb::kForbidden) {
+        Log(Cat("warning: non-SMTP command from ", Client(), ": ", line.substr(0, 100)));
+        co_await Flush();
+        break;
+      }
+      Count(parsed.command.verb == SmtpVerb::kUnknown ? "unknown" : Cat(verb));
+    } else {
+      const SmtpCommand& cmd = parsed.command;
+      switch (cmd.verb) {
+        case SmtpVerb::kEhlo: Count("ehlo"); co_await DoEhlo(cmd, true); break;
+        case SmtpVerb::kHelo: Count("helo"); co_await DoEhlo(cmd, false); break;
+        case SmtpVerb::kMail: Count("mail"); co_await DoMail(cmd); break;
+        case SmtpVerb::kRcpt: Count("rcpt"); co_await DoRcpt(cmd); break;
+        case SmtpVerb::kData:
+          Count("data");
+          alive = co_await DoData();
+          break;
+        case SmtpVerb::kRset:
+          Count("rset");
+          ResetTransaction();
+          Reply("250 2.0.0 Ok");
+          break;
+        case SmtpVerb::kNoop: Count("noop"); Reply("250 2.0.0 Ok"); break;
+        case SmtpVerb::kQuit:
+          Count("quit");
+          Reply("221 2.0.0 Bye");
+          quit_ = true;
+          break;
+        case SmtpVerb::kVrfy: {
+          Count("vrfy");
+          if (s_.disable_vrfy_command) {
+            Reply("502 5.5.1 VRFY command is disabled");
+            break;
+          }
+          SmtpdFacts f = facts_;
+          f.recipient = cmd.address;
+          std::string refused = Refusal(service_->access->Check(SmtpdStage::kVrfy, f));
+          Reply(refused.empty() ? Cat("252 2.0.0 ", cmd.argument) : refused);
+          break;
+        }
+        default:
+          Count("unknown");
+          Reply("502 5.5.2 Error: command not recognized");
+          break;
+      }
+    }
+    // Count errors on the replies this command produced.
+    if (out_.size() > before && ReplyIsError(std::string_view(out_).substr(before)) && !quit_) {
+      co_await ErrorPause();
+      if (errors_ >= s_.hard_error_limit) {
+        Log(Cat("too many errors after ", last_command_, " from ", Client()));
+        Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many errors"));
+        co_await Flush();
+        break;
+      }
+    }
+  }
+  if (quit_) co_await Flush();
+  std::string summary;
+  for (const auto& [name, n] : counts_) summary += Cat(" ", name, "=", n);
+  Log(Cat("disconnect from ", Client(), summary, " commands=", commands_));
+  socket_.close(ec);
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const SmtpdService>> SmtpdService::Build(
+    std::shared_ptr<const tables::Snapshot> snapshot, std::string_view service) {
+  auto out = std::make_shared<SmtpdService>();
+  out->snapshot = snapshot;
+  ServiceParams p(*snapshot, service);
+  SmtpdSettings& s = out->settings;
+  s.service = std::string(service);
+  s.myhostname = p.HostName();
+  s.banner = p.Str("smtpd_banner");
+  if (s.banner.empty() || s.banner.find('$') != std::string::npos)
+    s.banner = Cat(s.myhostname, " ESMTP ", p.Str("mail_name"));
+  s.message_size_limit = static_cast<uint64_t>(std::max<int64_t>(0, p.Size("message_size_limit")));
+  s.recipient_limit = static_cast<size_t>(std::max<int64_t>(1, p.Int("smtpd_recipient_limit")));
+  s.line_length_limit = static_cast<size_t>(std::max<int64_t>(64, p.Int("line_length_limit")));
+  s.timeout = p.Time("smtpd_timeout");
+  s.soft_error_limit = static_cast<int>(p.Int("smtpd_soft_error_limit"));
+  s.hard_error_limit = static_cast<int>(p.Int("smtpd_hard_error_limit"));
+  s.error_sleep_time = p.Time("smtpd_error_sleep_time");
+  s.client_connection_count_limit = static_cast<int>(p.Int("smtpd_client_connection_count_limit"));
+  s.disable_vrfy_command = p.Bool("disable_vrfy_command");
+  s.strict_rfc821_envelopes = p.Bool("strict_rfc821_envelopes");
+  s.smtputf8_enable = p.Bool("smtputf8_enable");
+  s.helo_required = p.Bool("smtpd_helo_required");
+  s.peername_lookup = p.Bool("smtpd_peername_lookup");
+  s.rewrite_inet_interfaces = false;
+  for (const std::string& item : p.List("local_header_rewrite_clients")) {
+    if (item == "permit_inet_interfaces") s.rewrite_inet_interfaces = true;
+    if (item == "permit_mynetworks") s.rewrite_mynetworks = true;
+    if (item == "permit" || item == "static:all") s.rewrite_all = true;
+  }
+  s.inet_interfaces = p.List("inet_interfaces");
+  auto access = SmtpdAccess::Build(snapshot, service);
+  if (!access.ok()) return access.status();
+  out->access = *access;
+  auto cleanup = CleanupConfig::Build(snapshot, service);
+  if (!cleanup.ok()) return cleanup.status();
+  out->cleanup = *cleanup;
+  return std::shared_ptr<const SmtpdService>(std::move(out));
+}
+
+asio::awaitable<void> RunSmtpdSession(asio::ip::tcp::socket socket,
+                                      std::shared_ptr<const SmtpdService> service,
+                                      SmtpdContext& context) {
+  Session session(std::move(socket), std::move(service), context);
+  co_await session.Run();
+}
+
+}  // namespace posthaste::runtime

@@ -1,0 +1,92 @@
+// smtpd_session.h: one SMTP server session (Postfix smtpd(8) for one
+// client connection), as a C++20 coroutine on the server's io_context.
+//
+// The session reads commands with runtime/smtp_command.h, applies the
+// service's access restrictions (runtime/smtpd_access.h), receives DATA with
+// runtime/data_reader.h, runs cleanup (runtime/cleanup.h) and hands the
+// message to the durable queue; "250 2.0.0 Ok: queued as ID" is sent only
+// after the queue reports the message on stable storage.
+//
+// A session holds one SmtpdService (built from one bundle generation) from
+// its first byte to its last: a reload in between changes nothing for it.
+//
+// SECURITY: everything read from the socket is hostile. Command lines are
+// cut at line_length_limit, DATA is bounded by message_size_limit, every
+// read has the smtpd_timeout deadline, and the error limits end abusive
+// sessions.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "asio.hpp"
+#include "runtime/cleanup.h"
+#include "runtime/maillog.h"
+#include "runtime/queue_store.h"
+#include "runtime/smtpd_access.h"
+#include "tables/bundle_loader.h"
+
+namespace posthaste::runtime {
+
+// One smtpd service's settings, read once per bundle generation.
+struct SmtpdSettings {
+  std::string service;  // "smtp/inet"
+  std::string myhostname = "localhost";
+  std::string banner;   // smtpd_banner, expanded
+  uint64_t message_size_limit = 10240000;
+  size_t recipient_limit = 1000;
+  size_t line_length_limit = 2048;
+  absl::Duration timeout = absl::Seconds(300);
+  int soft_error_limit = 10;
+  int hard_error_limit = 20;
+  absl::Duration error_sleep_time = absl::Seconds(1);
+  int client_connection_count_limit = 50;
+  bool disable_vrfy_command = false;
+  bool strict_rfc821_envelopes = false;
+  bool smtputf8_enable = true;
+  bool helo_required = false;
+  bool peername_lookup = true;
+  // local_header_rewrite_clients, reduced to what we evaluate.
+  bool rewrite_inet_interfaces = true;
+  bool rewrite_mynetworks = false;
+  bool rewrite_all = false;
+  std::vector<std::string> inet_interfaces;  // addresses, "all" or "loopback-only"
+};
+
+// Everything a session of one service needs, built from one Snapshot.
+struct SmtpdService {
+  std::shared_ptr<const tables::Snapshot> snapshot;
+  SmtpdSettings settings;
+  std::shared_ptr<const SmtpdAccess> access;
+  std::shared_ptr<const CleanupConfig> cleanup;
+
+  static absl::StatusOr<std::shared_ptr<const SmtpdService>> Build(
+      std::shared_ptr<const tables::Snapshot> snapshot, std::string_view service);
+};
+
+// Shared by all sessions of a server.
+struct SmtpdContext {
+  Maillog* log = nullptr;
+  QueueStore* queue = nullptr;
+  // Called with the queue ID after a message is durable (wakes the queue manager).
+  std::function<void(const std::string& id)> on_queued;
+  // Per-client-address connection counts (smtpd_client_connection_count_limit).
+  std::function<int(const std::string& addr, int delta)> count_connection;
+  // Blocking name lookups run here, off the event loop.
+  asio::thread_pool* lookup_pool = nullptr;
+  std::atomic<uint64_t> sessions_started{0};
+  std::atomic<uint64_t> sessions_finished{0};
+  std::atomic<uint64_t> messages_queued{0};
+};
+
+// Runs one session to its end; the socket is closed when it returns.
+asio::awaitable<void> RunSmtpdSession(asio::ip::tcp::socket socket,
+                                      std::shared_ptr<const SmtpdService> service,
+                                      SmtpdContext& context);
+
+}  // namespace posthaste::runtime

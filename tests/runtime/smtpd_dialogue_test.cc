@@ -1,0 +1,415 @@
+// Dialogue tests: the real posthasted on 127.0.0.1 (port 0), real clients
+// (our exact-reply client, swaks, Python's smtplib, Postfix's smtp-source),
+// checked through replies, the queue (phctl) and the log.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "tests/support/posthasted_harness.h"
+#include "tests/support/run_command.h"
+
+namespace posthaste::testing {
+namespace {
+
+const char kBaseMain[] =
+    "myhostname = mx.example.com\n"
+    "mydomain = example.com\n"
+    "mydestination = $myhostname, localhost\n"
+    "inet_interfaces = 127.0.0.1\n"
+    "mynetworks = 127.0.0.0/8\n"
+    "relay_domains = relay.example\n"
+    "smtpd_banner = $myhostname ESMTP test\n";
+
+class Dialogue : public ::testing::Test {
+ protected:
+  void Boot(const std::string& extra_main, std::map<std::string, std::string> files = {},
+            const std::string& master = "") {
+    HarnessConfig c;
+    c.main_cf = std::string(kBaseMain) + extra_main;
+    c.files = std::move(files);
+    c.master_cf = master;
+    std::string err = server_.Build(c);
+    ASSERT_EQ(err, "");
+    ASSERT_TRUE(server_.Start()) << server_.log();
+    ASSERT_NE(server_.port(), 0) << server_.log();
+  }
+  // A complete transaction; returns the DATA reply.
+  std::string Send(const std::string& from, const std::vector<std::string>& to,
+                   const std::string& body, std::vector<std::string>* rcpt_replies = nullptr) {
+    SmtpTestClient c(server_.port());
+    EXPECT_TRUE(c.connected());
+    EXPECT_EQ(Code(c.Reply()), "220");
+    EXPECT_EQ(Code(c.Command("EHLO client.example.com")), "250");
+    EXPECT_EQ(Code(c.Command("MAIL FROM:<" + from + ">")), "250");
+    for (const std::string& r : to) {
+      std::string reply = c.Command("RCPT TO:<" + r + ">");
+      if (rcpt_replies) rcpt_replies->push_back(reply);
+    }
+    std::string data = c.Command("DATA");
+    if (Code(data) != "354") return data;
+    c.Send(body);
+    std::string reply = c.Command(".");
+    c.Command("QUIT");
+    return reply;
+  }
+  std::string QueueJson() { return server_.Phctl({"queue", "--json"}); }
+  static std::string IdOf(const std::string& reply) {
+    std::smatch m;
+    std::regex re("queued as ([0-9A-Za-z]+)");
+    return std::regex_search(reply, m, re) ? m[1].str() : "";
+  }
+  PosthastedHarness server_;
+};
+
+TEST_F(Dialogue, AcceptsAndQueuesAMessageDurably) {
+  Boot("");
+  SmtpTestClient c(server_.port());
+  std::string banner = c.Reply();
+  EXPECT_EQ(banner, "220 mx.example.com ESMTP test\r\n");
+  std::string ehlo = c.Command("EHLO client.example.com");
+  EXPECT_EQ(ehlo,
+            "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
+            "250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<alice@example.com> SIZE=100 BODY=8BITMIME"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<bob@relay.example>"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(c.Command("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  c.Send("Subject: hello\r\n\r\nline one\r\n..dot line\r\n");
+  std::string reply = c.Command(".");
+  EXPECT_EQ(Code(reply), "250");
+  std::string id = IdOf(reply);
+  ASSERT_NE(id, "");
+  EXPECT_EQ(c.Command("QUIT"), "221 2.0.0 Bye\r\n");
+  std::string q = QueueJson();
+  EXPECT_NE(q.find("\"queue_id\":\"" + id + "\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"sender\":\"alice@example.com\""), std::string::npos) << q;
+  EXPECT_NE(q.find("bob@relay.example"), std::string::npos) << q;
+  std::string content = server_.Phctl({"show", id});
+  EXPECT_NE(content.find("Received: from client.example.com (localhost [127.0.0.1])\n\tby "
+                         "mx.example.com (Postfix) with ESMTP id " + id),
+            std::string::npos)
+      << content;
+  EXPECT_NE(content.find("\nline one\n.dot line\n"), std::string::npos) << content;
+  // Local rewrite context (client on inet_interfaces): missing headers added.
+  EXPECT_NE(content.find("Message-Id: <"), std::string::npos) << content;
+  EXPECT_NE(content.find("\nDate: "), std::string::npos) << content;
+  EXPECT_NE(content.find("\nFrom: <alice@example.com>\n"), std::string::npos) << content;
+  std::string log = server_.log();
+  EXPECT_NE(log.find("posthaste/smtpd["), std::string::npos) << log;
+  EXPECT_NE(log.find("connect from localhost[127.0.0.1]"), std::string::npos) << log;
+  EXPECT_NE(log.find(id + ": client=localhost[127.0.0.1]"), std::string::npos) << log;
+  EXPECT_NE(log.find("posthaste/cleanup["), std::string::npos) << log;
+  EXPECT_NE(log.find(id + ": message-id=<"), std::string::npos) << log;
+  EXPECT_NE(log.find("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(Dialogue, PipelinedCommandsGetTheirRepliesInOrder) {
+  Boot("");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  c.Send("EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@relay.example>\r\n"
+         "RCPT TO:<c@relay.example>\r\nDATA\r\n");
+  EXPECT_EQ(Code(c.Reply()), "250");
+  EXPECT_EQ(c.Reply(), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Reply(), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(c.Reply(), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(Code(c.Reply()), "354");
+  c.Send("Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+  EXPECT_EQ(Code(c.Reply()), "250");
+  EXPECT_EQ(c.Reply(), "221 2.0.0 Bye\r\n");
+}
+
+TEST_F(Dialogue, SequencingAndSyntaxErrors) {
+  Boot("smtpd_helo_required = yes\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
+  EXPECT_EQ(c.Command("HELO a.example"), "250 mx.example.com\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"), "503 5.5.1 Error: need MAIL command\r\n");
+  EXPECT_EQ(c.Command("DATA"), "503 5.5.1 Error: need MAIL command\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "503 5.5.1 Error: nested MAIL command\r\n");
+  EXPECT_EQ(c.Command("DATA"), "503 5.5.1 Error: need RCPT command\r\n");
+  EXPECT_EQ(c.Command("RSET"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(c.Command("NOOP"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(c.Command("FOO"), "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+  EXPECT_EQ(c.Command("VRFY bob"), "252 2.0.0 bob\r\n");
+}
+
+TEST_F(Dialogue, VrfyCanBeDisabled) {
+  Boot("disable_vrfy_command = yes\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  std::string ehlo = c.Command("EHLO a.example");
+  EXPECT_EQ(ehlo.find("VRFY"), std::string::npos) << ehlo;
+  EXPECT_EQ(c.Command("VRFY bob"), "502 5.5.1 VRFY command is disabled\r\n");
+}
+
+TEST_F(Dialogue, SizeLimitAtMailAndAtEndOfData) {
+  Boot("message_size_limit = 1000\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_NE(c.Command("EHLO a.example").find("250-SIZE 1000\r\n"), std::string::npos);
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com> SIZE=5000"),
+            "552 5.3.4 Message size exceeds fixed limit\r\n");
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@example.com>")), "250");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@relay.example>")), "250");
+  EXPECT_EQ(Code(c.Command("DATA")), "354");
+  c.Send("Subject: big\r\n\r\n" + std::string(3000, 'x') + "\r\n");
+  EXPECT_EQ(c.Command("."), "552 5.3.4 Message size exceeds fixed limit\r\n");
+  EXPECT_EQ(c.Command("QUIT"), "221 2.0.0 Bye\r\n");
+  EXPECT_NE(QueueJson(), "ERROR");
+  EXPECT_EQ(QueueJson(), "[]\n");
+}
+
+TEST_F(Dialogue, RecipientLimit) {
+  Boot("smtpd_recipient_limit = 2\n");
+  std::vector<std::string> replies;
+  std::string data = Send("a@example.com", {"b@relay.example", "c@relay.example", "d@relay.example"},
+                          "Subject: x\r\n\r\nbody\r\n", &replies);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(Code(replies[0]), "250");
+  EXPECT_EQ(Code(replies[1]), "250");
+  EXPECT_EQ(replies[2], "452 4.5.3 Error: too many recipients\r\n");
+  EXPECT_EQ(Code(data), "250");
+}
+
+TEST_F(Dialogue, HardErrorLimitEndsTheSession) {
+  Boot("smtpd_hard_error_limit = 3\nsmtpd_soft_error_limit = 2\nsmtpd_error_sleep_time = 0\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(Code(c.Command("FOO")), "502");
+  EXPECT_EQ(Code(c.Command("FOO")), "502");
+  EXPECT_EQ(c.Command("FOO"), "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(c.Reply(), "421 4.7.0 mx.example.com Error: too many errors\r\n");
+  EXPECT_TRUE(c.Closed());
+  EXPECT_NE(server_.log().find("too many errors after FOO from localhost[127.0.0.1]"),
+            std::string::npos);
+}
+
+TEST_F(Dialogue, IdleTimeout) {
+  Boot("smtpd_timeout = 1s\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(c.Reply(), "421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
+  EXPECT_NE(server_.log().find("timeout after CONNECT from localhost[127.0.0.1]"), std::string::npos);
+}
+
+TEST_F(Dialogue, ConnectionCountLimitPerClient) {
+  Boot("smtpd_client_connection_count_limit = 1\nmynetworks = 10.0.0.0/8\n");
+  SmtpTestClient first(server_.port());
+  EXPECT_EQ(Code(first.Reply()), "220");
+  SmtpTestClient second(server_.port());
+  EXPECT_EQ(second.Reply(), "421 4.7.0 mx.example.com Error: too many connections from 127.0.0.1\r\n");
+  EXPECT_NE(server_.log().find("warning: Connection concurrency limit exceeded: 2 from localhost[127.0.0.1]"),
+            std::string::npos)
+      << server_.log();
+}
+
+TEST_F(Dialogue, OverlongCommandLineIsCut) {
+  Boot("line_length_limit = 600\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(Code(c.Command("NOOP " + std::string(5000, 'x'))), "250");
+  EXPECT_EQ(c.Command("NOOP"), "250 2.0.0 Ok\r\n");
+}
+
+TEST_F(Dialogue, RelayRestrictionsAndNoqueueLog) {
+  Boot("mynetworks = 10.0.0.0/8\n"
+       "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  c.Command("EHLO client.example.com");
+  c.Command("MAIL FROM:<a@example.com>");
+  EXPECT_EQ(c.Command("RCPT TO:<x@elsewhere.example>"),
+            "554 5.7.1 <x@elsewhere.example>: Relay access denied\r\n");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<x@relay.example>")), "250");
+  EXPECT_NE(server_.log().find("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 "
+                               "<x@elsewhere.example>: Relay access denied; from=<a@example.com> "
+                               "to=<x@elsewhere.example> proto=ESMTP helo=<client.example.com>"),
+            std::string::npos)
+      << server_.log();
+}
+
+TEST_F(Dialogue, AccessMapsOnEveryStage) {
+  Boot("smtpd_client_restrictions = check_client_access inline:{ 127.0.0.1=DUNNO }\n"
+       "smtpd_helo_restrictions = check_helo_access inline:{ {bad.example=REJECT go away} }\n"
+       "smtpd_sender_restrictions = check_sender_access inline:{ spam@example.com=REJECT, "
+       "{slow@example.com=DEFER try later}, hold@example.com=HOLD }, reject_non_fqdn_sender\n"
+       "smtpd_recipient_restrictions = check_recipient_access inline:{ {no@relay.example=550 5.1.1 gone} }, "
+       "reject_non_fqdn_recipient, permit_mynetworks, reject\n");
+  {
+    SmtpTestClient c(server_.port());
+    c.Reply();
+    EXPECT_EQ(Code(c.Command("EHLO bad.example")), "250");  // delay_reject: decided at RCPT
+    c.Command("MAIL FROM:<a@example.com>");
+    EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"),
+              "554 5.7.1 <bad.example>: Helo command rejected: go away\r\n");
+  }
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  c.Command("EHLO good.example");
+  c.Command("MAIL FROM:<spam@example.com>");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"),
+            "554 5.7.1 <spam@example.com>: Sender address rejected: Access denied\r\n");
+  c.Command("RSET");
+  c.Command("MAIL FROM:<slow@example.com>");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"),
+            "450 4.7.1 <slow@example.com>: Sender address rejected: try later\r\n");
+  c.Command("RSET");
+  c.Command("MAIL FROM:<user>");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"),
+            "504 5.5.2 <user>: Sender address rejected: need fully-qualified address\r\n");
+  c.Command("RSET");
+  c.Command("MAIL FROM:<a@example.com>");
+  EXPECT_EQ(c.Command("RCPT TO:<no@relay.example>"), "550 5.1.1 <no@relay.example>: Recipient address rejected: gone\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<bare>"),
+            "504 5.5.2 <bare>: Recipient address rejected: need fully-qualified address\r\n");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<ok@relay.example>")), "250");
+  c.Command("RSET");
+  c.Command("MAIL FROM:<hold@example.com>");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<ok@relay.example>")), "250");
+  EXPECT_EQ(Code(c.Command("DATA")), "354");
+  c.Send("Subject: held\r\n\r\nx\r\n");
+  std::string reply = c.Command(".");
+  EXPECT_EQ(Code(reply), "250");
+  std::string q = QueueJson();
+  EXPECT_NE(q.find("\"queue_id\":\"" + IdOf(reply) + "\",\"state\":\"hold\""), std::string::npos) << q;
+}
+
+TEST_F(Dialogue, HeaderAndBodyCheckActions) {
+  Boot("header_checks = regexp:{DIR}/header_checks\nbody_checks = regexp:{DIR}/body_checks\n",
+       {{"header_checks",
+         "/^Subject: reject me/ REJECT no thanks\n"
+         "/^Subject: hold me/ HOLD review\n"
+         "/^Subject: drop me/ DISCARD\n"
+         "/^Subject: redirect me/ REDIRECT other@relay.example\n"
+         "/^Subject: copy me/ BCC audit@relay.example\n"
+         "/^Subject: filter me/ FILTER smtp:[127.0.0.1]:10025\n"
+         "/^Subject: tag me/ PREPEND X-Tag: tagged\n"
+         "/^Subject: rename me/ REPLACE Subject: renamed\n"
+         "/^X-Remove:/ IGNORE\n"
+         "/^Subject: warn me/ WARN just saying\n"},
+        {"body_checks", "/^forbidden body/ REJECT 4.7.1 body later\n"}},
+       "");
+  // REJECT at end of DATA, with its text and enhanced code.
+  EXPECT_EQ(Send("a@example.com", {"b@relay.example"}, "Subject: reject me\r\n\r\nx\r\n"),
+            "550 5.7.1 no thanks\r\n");
+  EXPECT_EQ(Send("a@example.com", {"b@relay.example"}, "Subject: ok\r\n\r\nforbidden body\r\n"),
+            "451 4.7.1 body later\r\n");
+  std::string held = IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: hold me\r\n\r\nx\r\n"));
+  std::string dropped = Send("a@example.com", {"b@relay.example"}, "Subject: drop me\r\n\r\nx\r\n");
+  EXPECT_EQ(Code(dropped), "250");
+  std::string redirected =
+      IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: redirect me\r\n\r\nx\r\n"));
+  std::string copied = IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: copy me\r\n\r\nx\r\n"));
+  std::string edited = IdOf(Send("a@example.com", {"b@relay.example"},
+                                 "Subject: tag me\r\nX-Remove: yes\r\n\r\nx\r\n"));
+  std::string renamed = IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: rename me\r\n\r\nx\r\n"));
+  std::string filtered =
+      IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: filter me\r\n\r\nx\r\n"));
+  std::string warned = IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: warn me\r\n\r\nx\r\n"));
+  std::string q = QueueJson();
+  EXPECT_NE(q.find("\"queue_id\":\"" + held + "\",\"state\":\"hold\""), std::string::npos) << q;
+  EXPECT_EQ(q.find("\"queue_id\":\"" + IdOf(dropped) + "\""), std::string::npos) << q;
+  size_t at = q.find("\"queue_id\":\"" + redirected + "\"");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(q.substr(at, q.find('}', q.find("]", at)) - at).find("b@relay.example"), std::string::npos);
+  EXPECT_NE(q.find("other@relay.example", at), std::string::npos);
+  at = q.find("\"queue_id\":\"" + copied + "\"");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_NE(q.find("audit@relay.example", at), std::string::npos) << q;
+  EXPECT_NE(q.find("\"queue_id\":\"" + filtered + "\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"filter\":\"smtp:[127.0.0.1]:10025\""), std::string::npos) << q;
+  std::string e = server_.Phctl({"show", edited});
+  EXPECT_NE(e.find("X-Tag: tagged\nSubject: tag me\n"), std::string::npos) << e;
+  EXPECT_EQ(e.find("X-Remove"), std::string::npos) << e;
+  EXPECT_NE(server_.Phctl({"show", renamed}).find("\nSubject: renamed\n"), std::string::npos);
+  std::string log = server_.log();
+  EXPECT_NE(log.find(": reject: header Subject: reject me from localhost[127.0.0.1]; from=<a@example.com> "
+                     "to=<b@relay.example> proto=ESMTP helo=<client.example.com>: 5.7.1 no thanks"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(warned + ": warning: header Subject: warn me from localhost[127.0.0.1]"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(held + ": hold: header Subject: hold me"), std::string::npos) << log;
+  EXPECT_NE(log.find(": discard: header Subject: drop me"), std::string::npos) << log;
+  EXPECT_NE(log.find(": filter: header Subject: filter me"), std::string::npos) << log;
+}
+
+TEST_F(Dialogue, SwaksPythonAndSmtpSourceDeliverIntoTheQueue) {
+  Boot("");
+  std::string port = std::to_string(server_.port());
+  CommandResult swaks = RunCommand({"/usr/bin/swaks", "--server", "127.0.0.1", "--port", port,
+                                    "--from", "s@example.com", "--to", "t@relay.example",
+                                    "--header", "Subject: from swaks", "--pipeline"});
+  EXPECT_EQ(swaks.exit_code, 0) << swaks.out << swaks.err;
+  EXPECT_NE(swaks.out.find("<-  250 2.0.0 Ok: queued as "), std::string::npos) << swaks.out;
+  std::string py =
+      "import smtplib, sys\n"
+      "s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))\n"
+      "s.ehlo('py.example')\n"
+      "assert s.has_extn('pipelining') and s.has_extn('8bitmime') and s.has_extn('size')\n"
+      "r = s.sendmail('p@example.com', ['u@relay.example', 'v@relay.example'],"
+      " b'Subject: from python\\r\\n\\r\\n\\xc3\\xa9t\\xc3\\xa9\\r\\n', mail_options=['BODY=8BITMIME'])\n"
+      "assert r == {}, r\n"
+      "try:\n"
+      "    s.sendmail('p@example.com', ['x@elsewhere.example'], b'Subject: no\\r\\n\\r\\nx\\r\\n')\n"
+      "    print('relay accepted')\n"
+      "except smtplib.SMTPRecipientsRefused as e:\n"
+      "    print('refused', e.recipients['x@elsewhere.example'][0])\n"
+      "s.quit()\n";
+  CommandResult python = RunCommand({"/usr/bin/python3", "-c", py, port});
+  EXPECT_EQ(python.exit_code, 0) << python.err;
+  EXPECT_EQ(python.out, "refused 554\n");
+  CommandResult source = RunCommand({"/usr/sbin/smtp-source", "-s", "5", "-m", "25", "-l", "4096",
+                                     "-f", "load@example.com", "-t", "sink@relay.example",
+                                     "127.0.0.1:" + port});
+  EXPECT_EQ(source.exit_code, 0) << source.err;
+  std::string q = QueueJson();
+  size_t messages = 0;
+  for (size_t at = q.find("\"queue_id\""); at != std::string::npos; at = q.find("\"queue_id\"", at + 1))
+    ++messages;
+  EXPECT_EQ(messages, 1u + 1u + 25u) << q;
+}
+
+TEST_F(Dialogue, ReloadSwapsTheBundleForNewSessionsOnly) {
+  Boot("smtpd_sender_restrictions = check_sender_access inline:{ {a@example.com=REJECT first} }\n");
+  SmtpTestClient old_session(server_.port());
+  old_session.Reply();
+  old_session.Command("EHLO x.example");
+  HarnessConfig c;
+  c.main_cf = std::string(kBaseMain) +
+              "smtpd_sender_restrictions = check_sender_access inline:{ {a@example.com=REJECT second} }\n";
+  ASSERT_EQ(server_.Build(c), "");
+  EXPECT_NE(server_.Phctl({"reload"}).find("in force"), std::string::npos);
+  old_session.Command("MAIL FROM:<a@example.com>");
+  EXPECT_EQ(old_session.Command("RCPT TO:<b@relay.example>"),
+            "554 5.7.1 <a@example.com>: Sender address rejected: first\r\n");
+  SmtpTestClient fresh(server_.port());
+  fresh.Reply();
+  fresh.Command("EHLO x.example");
+  fresh.Command("MAIL FROM:<a@example.com>");
+  EXPECT_EQ(fresh.Command("RCPT TO:<b@relay.example>"),
+            "554 5.7.1 <a@example.com>: Sender address rejected: second\r\n");
+  // A corrupt generation is refused and changes nothing.
+  std::string current = server_.bundle_dir() + "/CURRENT";
+  RunCommand({"/bin/sh", "-c", "echo gen-0000000000000000 > " + current});
+  EXPECT_NE(server_.Phctl({"reload"}).find("ERROR"), std::string::npos);
+  SmtpTestClient after(server_.port());
+  after.Reply();
+  after.Command("EHLO x.example");
+  after.Command("MAIL FROM:<a@example.com>");
+  EXPECT_EQ(after.Command("RCPT TO:<b@relay.example>"),
+            "554 5.7.1 <a@example.com>: Sender address rejected: second\r\n");
+  EXPECT_NE(server_.log().find("warning: reload refused: "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace posthaste::testing
