@@ -3,9 +3,10 @@
 
 usage: idle_conns.py HOST PORT N STATUS_FILE [TIMEOUT_S]
 
-Connections come from source addresses 127.0.0.2, 127.0.0.3, ... (at most PER_SOURCE each)
-so that a per-client connection limit (smtpd_client_connection_count_limit, 50 by default)
-does not refuse them. Once every connection has its banner (or TIMEOUT_S has passed), writes
+All connections come from 127.0.0.1 (the server must not limit connections per client:
+smtpd_client_connection_count_limit = 0, or 127.0.0.1 in its exceptions; other loopback
+source addresses would make the server's reverse lookups go to DNS). Once every
+connection has its banner (or TIMEOUT_S has passed), writes
 "opened=N banners=B refused=R" to STATUS_FILE and sleeps until SIGTERM; all sockets close
 when the process exits. Needs RLIMIT_NOFILE above N.
 """
@@ -17,7 +18,6 @@ import socket
 import sys
 import time
 
-PER_SOURCE = 25
 host, port, n, status_file = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 30.0
 
@@ -27,7 +27,6 @@ banner = {}
 refused = 0
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((f"127.0.0.{2 + i // PER_SOURCE}", 0))
     s.setblocking(False)
     err = s.connect_ex((host, port))
     if err not in (0, errno.EINPROGRESS):

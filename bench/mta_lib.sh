@@ -117,6 +117,10 @@ smtp_dns_support_level = disabled
 biff = no
 alias_maps =
 alias_database =
+# Postfix does not count connections from mynetworks (smtpd_client_event_limit_exceptions);
+# say the same explicitly so that the 1 000 idle connections of receive_bench.sh (all from
+# 127.0.0.1) are served by both.
+smtpd_client_connection_count_limit = 0
 EOF
   if [ "$mode" = hold ]; then
     # Every message is put on hold at DATA: it is received, cleaned up and made durable,
@@ -277,6 +281,22 @@ ph_pss_kib() { awk '/^Pss:/{print $2}' "/proc/$PH_PID/smaps_rollup"; }
 # Postfix kit does), sender and recipient outside mydestination (relayed).
 src() {
   smtp-source -s "$4" -m "$2" -l "$3" -f bench@src.example -t user@dst.example "$1"
+}
+
+# src_timed OUTFILE HOST:PORT COUNT SIZE SESSIONS: src, output to OUTFILE; sets SRC_WALL
+# (seconds) and SRC_CPU (user + system seconds smtp-source used).
+src_timed() {
+  local out="$1"; shift
+  read -r SRC_WALL SRC_CPU SRC_RC < <(python3 -c '
+import resource, subprocess, sys, time
+with open(sys.argv[1], "w") as out:
+    t0 = time.time()
+    rc = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT).returncode
+    t1 = time.time()
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{t1 - t0:.6f} {r.ru_utime + r.ru_stime:.6f} {rc}")
+' "$out" smtp-source -s "$4" -m "$2" -l "$3" -f bench@src.example -t user@dst.example "$1")
+  [ "${SRC_RC:-1}" = 0 ]
 }
 
 # start_sink PORT TARGET: smtp-sink counting messages; sink_wait.py exits when TARGET

@@ -6,6 +6,7 @@
 #
 # Env (defaults): RUNS=5 MSGS=10000 WARMUP=500 SESSIONS=20 SIZES="4096 32768"
 #   PF_PORT=2525 PH_PORT=2535 IDLE_CONNS=1000 SKIP_RSS= BENCH_TMP=/var/tmp KEEP_WORK=
+#   (RUNS=0: memory only; SKIP_RSS=1: throughput only)
 #
 # Both MTAs run the same main.cf settings and master.cf service lines (bench/mta_lib.sh):
 # mynetworks = 127.0.0.0/8, smtpd_relay_restrictions = permit_mynetworks,
@@ -21,7 +22,8 @@
 # WARMUP messages untimed, then time smtp-source sending MSGS messages over SESSIONS
 # parallel sessions, one message per connection. msg/s = MSGS / smtp-source's wall time.
 # CPU per message: the MTA's own processes (posthasted: the process; Postfix: master, its
-# live children and the children it reaped), user + system, over the timed part.
+# live children and the children it reaped), user + system, over the timed part; and
+# smtp-source's own (the load generator shares the two cores with the MTA).
 # Prints per-run lines, medians and the ratio posthasted/Postfix of the medians.
 #
 # Memory: posthasted started on an empty queue, VmRSS and PSS after 2 s idle, then with
@@ -55,10 +57,11 @@ pf_cpu() {
   } | awk -v hz="$(getconf CLK_TCK)" '{s+=$1} END {print s/hz}'
 }
 
-# one_run MTA SIZE: sets RUN_RATE (msg/s), RUN_CPU (us/msg), RUN_BUSY (%), RUN_STATE.
+# one_run MTA SIZE: sets RUN_RATE (msg/s), RUN_CPU (us/msg), RUN_SRC_CPU (smtp-source's
+# us/msg), RUN_BUSY (% of both cores), RUN_STATE.
 # Not in a subshell: it starts and stops posthasted (PH_PID).
 one_run() {
-  local mta="$1" size="$2" target port t0 t1 c0 c1 b0 i0 b1 i1 state n
+  local mta="$1" size="$2" port c0 c1 b0 i0 b1 i1 state n
   if [ "$mta" = postfix ]; then
     pf_clear; port=$PF_PORT
   else
@@ -67,10 +70,8 @@ one_run() {
   [ "$WARMUP" -gt 0 ] && src "127.0.0.1:$port" "$WARMUP" "$size" "$SESSIONS" >/dev/null 2>&1
   if [ "$mta" = postfix ]; then c0=$(pf_cpu); else c0=$(proc_cpu "$PH_PID"); fi
   read -r b0 i0 < <(cpu_ticks)
-  t0=$(now)
-  src "127.0.0.1:$port" "$MSGS" "$size" "$SESSIONS" >"$WORK/src.out" 2>&1 ||
+  src_timed "$WORK/src.out" "127.0.0.1:$port" "$MSGS" "$size" "$SESSIONS" ||
     log "$mta: smtp-source failed: $(tail -2 "$WORK/src.out")"
-  t1=$(now)
   read -r b1 i1 < <(cpu_ticks)
   if [ "$mta" = postfix ]; then
     c1=$(pf_cpu); n=$(pf_held); state="hold=$n"
@@ -78,34 +79,39 @@ one_run() {
     c1=$(proc_cpu "$PH_PID"); n=$(ph_queued_total); state=$(ph_count)
   fi
   [ "$n" = $((MSGS + WARMUP)) ] || log "$mta: $n messages queued, expected $((MSGS + WARMUP))"
-  RUN_RATE=$(calc "f'{$MSGS/($t1-$t0):.1f}'")
+  RUN_RATE=$(calc "f'{$MSGS/$SRC_WALL:.1f}'")
+  RUN_SRC_CPU=$(calc "f'{1e6*$SRC_CPU/$MSGS:.0f}'")
   RUN_CPU=$(calc "f'{1e6*($c1-$c0)/$MSGS:.0f}'")
   RUN_BUSY=$(calc "f'{100*($b1-$b0)/max(1,$b1-$b0+$i1-$i0):.0f}'")
   RUN_STATE=$state
 }
 
-declare -A rate cpu
+declare -A rate cpu srccpu
 for size in $SIZES; do
+  [ "$RUNS" -gt 0 ] || break
   echo "## size $size bytes, loadavg $(loadavg)"
   for ((r = 1; r <= RUNS; r++)); do
     if ((r % 2)); then order="postfix posthasted"; else order="posthasted postfix"; fi
     for mta in $order; do
       one_run "$mta" "$size" || { log "$mta run $r failed"; exit 1; }
-      rate[$mta,$size]+="$RUN_RATE "; cpu[$mta,$size]+="$RUN_CPU "
-      printf 'run %d %-10s %8s msg/s  cpu %5s us/msg  machine busy %3s%%  queue %s  loadavg %s\n' \
-        "$r" "$mta" "$RUN_RATE" "$RUN_CPU" "$RUN_BUSY" "$RUN_STATE" "$(loadavg)"
+      rate[$mta,$size]+="$RUN_RATE "; cpu[$mta,$size]+="$RUN_CPU "; srccpu[$mta,$size]+="$RUN_SRC_CPU "
+      printf 'run %d %-10s %8s msg/s  cpu %5s us/msg (smtp-source %3s)  machine busy %3s%%  queue %s  loadavg %s\n' \
+        "$r" "$mta" "$RUN_RATE" "$RUN_CPU" "$RUN_SRC_CPU" "$RUN_BUSY" "$RUN_STATE" "$(loadavg)"
     done
   done
 done
 ph_stop
 
-echo "## results (medians of $RUNS runs; ratio = posthasted / Postfix)"
+[ "$RUNS" -gt 0 ] && echo "## results (medians of $RUNS runs; ratio = posthasted / Postfix)"
 for size in $SIZES; do
+  [ "$RUNS" -gt 0 ] || break
   for mta in postfix posthasted; do
     # shellcheck disable=SC2086
     stats "RESULT receive size=$size $mta msg/s" ${rate[$mta,$size]}
     # shellcheck disable=SC2086
     stats "RESULT receive size=$size $mta cpu_us/msg" ${cpu[$mta,$size]}
+    # shellcheck disable=SC2086
+    stats "RESULT receive size=$size $mta smtp-source_cpu_us/msg" ${srccpu[$mta,$size]}
   done
   # shellcheck disable=SC2086
   pm=$(median ${rate[postfix,$size]}); hm=$(median ${rate[posthasted,$size]})

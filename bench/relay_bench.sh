@@ -54,18 +54,17 @@ mta_cpu() { if [ "$1" = postfix ]; then pf_cpu; else proc_cpu "$PH_PID"; fi; }
 # relay COUNT SIZE MTA: sink up, send, wait for the sink; sets T_SRC, T_SINK (seconds from
 # the start, T_SINK empty when the sink did not get everything) and CPU_USED.
 relay() {
-  local n="$1" size="$2" mta="$3" t0 t1 tag ts cnt c0 c1
+  local n="$1" size="$2" mta="$3" t0 tag ts cnt c0 c1
   mta_drain "$mta" "${DRAIN_T:-120}" || log "$mta: queue not empty before the run"
   start_sink "$SINK_PORT" "$n" || return 1
   c0=$(mta_cpu "$mta")
   t0=$(now)
-  src "127.0.0.1:$(mta_port "$mta")" "$n" "$size" "$SESSIONS" >"$WORK/src.out" 2>&1 ||
+  src_timed "$WORK/src.out" "127.0.0.1:$(mta_port "$mta")" "$n" "$size" "$SESSIONS" ||
     log "$mta: smtp-source failed: $(tail -2 "$WORK/src.out")"
-  t1=$(now)
   wait "$WAIT_PID"; WAIT_PID=""
   c1=$(mta_cpu "$mta")
   read -r tag ts cnt _ <"$WORK/sinkwait"
-  T_SRC=$(calc "$t1 - $t0"); T_SINK=""
+  T_SRC=$SRC_WALL; T_SINK=""
   if [ "$tag" = DONE ]; then T_SINK=$(calc "$ts - $t0"); else log "$mta: sink $tag after $cnt of $n messages"; fi
   CPU_USED=$(calc "$c1 - $c0")
   mta_drain "$mta" "${DRAIN_T:-60}" >/dev/null 2>&1   # deliveries still in flight finish while the sink is up
