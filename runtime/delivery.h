@@ -70,6 +70,16 @@ struct DeliveryResult {
   // (DNS, connect, greeting, HELO, TLS), d = transmission.
   double connect_seconds = 0;
   double transmit_seconds = 0;
+  // Non-empty when the attempt failed for a reason that concerns the whole
+  // destination, not these recipients (no server reachable, connection
+  // refused or timed out, 4xx greeting): the text, e.g. "connect to
+  // mx.example.com[192.0.2.1]:25: Connection refused", and its enhanced
+  // status code. The queue manager lowers the destination's concurrency and
+  // after enough such failures suspends it for minimal_backoff_time, deferring
+  // its other mail with "delivery temporarily suspended: <text>" (Postfix's
+  // site failure feedback). Recipient-level problems leave it empty.
+  std::string destination_failure;
+  std::string destination_failure_dsn = "4.4.1";
 };
 
 class DeliveryAgent {

@@ -120,6 +120,7 @@ std::string_view RecipientStatusName(RecipientStatus s) {
     case RecipientStatus::kDone: return "delivered";
     case RecipientStatus::kDeferred: return "deferred";
     case RecipientStatus::kBounced: return "bounced";
+    case RecipientStatus::kBouncing: return "bounced";
   }
   return "pending";
 }

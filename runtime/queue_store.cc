@@ -466,6 +466,14 @@ absl::Status QueueStore::UpdateLocked(std::string_view id, const MessageUpdate& 
   if (it == index_.end() || !it->second.durable) {
     return absl::NotFoundError(Cat("no message ", id, " in the queue"));
   }
+  if (update.remove) {
+    std::string record;
+    AppendRemoveRecord(id, &record);
+    uint64_t segment, offset;
+    absl::Status st = AppendLocked(record, seq, &segment, &offset);
+    if (st.ok()) FinishMessageLocked(it);
+    return st;
+  }
   MessageMeta& meta = it->second.meta;
   for (const RecipientUpdate& u : update.recipients) {
     if (u.index >= meta.recipients.size()) {
@@ -574,18 +582,9 @@ absl::Status QueueStore::MarkRecipient(std::string_view id, size_t index, Recipi
 }
 
 absl::Status QueueStore::Remove(std::string_view id) {
-  absl::MutexLock lock(&mu_);
-  auto it = index_.find(Key(id));
-  if (it == index_.end() || !it->second.durable) {
-    return absl::NotFoundError(Cat("no message ", id, " in the queue"));
-  }
-  std::string record;
-  AppendRemoveRecord(id, &record);
-  uint64_t seq, segment, offset;
-  absl::Status st = AppendLocked(record, &seq, &segment, &offset);
-  if (!st.ok()) return st;
-  FinishMessageLocked(it);
-  return WaitDurableLocked(seq);
+  MessageUpdate update;
+  update.remove = true;
+  return UpdateAndWait(id, std::move(update));
 }
 
 std::vector<QueuedMessage> QueueStore::List() const {

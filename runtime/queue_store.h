@@ -124,11 +124,14 @@ struct ScheduleUpdate {
 
 // Changes to one message, written as consecutive records in one batch:
 // recipients first, then the state, then the schedule. When the recipient
-// changes finish the message, the rest is moot and not written.
+// changes finish the message, the rest is moot and not written. `remove`
+// deletes the message whatever its recipients' status (postsuper -d); the
+// other fields are then ignored.
 struct MessageUpdate {
   std::vector<RecipientUpdate> recipients;
   std::optional<MessageState> state;
   std::optional<ScheduleUpdate> schedule;
+  bool remove = false;
 };
 
 struct QueueStoreStats {

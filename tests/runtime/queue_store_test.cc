@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 
 namespace posthaste::runtime {
 namespace {
@@ -263,14 +264,14 @@ TEST_F(QueueStoreTest, AsyncUpdatesShareSyncsAndCallBackWhenDurable) {
           +[](int* d) { return *d == kMessages + 1; }, &done));
       EXPECT_EQ(failed, 0);
     }
-    EXPECT_LT(store->stats().syncs - syncs_before, ids.size() / 2)
-        << "updates should share syncs";
+    EXPECT_LT(store->stats().syncs - syncs_before, ids.size() / 2) << "updates should share syncs";
     // Unknown IDs and bad indexes answer at once, nothing applied.
     absl::Status unknown, bad_index;
     store->MarkRecipients("NOSUCHID", {{0, RecipientStatus::kDone, "", "", "", ""}},
                           [&](absl::Status st) { unknown = st; });
-    store->MarkRecipients(ids[1], {{0, RecipientStatus::kDeferred, "", "", "", ""},
-                                   {9, RecipientStatus::kDone, "", "", "", ""}},
+    store->MarkRecipients(ids[1],
+                          {{0, RecipientStatus::kDeferred, "", "", "", ""},
+                           {9, RecipientStatus::kDone, "", "", "", ""}},
                           [&](absl::Status st) { bad_index = st; });
     EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(bad_index.code(), absl::StatusCode::kInvalidArgument);
@@ -284,6 +285,31 @@ TEST_F(QueueStoreTest, AsyncUpdatesShareSyncsAndCallBackWhenDurable) {
     EXPECT_EQ(m.meta.recipients[0].status, RecipientStatus::kDone);
     EXPECT_EQ(m.meta.recipients[1].status, RecipientStatus::kPending);
   }
+}
+
+TEST_F(QueueStoreTest, AsyncRemoveJoinsTheBatchAndIsDurable) {
+  std::string keep, gone;
+  {
+    auto store = OpenStore();
+    keep = *store->EnqueueAndWait(Msg("", {"a@x.example"}), "k");
+    gone = *store->EnqueueAndWait(Msg("", {"b@x.example"}), "g");
+    absl::Notification done;
+    absl::Status result;
+    MessageUpdate update;
+    update.remove = true;
+    update.state = MessageState::kHold;  // ignored with remove
+    store->Update(gone, update, [&](absl::Status st) {
+      result = st;
+      done.Notify();
+    });
+    EXPECT_EQ(store->Info(gone).status().code(), absl::StatusCode::kNotFound);
+    done.WaitForNotification();
+    EXPECT_TRUE(result.ok()) << result;
+    EXPECT_EQ(store->UpdateAndWait(gone, update).code(), absl::StatusCode::kNotFound);
+  }
+  auto store = OpenStore();
+  EXPECT_TRUE(store->Info(keep).ok());
+  EXPECT_FALSE(store->Info(gone).ok());
 }
 
 TEST_F(QueueStoreTest, SecondOpenOfTheSameQueueIsRefused) {

@@ -1,0 +1,454 @@
+// local_delivery.cc: aliases, users, mailboxes (see local_delivery.h).
+#include "runtime/local_delivery.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "runtime/fs_identity.h"
+#include "runtime/maildir_writer.h"
+#include "runtime/maillog.h"
+#include "runtime/mbox_writer.h"
+#include "runtime/service_params.h"
+#include "tables/str_cat.h"
+
+namespace posthaste::runtime {
+
+namespace {
+
+using tables::Cat;
+using Status = RecipientOutcome::Status;
+
+struct LocalConfig {
+  std::vector<const tables::Table*> alias_tables;
+  std::string alias_problem;  // a configured alias table the bundle lacks
+  std::string home_mailbox;
+  std::string spool;
+  std::string delimiter;
+  bool owner_request_special = true;
+  bool original_recipient = true;
+  uint64_t size_limit = 0;
+  int lock_attempts = 20;
+  absl::Duration lock_delay = absl::Seconds(1);
+  AgentGlobals globals;
+  std::string unsupported_mailbox;  // a parameter that would route the mailbox elsewhere
+  std::string unsupported_unknown;  // a parameter that would take unknown users
+};
+
+LocalConfig ReadConfig(const DeliveryRequest& request) {
+  LocalConfig c;
+  const tables::Snapshot& snap = *request.snapshot;
+  ServiceParams p(snap, request.service);
+  for (const std::string& name : p.List("alias_maps")) {
+    const tables::Table* t = snap.FindTable(name);
+    if (t)
+      c.alias_tables.push_back(t);
+    else if (c.alias_problem.empty())
+      c.alias_problem = name;
+  }
+  c.home_mailbox = p.Str("home_mailbox");
+  c.spool = p.Str("mail_spool_directory");
+  c.delimiter = p.Str("recipient_delimiter");
+  c.owner_request_special = p.Bool("owner_request_special");
+  c.original_recipient = p.Bool("enable_original_recipient");
+  c.size_limit = static_cast<uint64_t>(std::max<int64_t>(0, p.Size("mailbox_size_limit")));
+  c.lock_attempts = static_cast<int>(p.Int("deliver_lock_attempts"));
+  c.lock_delay = p.Time("deliver_lock_delay");
+  c.globals = ReadAgentGlobals(snap, request.service);
+  for (const char* name :
+       {"mailbox_transport_maps", "mailbox_transport", "mailbox_command_maps", "mailbox_command"}) {
+    if (!p.Str(name).empty()) {
+      c.unsupported_mailbox = name;
+      break;
+    }
+  }
+  for (const char* name : {"fallback_transport_maps", "fallback_transport", "luser_relay"}) {
+    if (!p.Str(name).empty()) {
+      c.unsupported_unknown = name;
+      break;
+    }
+  }
+  return c;
+}
+
+// The recipient's local part split at the first delimiter character:
+// "user+ext" gives user "user", extension "ext". owner-X and X-request are
+// not split when "-" is a delimiter (owner_request_special).
+struct LocalPart {
+  std::string local;  // lowercased, with extension
+  std::string user;   // lowercased, without extension
+  std::string domain;
+};
+
+LocalPart SplitRecipient(std::string_view address, const LocalConfig& c) {
+  LocalPart lp;
+  size_t at = address.rfind('@');
+  lp.local = absl::AsciiStrToLower(std::string(address.substr(0, at)));
+  if (at != std::string_view::npos)
+    lp.domain = absl::AsciiStrToLower(std::string(address.substr(at + 1)));
+  lp.user = lp.local;
+  if (c.delimiter.empty()) return lp;
+  bool special =
+      c.owner_request_special && c.delimiter.find('-') != std::string::npos &&
+      (lp.local.rfind("owner-", 0) == 0 ||
+       (lp.local.size() > 8 && lp.local.compare(lp.local.size() - 8, 8, "-request") == 0));
+  if (special) return lp;
+  size_t cut = lp.local.find_first_of(c.delimiter);
+  if (cut != std::string::npos && cut > 0) lp.user = lp.local.substr(0, cut);
+  return lp;
+}
+
+enum class AliasAnswer { kFound, kNotFound, kTryAgain };
+
+AliasAnswer LookupAlias(const LocalConfig& c, const std::vector<std::string>& keys,
+                        std::string* value, std::string* matched) {
+  for (const std::string& key : keys) {
+    for (const tables::Table* t : c.alias_tables) {
+      tables::LookupStatus s = t->LookupInto(key, value);
+      if (s == tables::LookupStatus::kTryAgain) return AliasAnswer::kTryAgain;
+      if (s == tables::LookupStatus::kFound) {
+        *matched = key;
+        return AliasAnswer::kFound;
+      }
+    }
+  }
+  return AliasAnswer::kNotFound;
+}
+
+// Splits an alias value on commas outside "quotes", <angle brackets> and
+// (comments); elements are trimmed, empty ones dropped.
+std::vector<std::string> SplitAliasList(std::string_view value) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  int angle = 0, paren = 0;
+  auto flush = [&]() {
+    std::string_view t = cur;
+    while (!t.empty() && isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+    while (!t.empty() && isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    if (!t.empty()) out.emplace_back(t);
+    cur.clear();
+  };
+  for (size_t i = 0; i < value.size(); ++i) {
+    char ch = value[i];
+    if (quoted) {
+      if (ch == '\\' && i + 1 < value.size()) {
+        cur.push_back(ch);
+        ch = value[++i];
+      } else if (ch == '"') {
+        quoted = false;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == '<') {
+      ++angle;
+    } else if (ch == '>' && angle > 0) {
+      --angle;
+    } else if (ch == '(') {
+      ++paren;
+    } else if (ch == ')' && paren > 0) {
+      --paren;
+    } else if (ch == ',' && angle == 0 && paren == 0) {
+      flush();
+      continue;
+    }
+    cur.push_back(ch);
+  }
+  flush();
+  return out;
+}
+
+enum class ElementKind { kAddress, kCommand, kFile, kInclude };
+
+struct AliasElement {
+  ElementKind kind = ElementKind::kAddress;
+  std::string address;  // kAddress: the address as written (no domain for a bare name)
+};
+
+AliasElement ClassifyElement(std::string_view e) {
+  AliasElement out;
+  std::string text(e);
+  // A destination written in quotes ("|cmd args", "/path name").
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
+    text = text.substr(1, text.size() - 2);
+  if (!text.empty() && text.front() == '|') {
+    out.kind = ElementKind::kCommand;
+    return out;
+  }
+  if (!text.empty() && text.front() == '/') {
+    out.kind = ElementKind::kFile;
+    return out;
+  }
+  if (absl::AsciiStrToLower(text.substr(0, 9)) == ":include:") {
+    out.kind = ElementKind::kInclude;
+    return out;
+  }
+  std::string addr(e);
+  // "Name <user@domain>": the part in angle brackets.
+  size_t lt = addr.find('<'), gt = addr.rfind('>');
+  if (lt != std::string::npos && gt != std::string::npos && gt > lt)
+    addr = addr.substr(lt + 1, gt - lt - 1);
+  // "(comment)" parts are dropped.
+  std::string plain;
+  int depth = 0;
+  for (char ch : addr) {
+    if (ch == '(') ++depth;
+    if (depth == 0) plain.push_back(ch);
+    if (ch == ')' && depth > 0) --depth;
+  }
+  std::string_view t = plain;
+  while (!t.empty() && isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+  while (!t.empty() && isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  if (!t.empty() && t.front() == '\\') t.remove_prefix(1);  // "\user": no further aliasing
+  // "local"@domain: quotes around the local part are syntax, not content.
+  std::string unquoted;
+  bool q = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '"') {
+      q = !q;
+      continue;
+    }
+    if (q && t[i] == '\\' && i + 1 < t.size()) ++i;
+    unquoted.push_back(t[i]);
+  }
+  out.address = unquoted;
+  return out;
+}
+
+std::string RefusalText(ElementKind kind, std::string_view alias) {
+  std::string_view what = kind == ElementKind::kCommand ? "mail to command"
+                          : kind == ElementKind::kFile  ? "mail to file"
+                                                        : "mail to :include: file";
+  return Cat(what, " is not supported (alias ", alias, ")");
+}
+
+// Combines part outcomes into the recipient's one outcome: any deferral
+// wins, then any bounce, else sent with the texts joined.
+RecipientOutcome Combine(size_t index, const std::vector<RecipientOutcome>& parts) {
+  for (Status want : {Status::kDeferred, Status::kBounced})
+    for (const RecipientOutcome& p : parts)
+      if (p.status == want) return p;
+  std::string text;
+  for (const RecipientOutcome& p : parts) text += (text.empty() ? "" : ", ") + p.text;
+  return SentOutcome(index, "2.0.0", text);
+}
+
+RecipientOutcome FromWriteStatus(size_t index, const absl::Status& s, std::string_view prefix) {
+  std::string text = Cat(prefix, std::string(s.message()));
+  if (absl::IsResourceExhausted(s)) return BouncedOutcome(index, "5.2.2", text);
+  return DeferredOutcome(index, "4.2.0", text);
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PasswdEntry>> SystemPasswdLookup(std::string_view name) {
+  std::string key(name);
+  long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(hint > 0 ? static_cast<size_t>(hint) : 16384);
+  for (;;) {
+    struct passwd pw;
+    struct passwd* result = nullptr;
+    int rc = getpwnam_r(key.c_str(), &pw, buf.data(), buf.size(), &result);
+    if (rc == ERANGE && buf.size() < (size_t{1} << 20)) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (rc == 0 && result == nullptr) return std::nullopt;
+    if (rc == ENOENT || rc == ESRCH) return std::nullopt;
+    if (rc != 0) return absl::UnavailableError(Cat("getpwnam_r ", key, ": ", strerror(rc)));
+    return PasswdEntry{pw.pw_name, pw.pw_uid, pw.pw_gid, pw.pw_dir ? pw.pw_dir : ""};
+  }
+}
+
+LocalDeliveryAgent::LocalDeliveryAgent(LocalDeliveryOptions options)
+    : BlockingAgent(options.blocking), options_(std::move(options)) {
+  if (!options_.passwd) options_.passwd = SystemPasswdLookup;
+  if (!options_.clock) options_.clock = RealMicros;
+}
+
+namespace {
+
+struct Delivery {
+  const DeliveryRequest& request;
+  const LocalDeliveryOptions& options;
+  const LocalConfig& config;
+  std::string_view content;
+};
+
+// Step 3: the user's mailbox.
+RecipientOutcome DeliverToUser(const Delivery& d, const DeliveryRecipient& r, const LocalPart& lp) {
+  const LocalConfig& c = d.config;
+  if (!c.unsupported_mailbox.empty())
+    return DeferredOutcome(r.index, "4.3.0",
+                           Cat(c.unsupported_mailbox, " is not supported by posthaste"));
+  absl::StatusOr<std::optional<PasswdEntry>> pw = d.options.passwd(lp.user);
+  if (!pw.ok())
+    return DeferredOutcome(r.index, "4.3.0",
+                           Cat("user lookup error: ", std::string(pw.status().message())));
+  if (!pw->has_value()) {
+    if (!c.unsupported_unknown.empty())
+      return DeferredOutcome(r.index, "4.3.0",
+                             Cat(c.unsupported_unknown, " is not supported by posthaste"));
+    return BouncedOutcome(r.index, "5.1.1", Cat("unknown user: \"", lp.user, "\""));
+  }
+  const PasswdEntry& user = **pw;
+
+  DeliveryHeaders h;
+  h.sender = d.request.sender;
+  if (c.original_recipient) h.original = r.original.empty() ? r.address : r.original;
+  h.delivered_to = r.address;
+  std::string headers = FormatDeliveryHeaders(h);
+  int64_t now = d.options.clock();
+
+  std::string path;
+  bool maildir = false;
+  bool in_spool = c.home_mailbox.empty();
+  if (!in_spool) {
+    path = Cat(user.home, "/", c.home_mailbox);
+    maildir = !c.home_mailbox.empty() && c.home_mailbox.back() == '/';
+  } else {
+    std::string spool = c.spool;
+    maildir = !spool.empty() && spool.back() == '/';
+    while (spool.size() > 1 && spool.back() == '/') spool.pop_back();
+    path = Cat(spool, "/", user.name, maildir ? "/" : "");
+  }
+
+  // Root: the user's own rights for everything except opening the spool
+  // mbox (see the header).
+  bool as_root_in_spool = in_spool && !maildir && RunningAsRoot();
+  absl::StatusOr<std::unique_ptr<ScopedFsIdentity>> identity =
+      ScopedFsIdentity::Enter(as_root_in_spool ? 0 : user.uid, user.gid);
+  if (!identity.ok())
+    return DeferredOutcome(
+        r.index, "4.3.0",
+        Cat("cannot switch to user ", user.name, ": ", std::string(identity.status().message())));
+  if (d.options.log && !user.home.empty()) {
+    struct stat st;
+    std::string forward = Cat(user.home, "/.forward");
+    if (!as_root_in_spool && lstat(forward.c_str(), &st) == 0)
+      d.options.log->Warning("local", Cat(d.request.queue_id, ": ignoring ", forward,
+                                          ": .forward files are not supported"));
+  }
+  if (maildir) {
+    MaildirTarget t;
+    t.directory = path;
+    t.hostname = c.globals.myhostname;
+    t.size_limit = c.size_limit;
+    t.now_micros = now;
+    absl::StatusOr<std::string> file = DeliverToMaildir(t, headers, d.content);
+    if (!file.ok()) return FromWriteStatus(r.index, file.status(), "maildir delivery failed: ");
+    return SentOutcome(r.index, "2.0.0", "delivered to maildir");
+  }
+  MboxTarget t;
+  t.path = path;
+  t.size_limit = c.size_limit;
+  if (as_root_in_spool) t.owner = MboxTarget::Owner{user.uid, user.gid};
+  t.lock_attempts = c.lock_attempts;
+  t.lock_delay = c.lock_delay;
+  t.now_micros = now;
+  absl::Status s = AppendToMbox(t, d.request.sender, headers, d.content);
+  if (!s.ok())
+    return FromWriteStatus(r.index, s,
+                           Cat("cannot update mailbox ", path, " for user ", user.name, ". "));
+  return SentOutcome(r.index, "2.0.0", "delivered to mailbox");
+}
+
+RecipientOutcome DeliverOne(const Delivery& d, const DeliveryRecipient& r) {
+  const LocalConfig& c = d.config;
+  if (HasDeliveredTo(d.content, r.address))
+    return BouncedOutcome(r.index, "5.4.6", Cat("mail forwarding loop for ", r.address));
+  LocalPart lp = SplitRecipient(r.address, c);
+
+  // Step 2: aliases.
+  if (!c.alias_problem.empty())
+    return DeferredOutcome(r.index, "4.3.0", "alias database unavailable");
+  std::vector<std::string> keys = {lp.local};
+  if (lp.user != lp.local) keys.push_back(lp.user);
+  std::string value, name;
+  switch (LookupAlias(c, keys, &value, &name)) {
+    case AliasAnswer::kTryAgain:
+      return DeferredOutcome(r.index, "4.3.0", "alias database unavailable");
+    case AliasAnswer::kNotFound:
+      return DeliverToUser(d, r, lp);
+    case AliasAnswer::kFound:
+      break;
+  }
+
+  std::vector<RecipientOutcome> parts;
+  std::vector<std::string> forward;
+  bool self = false;
+  for (const std::string& element : SplitAliasList(value)) {
+    AliasElement e = ClassifyElement(element);
+    if (e.kind != ElementKind::kAddress) {
+      parts.push_back(BouncedOutcome(r.index, "5.7.1", RefusalText(e.kind, name)));
+      continue;
+    }
+    std::string addr = e.address;
+    if (addr.empty()) continue;
+    size_t at = addr.rfind('@');
+    std::string local = absl::AsciiStrToLower(addr.substr(0, at));
+    std::string domain = at == std::string::npos ? "" : absl::AsciiStrToLower(addr.substr(at + 1));
+    if (local == name && (domain.empty() || domain == lp.domain ||
+                          domain == absl::AsciiStrToLower(c.globals.myorigin) ||
+                          domain == absl::AsciiStrToLower(c.globals.myhostname))) {
+      self = true;  // the alias names itself: its own mailbox
+      continue;
+    }
+    if (at == std::string::npos) addr += Cat("@", c.globals.myorigin);
+    if (std::find(forward.begin(), forward.end(), addr) == forward.end()) forward.push_back(addr);
+  }
+  if (self) parts.push_back(DeliverToUser(d, r, lp));
+  if (!forward.empty()) {
+    if (!d.options.forward) {
+      parts.push_back(DeferredOutcome(r.index, "4.3.0", "mail forwarding is not available"));
+    } else {
+      NewMessage m;
+      m.sender = d.request.sender;
+      std::string owner_value, owner_key;
+      if (LookupAlias(c, {"owner-" + name}, &owner_value, &owner_key) == AliasAnswer::kFound)
+        m.sender = Cat("owner-", name, "@", c.globals.myorigin);
+      m.recipients = forward;
+      m.original_recipients.assign(forward.size(), r.original.empty() ? r.address : r.original);
+      m.flags = d.request.flags;
+      std::string content = Cat("Delivered-To: ", absl::AsciiStrToLower(r.address), "\n");
+      content.append(d.content);
+      absl::StatusOr<std::string> id = d.options.forward(m, content);
+      if (id.ok())
+        parts.push_back(SentOutcome(r.index, "2.0.0", Cat("forwarded as ", *id)));
+      else
+        parts.push_back(DeferredOutcome(
+            r.index, "4.3.0", Cat("mail forwarding failed: ", std::string(id.status().message()))));
+    }
+  }
+  if (parts.empty())
+    return BouncedOutcome(r.index, "5.3.0", Cat("alias ", name, " has an empty expansion"));
+  return Combine(r.index, parts);
+}
+
+}  // namespace
+
+DeliveryResult LocalDeliveryAgent::DeliverNow(const DeliveryRequest& request) {
+  if (!request.snapshot) return DeferAll(request, "4.3.0", "mail system configuration error");
+  if (!request.content) return DeferAll(request, "4.3.0", "message content unavailable");
+  LocalConfig config = ReadConfig(request);
+  if (!config.alias_problem.empty() && options_.log)
+    options_.log->Warning("local",
+                          Cat("alias_maps: table ", config.alias_problem, " is not in the bundle"));
+  Delivery d{request, options_, config, *request.content};
+  DeliveryResult result;
+  result.relay = "local";
+  for (const DeliveryRecipient& r : request.recipients) {
+    RecipientOutcome o = DeliverOne(d, r);
+    if (config.globals.soft_bounce) ApplySoftBounce(&o);
+    result.outcomes.push_back(std::move(o));
+  }
+  return result;
+}
+
+}  // namespace posthaste::runtime
