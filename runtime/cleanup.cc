@@ -185,7 +185,10 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
 
   tables::CheckOutcome checks;
   checks.message = std::move(message);
-  if (s.header_checks_enabled) {
+  const tables::MessageCheckTables& tables = config.checks();
+  bool any_checks = !tables.header.empty() || !tables.mime_header.empty() ||
+                    !tables.nested_header.empty() || !tables.body.empty();
+  if (s.header_checks_enabled && any_checks) {
     checks = tables::CheckMessage(checks.message, config.checks());
     for (const tables::CheckEvent& e : checks.events) {
       std::string what = Cat(e.header ? "header " : "body ", FirstLine(e.line));

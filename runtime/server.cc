@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "runtime/control_protocol.h"
+#include "runtime/delivery_agents.h"
+#include "runtime/qmgr.h"
 #include "runtime/mailq_format.h"
 #include "runtime/queue_store.h"
 #include "runtime/service_params.h"
@@ -167,6 +169,8 @@ class Server::Impl {
   std::map<std::string, Listener> listeners_;  // touched on the loop (and before it runs)
   std::string queue_dir_;
   std::unique_ptr<QueueStore> queue_;
+  std::unique_ptr<DeliveryAgents> agents_;
+  std::unique_ptr<QueueManager> qmgr_;
   SmtpdContext context_;
   std::mutex counts_mu_;
   std::map<std::string, int> counts_;
@@ -227,6 +231,22 @@ absl::Status Server::Impl::Start() {
     if (n <= 0) counts_.erase(addr);
     return value;
   };
+  DeliveryAgentsOptions agent_options;
+  agent_options.dns_servers = options_.dns_servers;
+  agent_options.forward = [this](const NewMessage& message,
+                                 std::string_view content) -> absl::StatusOr<std::string> {
+    absl::StatusOr<std::string> id = queue_->EnqueueAndWait(message, content);
+    if (id.ok() && qmgr_) qmgr_->Notify(*id);
+    return id;
+  };
+  auto agents = DeliveryAgents::Create(io_, log_, std::move(agent_options));
+  if (!agents.ok()) return agents.status();
+  agents_ = std::move(*agents);
+  qmgr_ = std::make_unique<QueueManager>(
+      io_, *queue_, *log_, [this] { return Current()->snapshot; },
+      [this](std::string_view process) { return agents_->Find(process); });
+  context_.on_queued = [this](const std::string& id) { qmgr_->Notify(id); };
+  qmgr_->Start();
   if (absl::Status s = OpenControlSocket(); !s.ok()) return s;
   log_->Info(kProgram, Cat("daemon started -- version posthaste, bundle ",
                            snap.generation(), " (", snap.manifest_sha256(), ")"));
@@ -487,17 +507,10 @@ std::string Server::Impl::StatusText() {
   std::string out = Cat("bundle: ", gen->snapshot->generation(), " ", gen->snapshot->manifest_sha256(), "\n");
   out += Cat("reloads: ", reloads_.load(), "\n");
   for (const std::string& b : bound_) out += Cat("listener: ", b, "\n");
-  size_t incoming = 0, active = 0, deferred = 0, hold = 0;
-  for (const QueuedMessage& m : queue_->List()) {
-    switch (m.meta.state) {
-      case MessageState::kIncoming: ++incoming; break;
-      case MessageState::kActive: ++active; break;
-      case MessageState::kDeferred: ++deferred; break;
-      case MessageState::kHold: ++hold; break;
-    }
-  }
-  out += Cat("queue: incoming=", incoming, " active=", active, " deferred=", deferred,
-             " hold=", hold, "\n");
+  QueueManager::Status q = qmgr_->GetStatus();
+  out += Cat("queue: incoming=", q.incoming, " active=", q.active, " deferred=", q.deferred,
+             " hold=", q.hold, "\n");
+  out += Cat("deliveries: in_progress=", q.deliveries_in_progress, "\n");
   out += Cat("sessions: started=", context_.sessions_started.load(),
              " finished=", context_.sessions_finished.load(),
              " queued=", context_.messages_queued.load(), "\n");
@@ -515,6 +528,32 @@ std::string Server::Impl::Handle(const ControlRequest& request, bool* ok) {
       return FormatMailq(list, options);
     }
     return FormatMailqJson(list);
+  }
+  if (request.verb == "flush") {
+    qmgr_->Flush();
+    return "";
+  }
+  if (request.verb == "hold" || request.verb == "release" || request.verb == "delete" ||
+      request.verb == "requeue") {
+    if (request.args.empty()) {
+      *ok = false;
+      return Cat("usage: ", request.verb, " QUEUEID...|ALL");
+    }
+    std::string out;
+    for (const std::string& id : request.args) {
+      absl::Status st = request.verb == "hold"      ? qmgr_->Hold(id)
+                        : request.verb == "release" ? qmgr_->Release(id)
+                        : request.verb == "delete"  ? qmgr_->Delete(id)
+                                                    : qmgr_->Requeue(id);
+      if (!st.ok()) {
+        *ok = false;
+        return Cat(id, ": ", std::string(st.message()));
+      }
+      out += Cat(id, ": ", request.verb == "hold" ? "placed on hold"
+                           : request.verb == "release" ? "released from hold"
+                           : request.verb == "delete" ? "removed" : "requeued", "\n");
+    }
+    return out;
   }
   if (request.verb == "show") {  // postcat -q: one message's content
     if (request.args.size() != 1) {
@@ -549,6 +588,8 @@ void Server::Impl::Shutdown() {
   std::vector<std::string> names;
   for (const auto& [name, l] : listeners_) names.push_back(name);
   for (const std::string& n : names) CloseListener(n);
+  if (qmgr_) qmgr_->Stop();
+  if (agents_) agents_->CloseIdle();
   asio::error_code ec;
   if (control_) control_->close(ec);
   signals_.cancel(ec);
@@ -564,6 +605,9 @@ int Server::Impl::Run() {
   io_.run();
   for (std::thread& t : pool) t.join();
   lookup_pool_.join();
+  if (qmgr_) qmgr_->Stop();
+  qmgr_.reset();
+  agents_.reset();
   queue_.reset();  // commits what is pending
   log_->Info(kProgram, "daemon stopped");
   return 0;

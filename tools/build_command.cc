@@ -316,11 +316,20 @@ int BuildCommand(const std::vector<std::string>& argv) {
       std::map<std::string, std::string> params;
       for (const auto& [name, p] : cs->params->known()) {
         bool reads = prog && p.info && (p.info->programs & tables::ProgramBit(*prog));
-        // smtpd also reads the restriction classes its lists name.
-        if (prog == tables::Program::kSmtpd && cs->params->restriction_classes().count(name))
+        // smtpd also reads the restriction classes its lists name, and
+        // computes $mynetworks from mynetworks_style when it is left to the host.
+        if (prog == tables::Program::kSmtpd &&
+            (cs->params->restriction_classes().count(name) || name == "mynetworks_style"))
           reads = true;
         if ((prog == tables::Program::kQmgr || prog == tables::Program::kOqmgr) &&
             qmgr_transport_params.count(name))
+          reads = true;
+        // trivial-rewrite's resolve() reads the address-class settings that
+        // its manual page does not list.
+        if (prog == tables::Program::kTrivialRewrite &&
+            (name == "mydestination" || name == "relay_domains" || name == "inet_interfaces" ||
+             name == "proxy_interfaces" || name == "virtual_alias_domains" ||
+             name == "virtual_mailbox_domains" || name == "myhostname" || name == "mydomain"))
           reads = true;
         bool set_here = svc.FindOption(name) != nullptr;
         if (!reads && !set_here) continue;

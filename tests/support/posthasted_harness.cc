@@ -59,7 +59,11 @@ PosthastedHarness::~PosthastedHarness() {
 std::string PosthastedHarness::Build(const HarnessConfig& config) {
   std::string conf = dir_ + "/etc";
   std::filesystem::create_directories(conf);
-  WriteFile(conf + "/main.cf", Replace(config.main_cf, "{DIR}", dir_));
+  // Tests describe today's configurations: no backward-compatibility mode.
+  std::string main_cf = config.main_cf;
+  if (main_cf.find("compatibility_level") == std::string::npos)
+    main_cf = "compatibility_level = 3.6\n" + main_cf;
+  WriteFile(conf + "/main.cf", Replace(main_cf, "{DIR}", dir_));
   std::string master = Replace(config.master_cf, "{DIR}", dir_);
   if (master.find(" inet ") == std::string::npos)
     master = "smtp inet n - n - - smtpd\n" + master;
