@@ -34,6 +34,7 @@
 #include "runtime/service_params.h"
 #include "runtime/smtp_connection_cache.h"
 #include "runtime/smtp_reply.h"
+#include "runtime/smtp_tls.h"
 #include "tables/str_cat.h"
 
 namespace posthaste::runtime {
@@ -54,6 +55,7 @@ class SmtpDeliveryAgent::Impl {
 
   SmtpClientOptions options;
   SmtpConnectionCache cache;
+  TlsContextCache tls_contexts;
   std::atomic<uint64_t> opened{0};
   std::atomic<uint64_t> reused{0};
 };
@@ -119,6 +121,8 @@ struct Settings {
   std::vector<std::string> cache_destinations;
   absl::Duration cache_time_limit, reuse_time_limit;
   int64_t reuse_count_limit = 0;
+  TlsPolicy tls;
+  absl::Duration starttls_timeout;
 };
 
 // A value from the bundle, or the host-dependent default when the bundle
@@ -186,6 +190,8 @@ Settings LoadSettings(const ServiceParams& p) {
   s.cache_time_limit = p.Time("smtp_connection_cache_time_limit");
   s.reuse_time_limit = p.Time("smtp_connection_reuse_time_limit");
   s.reuse_count_limit = p.Int("smtp_connection_reuse_count_limit");
+  s.tls = LoadTlsPolicy(p);
+  s.starttls_timeout = p.Time("smtp_starttls_timeout");
   return s;
 }
 
@@ -312,10 +318,19 @@ asio::awaitable<Io> ReadReply(SmtpConnection& c, absl::Duration timeout, SmtpRep
     }
     asio::steady_timer timer(c.socket.get_executor());
     timer.expires_after(ToChrono(timeout));
-    auto result = co_await (c.socket.async_read_some(asio::buffer(buf), as_tuple(asio::use_awaitable)) ||
-                            timer.async_wait(as_tuple(asio::use_awaitable)));
-    if (result.index() == 1) co_return Io::kTimeout;
-    auto [ec, n] = std::get<0>(result);
+    asio::error_code ec;
+    size_t n = 0;
+    if (c.tls) {
+      auto result = co_await (c.tls->async_read_some(asio::buffer(buf), as_tuple(asio::use_awaitable)) ||
+                              timer.async_wait(as_tuple(asio::use_awaitable)));
+      if (result.index() == 1) co_return Io::kTimeout;
+      std::tie(ec, n) = std::get<0>(result);
+    } else {
+      auto result = co_await (c.socket.async_read_some(asio::buffer(buf), as_tuple(asio::use_awaitable)) ||
+                              timer.async_wait(as_tuple(asio::use_awaitable)));
+      if (result.index() == 1) co_return Io::kTimeout;
+      std::tie(ec, n) = std::get<0>(result);
+    }
     if (ec || n == 0) co_return Io::kEof;
     c.reader.Append(std::string_view(buf, n));
   }
@@ -326,11 +341,21 @@ asio::awaitable<Io> WriteAll(SmtpConnection& c, std::string_view data, absl::Dur
     size_t chunk = std::min(data.size(), kWriteChunk);
     asio::steady_timer timer(c.socket.get_executor());
     timer.expires_after(ToChrono(timeout));
-    auto result = co_await (
-        asio::async_write(c.socket, asio::buffer(data.data(), chunk), as_tuple(asio::use_awaitable)) ||
-        timer.async_wait(as_tuple(asio::use_awaitable)));
-    if (result.index() == 1) co_return Io::kTimeout;
-    auto [ec, n] = std::get<0>(result);
+    asio::error_code ec;
+    size_t n = 0;
+    if (c.tls) {
+      auto result = co_await (
+          asio::async_write(*c.tls, asio::buffer(data.data(), chunk), as_tuple(asio::use_awaitable)) ||
+          timer.async_wait(as_tuple(asio::use_awaitable)));
+      if (result.index() == 1) co_return Io::kTimeout;
+      std::tie(ec, n) = std::get<0>(result);
+    } else {
+      auto result = co_await (
+          asio::async_write(c.socket, asio::buffer(data.data(), chunk), as_tuple(asio::use_awaitable)) ||
+          timer.async_wait(as_tuple(asio::use_awaitable)));
+      if (result.index() == 1) co_return Io::kTimeout;
+      std::tie(ec, n) = std::get<0>(result);
+    }
     if (ec) co_return Io::kEof;
     data.remove_prefix(n);
   }
@@ -456,8 +481,17 @@ class Delivery {
         if (r.mark == Mark::kNone) r.mark = Mark::kKeep;
       }
     } else {
+      bool deferred = false;
       for (Rcpt& r : rcpts_) {
-        if (r.mark == Mark::kNone) RecordWhy(r);
+        if (r.mark != Mark::kNone) continue;
+        RecordWhy(r);
+        deferred = deferred || result_.outcomes.back().status == RecipientOutcome::Status::kDeferred;
+      }
+      // Postfix's hop status: the destination, not the message, is in
+      // trouble, unless some session here got through a whole transaction.
+      if (throttle && deferred && !complete_session_ && result_.destination_failure.empty()) {
+        result_.destination_failure = why_.reason;
+        result_.destination_failure_dsn = why_.status;
       }
     }
     if (throttle && session_) {
@@ -518,6 +552,14 @@ class Delivery {
   // Sessions (smtp_connect.c, smtp_proto.c).
   asio::awaitable<std::unique_ptr<SmtpConnection>> Connect(const Target& target, uint16_t port);
   asio::awaitable<int> Helo();
+  // EHLO (or HELO when EHLO is refused and `allow_helo`): 0, or -1 after
+  // recording the failure.
+  asio::awaitable<int> SayHello(bool allow_helo);
+  asio::awaitable<int> StartTls();
+  void LocalSiteFail(std::string status, std::string reason) {
+    Simple(std::move(status), std::move(reason));
+    BulkFail(true);
+  }
   asio::awaitable<void> Xfer();
   asio::awaitable<void> Abort(bool pipelining);
   asio::awaitable<void> Quit();
@@ -548,6 +590,9 @@ class Delivery {
   bool final_nexthop_ = false;
   bool final_server_ = false;
   bool complete_session_ = false;  // some session got through a transaction
+  std::string current_domain_;     // the next hop's host, for TLS name checks
+  bool tls_disabled_ = false;      // retrying a server in plaintext
+  bool retry_plain_ = false;       // opportunistic TLS failed: try again without
   std::string cache_key_;
 
   // The current session.
@@ -759,6 +804,11 @@ asio::awaitable<int> Delivery::Helo() {
     SiteFail(c.host, reply, Cat("host ", c.namaddr, " refused to talk to me: ", reply.OneLine()));
     co_return -1;
   }
+  if (s_.tls.level == TlsLevel::kInvalid && !tls_disabled_) {
+    agent_.Warning(s_.tls.problem);
+    LocalSiteFail("4.7.0", "client TLS configuration problem");
+    co_return -1;
+  }
   bool loop_detect = c.port == 25;
   {
     std::string_view rest = reply.text;
@@ -783,7 +833,20 @@ asio::awaitable<int> Delivery::Helo() {
   }
   if (s_.always_send_ehlo) c.esmtp = true;
   if (s_.never_send_ehlo) c.esmtp = false;
+  if (co_await SayHello(true) != 0) co_return -1;
+  if (loop_detect && c.esmtp && EqualsIgnoreCase(c.features.server_name, s_.myhostname)) {
+    agent_.Warning(Cat("host ", c.namaddrport, " replied to HELO/EHLO with my own hostname ",
+                       s_.myhostname));
+    LocalSiteFail(best_mx_ ? "5.4.6" : "4.4.6", Cat("mail for ", req_.nexthop, " loops back to myself"));
+    co_return -1;
+  }
+  co_return co_await StartTls();
+}
 
+asio::awaitable<int> Delivery::SayHello(bool allow_helo) {
+  SmtpConnection& c = *session_;
+  SmtpReply reply;
+  Io io;
   if (c.esmtp) {
     io = co_await WriteAll(c, Cat("EHLO ", s_.helo_name, "\r\n"), s_.helo_timeout);
     if (io == Io::kOk) io = co_await ReadReply(c, s_.helo_timeout, &reply);
@@ -792,7 +855,7 @@ asio::awaitable<int> Delivery::Helo() {
       co_return -1;
     }
     if (reply.code / 100 != 2) {
-      if (reply.code == 421) {
+      if (reply.code == 421 || !allow_helo) {
         SiteFail(c.host, reply, Cat("host ", c.namaddr, " refused to talk to me: ", reply.OneLine()));
         co_return -1;
       }
@@ -817,11 +880,106 @@ asio::awaitable<int> Delivery::Helo() {
   if (c.features.bad_size_limit) {
     agent_.Warning(Cat("bad EHLO SIZE limit from ", c.namaddrport));
   }
-  if (loop_detect && EqualsIgnoreCase(c.features.server_name, s_.myhostname)) {
-    agent_.Warning(Cat("host ", c.namaddrport, " replied to HELO/EHLO with my own hostname ",
-                       s_.myhostname));
-    Simple(best_mx_ ? "5.4.6" : "4.4.6", Cat("mail for ", req_.nexthop, " loops back to myself"));
-    BulkFail(true);
+  co_return 0;
+}
+
+// STARTTLS (smtp_helo()'s TLS part and smtp_start_tls()).
+asio::awaitable<int> Delivery::StartTls() {
+  SmtpConnection& c = *session_;
+  const TlsPolicy& policy = s_.tls;
+  TlsLevel level = tls_disabled_ ? TlsLevel::kNone : policy.level;
+  if (c.features.starttls && level == TlsLevel::kNone && policy.note_starttls_offer) {
+    agent_.Info(Cat("Host offered STARTTLS: [", c.host, "]"));
+  }
+  std::shared_ptr<asio::ssl::context> context;
+  if (c.features.starttls && level >= TlsLevel::kMay) {
+    absl::StatusOr<std::shared_ptr<asio::ssl::context>> made = agent_.tls_contexts.Get(policy);
+    if (made.ok()) {
+      context = *made;
+    } else {
+      agent_.Warning(Cat("TLS client initialization failed: ", std::string(made.status().message())));
+    }
+  }
+  if (context) {
+    SmtpReply reply;
+    Io io = co_await WriteAll(c, "STARTTLS\r\n", s_.starttls_timeout);
+    if (io == Io::kOk) io = co_await ReadReply(c, s_.starttls_timeout, &reply);
+    if (io != Io::kOk) {
+      StreamExcept(io, "receiving the STARTTLS response");
+      co_return -1;
+    }
+    if (reply.code / 100 == 2) {
+      // Nothing sent before the handshake may count as part of the TLS
+      // session (command injection).
+      c.reader.Reset();
+      c.tls_context = context;
+      c.tls = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(c.socket, *context);
+      SSL* ssl = c.tls->native_handle();
+      std::string sni;
+      if (policy.servername == "hostname") {
+        sni = c.host;
+      } else if (policy.servername == "nexthop") {
+        sni = current_domain_;
+      } else {
+        sni = policy.servername;
+      }
+      if (!sni.empty() && !ParseIpLiteral(sni)) SSL_set_tlsext_host_name(ssl, sni.c_str());
+      asio::steady_timer timer(executor_);
+      timer.expires_after(ToChrono(s_.starttls_timeout));
+      auto result = co_await (
+          c.tls->async_handshake(asio::ssl::stream_base::client, as_tuple(asio::use_awaitable)) ||
+          timer.async_wait(as_tuple(asio::use_awaitable)));
+      std::string failure;
+      if (result.index() == 1) {
+        failure = "timeout";
+      } else if (auto [ec] = std::get<0>(result); ec) {
+        failure = ec.message();
+      }
+      if (!failure.empty()) {
+        agent_.Info(Cat("SSL_connect error to ", c.namaddrport, ": ", failure));
+        broken_ = true;  // the peer is in an unknown state: no more I/O
+        Simple("4.7.5", "Cannot start TLS: handshake failure");
+        if (level == TlsLevel::kMay) {
+          // Opportunistic TLS: try this server again in plaintext.
+          retry_plain_ = true;
+          final_server_ = false;
+          BulkFail(false);
+        } else {
+          BulkFail(true);
+        }
+        co_return -1;
+      }
+      bool match = level >= TlsLevel::kVerify;
+      TlsPeerCheck check =
+          CheckTlsPeer(ssl, match ? (level == TlsLevel::kSecure ? current_domain_ : c.host) : std::string(),
+                       level == TlsLevel::kSecure);
+      agent_.Info(Cat(check.Describe(), " TLS connection established to ", c.namaddrport, ": ",
+                      TlsSessionSummary(ssl)));
+      if (match && !(check.trusted && check.name_matched)) {
+        agent_.Info(Cat("server certificate verification failed for ", c.namaddrport, ": ",
+                        !check.has_certificate ? "no certificate"
+                        : !check.trusted      ? "untrusted issuer"
+                                              : "name mismatch"));
+        LocalSiteFail("4.7.5", "Server certificate not verified");
+        co_return -1;
+      }
+      // A new EHLO: the features may differ inside TLS.
+      c.esmtp = true;
+      co_return co_await SayHello(true);
+    }
+    c.features.starttls = false;
+    if (level >= TlsLevel::kEncrypt) {
+      SiteFail(c.host, reply,
+               Cat("TLS is required, but host ", c.namaddr, " refused to start TLS: ", reply.OneLine()));
+      co_return -1;
+    }
+  }
+  if (level >= TlsLevel::kEncrypt && !c.tls) {
+    if (!c.features.starttls) {
+      LocalSiteFail("4.7.4", Cat("TLS is required, but was not offered by host ", c.namaddr));
+    } else {
+      LocalSiteFail("4.7.5", "TLS is required, but our TLS engine is unavailable");
+    }
     co_return -1;
   }
   co_return 0;
@@ -1111,8 +1269,10 @@ asio::awaitable<void> Delivery::Run() {
       agent_.Warning(Cat("bad next-hop destination: \"", sites[i], "\""));
       Simple("4.3.5", "server configuration error");
     } else if (dest.lookup_mx) {
+      current_domain_ = dest.host;
       addrs = co_await DomainAddr(dest.host);
     } else {
+      current_domain_ = dest.host;
       addrs = co_await HostAddr(dest.host);
     }
     unsigned best_pref = addrs.empty() ? 0 : addrs.front().pref;
@@ -1127,7 +1287,10 @@ asio::awaitable<void> Delivery::Run() {
     if (!addrs.empty() && !cache_key_.empty() && Left() > 0) {
       if (co_await ReuseCached(&addrs)) addr_count = sess_count = 1;
     }
+    bool plaintext_retry = false;
     for (size_t k = 0; Left() > 0 && k < addrs.size(); ++k) {
+      tls_disabled_ = plaintext_retry;
+      plaintext_retry = false;
       bool last = k + 1 == addrs.size();
       if (++addr_count == s_.mx_address_limit) last = true;
       session_ = co_await Connect(addrs[k], dest.port);
@@ -1144,6 +1307,14 @@ asio::awaitable<void> Delivery::Run() {
           if (!broken_) complete_session_ = true;
         }
         co_await CleanupSession();
+        if (retry_plain_) {
+          // The same server once more, without STARTTLS.
+          retry_plain_ = false;
+          plaintext_retry = true;
+          --addr_count;
+          --k;
+          continue;
+        }
       } else {
         agent_.Info(why_.reason);
       }

@@ -34,6 +34,14 @@
 //                 Postfix's ("host x[ip] said: 550 5.1.1 ... (in reply to
 //                 RCPT TO command)", "connect to x[ip]:25: Connection
 //                 refused", "conversation with x[ip] timed out while ...").
+//   TLS           STARTTLS after EHLO per smtp_tls_security_level (may,
+//                 encrypt, verify, secure; smtp_tls.h): a failed opportunistic
+//                 handshake retries the server in plaintext, mandatory TLS
+//                 never sends mail in the clear, verify/secure check the
+//                 certificate's trust and name.
+//   feedback      DeliveryResult.destination_failure when the destination
+//                 rather than the message failed (no server reachable,
+//                 connection trouble, greeting refused): Postfix's hop status.
 //   reuse         after a delivery the connection is parked in a cache keyed
 //                 by (service, next hop, source addresses) when
 //                 smtp_connection_cache_on_demand = yes or the destination is
@@ -45,11 +53,11 @@
 // Trust: server replies and DNS answers are untrusted; replies are read with
 // line and size limits (smtp_reply.h), DNS with the resolver's limits.
 //
-// Not done here: STARTTLS and TLS policies, SASL AUTH, SMTPUTF8 and 8-bit to
-// 7-bit MIME conversion, XFORWARD, smtp_generic_maps and smtp_header_checks,
-// SRV lookups, detecting that an MX host is this machine (loop detection
-// only notices a server greeting with our own name), the recipient limit
-// (the queue manager splits requests), LMTP.
+// Not done here: DANE, TLS policy maps and session caching, SASL AUTH,
+// SMTPUTF8 and 8-bit to 7-bit MIME conversion, XFORWARD, smtp_generic_maps
+// and smtp_header_checks, SRV lookups, detecting that an MX host is this
+// machine (loop detection only notices a server greeting with our own
+// name), the recipient limit (the queue manager splits requests), LMTP.
 //
 // Thread safety: Deliver() may run concurrently on any threads of the
 // io_context; the agent must outlive its deliveries, and the resolver the

@@ -27,6 +27,8 @@
 #include "absl/time/time.h"
 #include "asio/any_io_executor.hpp"
 #include "asio/ip/tcp.hpp"
+#include "asio/ssl/context.hpp"
+#include "asio/ssl/stream.hpp"
 #include "runtime/smtp_reply.h"
 
 namespace posthaste::runtime {
@@ -38,6 +40,10 @@ struct SmtpConnection {
 
   asio::ip::tcp::socket socket;
   SmtpReplyReader reader;
+  // After STARTTLS: all I/O goes through `tls` (declared after the socket it
+  // wraps and the context it uses, so it goes away first).
+  std::shared_ptr<asio::ssl::context> tls_context;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls;
 
   std::string host;         // the server's name as found (MX host, or the address)
   std::string addr;         // printable address

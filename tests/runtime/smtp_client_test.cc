@@ -24,6 +24,7 @@
 #include "runtime/dns_resolver.h"
 #include "runtime/maillog.h"
 #include "runtime/queue_record.h"
+#include "runtime/smtp_tls.h"
 #include "tables/bundle_loader.h"
 #include "tests/support/fake_dns_server.h"
 #include "tests/support/run_command.h"
@@ -371,6 +372,9 @@ TEST_F(SmtpClientTest, ConnectionRefusedDefersWithPostfixText) {
             "connect to 127.0.0.1[127.0.0.1]:" + std::to_string(port) + ": Connection refused");
   EXPECT_EQ(r.relay, "none");
   EXPECT_TRUE(Logged("smtp[")) << Log();
+  // The destination is in trouble, not the message: the queue manager's cue.
+  EXPECT_EQ(r.destination_failure, r.outcomes[0].text);
+  EXPECT_EQ(r.destination_failure_dsn, "4.4.1");
 }
 
 TEST_F(SmtpClientTest, MxHostsAreTriedInPreferenceOrder) {
@@ -565,6 +569,7 @@ TEST_F(SmtpClientTest, PerRecipientRepliesDecideEachOutcome) {
             "550 5.1.1 User unknown");
   EXPECT_EQ(r.outcomes[3].status, Status::kBounced);
   EXPECT_EQ(r.outcomes[3].dsn, "5.0.0");
+  EXPECT_EQ(r.destination_failure, "");
 }
 
 TEST_F(SmtpClientTest, AllRecipientsRejectedSendsNoMessage) {
@@ -726,6 +731,8 @@ TEST_F(SmtpClientTest, SilentServerTimesOutWithPostfixText) {
   EXPECT_EQ(r.outcomes[0].dsn, "4.4.2");
   EXPECT_EQ(r.outcomes[0].text,
             "conversation with 127.0.0.1[127.0.0.1] timed out while performing the EHLO handshake");
+  EXPECT_EQ(r.destination_failure, r.outcomes[0].text);
+  EXPECT_EQ(r.destination_failure_dsn, "4.4.2");
 }
 
 TEST_F(SmtpClientTest, LostConnectionDefersWithPostfixText) {
@@ -808,6 +815,166 @@ TEST_F(SmtpClientTest, ReuseCountLimitRetiresTheConnection) {
   EXPECT_EQ(server.connections(), 2);
   ASSERT_TRUE(server.WaitClosed(1));
   EXPECT_EQ(server.sessions()[0].commands.back(), "QUIT");
+}
+
+
+// --- STARTTLS ---------------------------------------------------------------
+
+TEST(TlsProtocols, ParsesPostfixProtocolLists) {
+  TlsProtocols p;
+  std::string error;
+  ASSERT_TRUE(ParseTlsProtocols(">=TLSv1", &p, &error));
+  EXPECT_EQ(p.min_version, TLS1_VERSION);
+  EXPECT_EQ(p.max_version, TLS1_3_VERSION);
+  ASSERT_TRUE(ParseTlsProtocols("!SSLv2, !SSLv3", &p, &error));
+  EXPECT_EQ(p.min_version, TLS1_VERSION);
+  ASSERT_TRUE(ParseTlsProtocols(">=TLSv1.2", &p, &error));
+  EXPECT_EQ(p.min_version, TLS1_2_VERSION);
+  EXPECT_EQ(p.max_version, TLS1_3_VERSION);
+  ASSERT_TRUE(ParseTlsProtocols("<=TLSv1.2", &p, &error));
+  EXPECT_EQ(p.max_version, TLS1_2_VERSION);
+  ASSERT_TRUE(ParseTlsProtocols("TLSv1.2 TLSv1.3", &p, &error));
+  EXPECT_EQ(p.min_version, TLS1_2_VERSION);
+  ASSERT_TRUE(ParseTlsProtocols("!TLSv1.1", &p, &error));
+  EXPECT_EQ(p.min_version, TLS1_VERSION);
+  EXPECT_TRUE(p.exclude_tls1_1);
+  EXPECT_FALSE(p.exclude_tls1_2);
+  ASSERT_TRUE(ParseTlsProtocols("", &p, &error));
+  EXPECT_EQ(p.min_version, TLS1_VERSION);
+  EXPECT_FALSE(ParseTlsProtocols(">=TLSv1.4", &p, &error));
+  EXPECT_FALSE(ParseTlsProtocols("SSLv3", &p, &error));  // nothing usable left
+  EXPECT_FALSE(ParseTlsProtocols("!TLSv1, !TLSv1.1, !TLSv1.2, !TLSv1.3", &p, &error));
+}
+
+class SmtpClientTlsTest : public SmtpClientTest {
+ protected:
+  void SetUp() override {
+    SmtpClientTest::SetUp();
+    ASSERT_TRUE(ScriptedSmtpServer::MakeSelfSignedCertificate("mx.tls.test", &cert_, &key_));
+    std::ofstream(dir_ + "/ca.pem") << cert_;
+  }
+  std::string cert_, key_;
+};
+
+TEST_F(SmtpClientTlsTest, OpportunisticTlsIsUsedWhenOffered) {
+  ScriptedSmtpServer server("127.0.0.1");
+  ASSERT_TRUE(server.EnableStartTls(cert_, key_));
+  Configure("smtp_tls_security_level = may\n");
+  DeliveryResult r = Deliver(Request(Literal("127.0.0.1", server.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kSent) << r.outcomes[0].text;
+  std::vector<ScriptedSmtpServer::Session> s = server.sessions();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].tls_version, "TLSv1.3");
+  ASSERT_GE(s[0].commands.size(), 4u);
+  EXPECT_EQ(s[0].commands[0], "EHLO client.example");
+  EXPECT_EQ(s[0].commands[1], "STARTTLS");
+  EXPECT_EQ(s[0].commands[2], "EHLO client.example");
+  EXPECT_EQ(s[0].commands[3].rfind("MAIL FROM:<sender@client.example>", 0), 0u);
+  ASSERT_EQ(s[0].messages.size(), 1u);
+  EXPECT_NE(s[0].messages[0].find("..leading dot\r\n"), std::string::npos);
+  EXPECT_TRUE(Logged("Untrusted TLS connection established to 127.0.0.1[127.0.0.1]:" +
+                     std::to_string(server.port()) + ": TLSv1.3 with cipher "))
+      << Log();
+}
+
+TEST_F(SmtpClientTlsTest, OpportunisticTlsWithoutOfferStaysPlaintext) {
+  ScriptedSmtpServer server("127.0.0.1");
+  Configure("smtp_tls_security_level = may\n");
+  EXPECT_EQ(Deliver(Request(Literal("127.0.0.1", server.port()), {"a@x.test"})).outcomes[0].status,
+            Status::kSent);
+  std::vector<std::string> cmds = server.sessions()[0].commands;
+  EXPECT_EQ(std::count(cmds.begin(), cmds.end(), "STARTTLS"), 0);
+  EXPECT_EQ(server.sessions()[0].tls_version, "");
+}
+
+TEST_F(SmtpClientTlsTest, MandatoryTlsNeverSendsMailInPlaintext) {
+  ScriptedSmtpServer plain("127.0.0.1");
+  Configure("smtp_tls_security_level = encrypt\n");
+  DeliveryResult r = Deliver(Request(Literal("127.0.0.1", plain.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kDeferred);
+  EXPECT_EQ(r.outcomes[0].dsn, "4.7.4");
+  EXPECT_EQ(r.outcomes[0].text, "TLS is required, but was not offered by host 127.0.0.1[127.0.0.1]");
+
+  ScriptedSmtpServer refusing("127.0.0.1");
+  refusing.SetEhloReply("250-scripted.example\n250-PIPELINING\n250 STARTTLS");
+  refusing.SetHandler([](const std::string& cmd, int) -> std::optional<std::string> {
+    if (cmd == "STARTTLS") return "454 4.7.0 TLS not available due to local problem";
+    return std::nullopt;
+  });
+  r = Deliver(Request(Literal("127.0.0.1", refusing.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kDeferred);
+  EXPECT_EQ(r.outcomes[0].dsn, "4.7.0");
+  EXPECT_EQ(r.outcomes[0].text, "TLS is required, but host 127.0.0.1[127.0.0.1] refused to start TLS: "
+                                "454 4.7.0 TLS not available due to local problem");
+  for (const auto& session : {plain.sessions(), refusing.sessions()}) {
+    for (const std::string& cmd : session[0].commands) EXPECT_NE(cmd.rfind("MAIL", 0), 0u) << cmd;
+  }
+}
+
+TEST_F(SmtpClientTlsTest, VerifyLevelChecksTrustAndName) {
+  ScriptedSmtpServer server("127.0.0.1");
+  ASSERT_TRUE(server.EnableStartTls(cert_, key_));
+  dns_.AddA("mx.tls.test", "127.0.0.1");
+  dns_.AddA("alias.tls.test", "127.0.0.1");
+  Configure("smtp_tls_security_level = verify\nsmtp_tls_CAfile = " + dir_ +
+            "/ca.pem\nsmtp_tls_servername = hostname\n");
+  DeliveryResult r = Deliver(Request("[mx.tls.test]:" + std::to_string(server.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kSent) << r.outcomes[0].text;
+  EXPECT_TRUE(Logged("Verified TLS connection established to mx.tls.test[127.0.0.1]:" +
+                     std::to_string(server.port())))
+      << Log();
+  EXPECT_EQ(server.sessions()[0].sni, "mx.tls.test");
+
+  // The same server under a name its certificate does not carry.
+  r = Deliver(Request("[alias.tls.test]:" + std::to_string(server.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kDeferred);
+  EXPECT_EQ(r.outcomes[0].dsn, "4.7.5");
+  EXPECT_EQ(r.outcomes[0].text, "Server certificate not verified");
+
+  // Without the trust anchor.
+  Configure("smtp_tls_security_level = verify\n");
+  r = Deliver(Request("[mx.tls.test]:" + std::to_string(server.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kDeferred);
+  EXPECT_EQ(r.outcomes[0].text, "Server certificate not verified");
+}
+
+TEST_F(SmtpClientTlsTest, FailedOpportunisticHandshakeRetriesTheServerInPlaintext) {
+  ScriptedSmtpServer server("127.0.0.1");
+  server.SetEhloReply("250-scripted.example\n250-PIPELINING\n250 STARTTLS");
+  server.SetHandler([](const std::string& cmd, int) -> std::optional<std::string> {
+    if (cmd == "STARTTLS") {
+      return std::string(ScriptedSmtpServer::kReplyThenHangUp) + "220 2.0.0 Ready to start TLS";
+    }
+    return std::nullopt;
+  });
+  Configure("smtp_tls_security_level = may\n");
+  DeliveryResult r = Deliver(Request(Literal("127.0.0.1", server.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kSent) << r.outcomes[0].text;
+  std::vector<ScriptedSmtpServer::Session> s = server.sessions();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].commands, (std::vector<std::string>{"EHLO client.example", "STARTTLS"}));
+  EXPECT_EQ(std::count(s[1].commands.begin(), s[1].commands.end(), "STARTTLS"), 0);
+  EXPECT_TRUE(Logged("SSL_connect error to 127.0.0.1[127.0.0.1]:" + std::to_string(server.port()))) << Log();
+  EXPECT_TRUE(Logged("4QTEST1: Cannot start TLS: handshake failure")) << Log();
+}
+
+TEST_F(SmtpClientTlsTest, ProtocolSettingsLimitTheVersion) {
+  ScriptedSmtpServer server("127.0.0.1");
+  ASSERT_TRUE(server.EnableStartTls(cert_, key_));
+  Configure("smtp_tls_security_level = may\nsmtp_tls_protocols = <=TLSv1.2\n");
+  EXPECT_EQ(Deliver(Request(Literal("127.0.0.1", server.port()), {"a@x.test"})).outcomes[0].status,
+            Status::kSent);
+  EXPECT_EQ(server.sessions()[0].tls_version, "TLSv1.2");
+}
+
+TEST_F(SmtpClientTlsTest, UnsupportedLevelDefersInsteadOfWeakening) {
+  ScriptedSmtpServer server("127.0.0.1");
+  ASSERT_TRUE(server.EnableStartTls(cert_, key_));
+  Configure("smtp_tls_security_level = fingerprint\n");
+  DeliveryResult r = Deliver(Request(Literal("127.0.0.1", server.port()), {"a@x.test"}));
+  EXPECT_EQ(r.outcomes[0].status, Status::kDeferred);
+  EXPECT_EQ(r.outcomes[0].dsn, "4.7.0");
+  EXPECT_EQ(r.outcomes[0].text, "client TLS configuration problem");
 }
 
 }  // namespace

@@ -9,8 +9,11 @@
 // 8BITMIME, DSN; 250 to MAIL, RCPT and RSET; 354 to DATA; 221 and close to
 // QUIT). After a 354 reply the server collects the message up to the final
 // "." line and then asks the handler about ".". The handler can also hang
-// up (kHangUp) or stay silent (kNoReply). Everything is recorded: the peer
-// address, the command lines, the raw DATA bytes.
+// up (kHangUp), stay silent (kNoReply) or answer and then hang up
+// (kReplyThenHangUp + reply). With EnableStartTls() the server offers
+// STARTTLS and, after its 220 reply, does the TLS handshake (OpenSSL) and
+// goes on inside TLS. Everything is recorded: the peer address, the command
+// lines, the raw DATA bytes, whether and how TLS was used.
 #pragma once
 
 #include <atomic>
@@ -30,6 +33,7 @@ class ScriptedSmtpServer {
  public:
   static constexpr const char* kHangUp = "\x01hangup";
   static constexpr const char* kNoReply = "\x01silent";
+  static constexpr const char* kReplyThenHangUp = "\x01close:";
 
   // `command` is the line without CR LF ("." after a message);
   // `session` counts connections from 0.
@@ -46,14 +50,26 @@ class ScriptedSmtpServer {
 
   // Set before the client connects.
   void SetGreeting(std::string greeting) { greeting_ = std::move(greeting); }
-  void SetEhloReply(std::string reply) { ehlo_reply_ = std::move(reply); }
+  void SetEhloReply(std::string reply) {
+    ehlo_reply_ = std::move(reply);
+    custom_ehlo_ = true;
+  }
   void SetHandler(Handler handler) { handler_ = std::move(handler); }
+  // Offers STARTTLS with this certificate and key (PEM). Returns false when
+  // OpenSSL does not accept them.
+  bool EnableStartTls(const std::string& cert_pem, const std::string& key_pem);
+  // A fresh self-signed certificate (CA:TRUE, so it can be its own trust
+  // anchor) for `name` (subject CN and DNS subjectAltName), PEM.
+  static bool MakeSelfSignedCertificate(const std::string& name, std::string* cert_pem,
+                                        std::string* key_pem);
 
   struct Session {
     std::string peer_ip;
     std::vector<std::string> commands;
     std::vector<std::string> messages;  // raw DATA bytes, CR LF and dot-stuffing as received
     bool closed = false;
+    std::string tls_version;  // "TLSv1.3" after STARTTLS, else ""
+    std::string sni;          // the server name the client asked for
   };
   std::vector<Session> sessions() const;
   int connections() const;
@@ -72,7 +88,9 @@ class ScriptedSmtpServer {
   std::string greeting_ = "220 scripted.example ESMTP";
   std::string ehlo_reply_ =
       "250-scripted.example\n250-PIPELINING\n250-SIZE 10240000\n250-8BITMIME\n250-ENHANCEDSTATUSCODES\n250 DSN";
+  bool custom_ehlo_ = false;
   Handler handler_;
+  void* tls_context_ = nullptr;  // SSL_CTX*
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
