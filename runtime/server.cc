@@ -2,6 +2,7 @@
 #include "asio/experimental/as_tuple.hpp"
 #include "runtime/server.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -179,6 +180,7 @@ class Server::Impl {
   std::atomic<uint64_t> reloads_{0};
   bool stopping_ = false;
   std::vector<std::string> bound_;  // "SERVICE HOST:PORT"
+  int ready_fd_ = -1;
 };
 
 absl::Status Server::Impl::Start() {
@@ -202,6 +204,13 @@ absl::Status Server::Impl::Start() {
                                                 : options_.queue_directory;
   if (absl::Status s = OpenListeners(**gen, true); !s.ok()) return s;
   if (absl::Status s = PrepareQueueDirectory(); !s.ok()) return s;
+  // The ready file is opened before privileges are dropped (its directory
+  // may be root's) and written in one piece once everything runs.
+  if (!options_.ready_file.empty()) {
+    ready_fd_ = open(options_.ready_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (ready_fd_ < 0)
+      return absl::UnavailableError(Cat("open ", options_.ready_file, ": ", std::strerror(errno)));
+  }
   if (absl::Status s = DropPrivileges(); !s.ok()) return s;
 
   QueueStoreOptions qopt;
@@ -572,14 +581,14 @@ std::string Server::Impl::Handle(const ControlRequest& request, bool* ok) {
 }
 
 void Server::Impl::WriteReadyFile() {
-  if (options_.ready_file.empty()) return;
-  std::string tmp = options_.ready_file + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) return;
-  for (const std::string& b : bound_) std::fprintf(f, "%s\n", b.c_str());
-  std::fprintf(f, "control %s\n", ControlSocketPath(queue_dir_).c_str());
-  std::fclose(f);
-  std::rename(tmp.c_str(), options_.ready_file.c_str());
+  if (ready_fd_ < 0) return;
+  std::string text;
+  for (const std::string& b : bound_) text += Cat(b, "\n");
+  text += Cat("control ", ControlSocketPath(queue_dir_), "\n");
+  ssize_t n = write(ready_fd_, text.data(), text.size());
+  (void)n;
+  close(ready_fd_);
+  ready_fd_ = -1;
 }
 
 void Server::Impl::Shutdown() {

@@ -38,7 +38,8 @@ struct ServerOptions {
   // SERVICE=HOST:PORT: listen there instead of where master.cf says
   // (SERVICE as in master.cf, e.g. "smtp" or "127.0.0.1:2525"); port 0 picks one.
   std::map<std::string, std::string> listen;
-  // Written once listening: one "SERVICE HOST:PORT" line per socket.
+  // Written once serving: one "SERVICE HOST:PORT" line per socket, then
+  // "control SOCKET_PATH" last.
   std::string ready_file;
   int threads = 0;               // 0 = one per core
   std::string user;              // drop to this user when root; "" = mail_owner

@@ -39,7 +39,7 @@ echo "== starting posthasted (log: $demo/maillog)"
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-  [ -s "$demo/ready" ] && break
+  grep -q '^control ' "$demo/ready" 2>/dev/null && break
   kill -0 "$server" 2>/dev/null || { cat "$demo/maillog"; exit 1; }
   sleep 0.1
 done

@@ -121,7 +121,10 @@ bool PosthastedHarness::Start() {
   ports_.clear();
   for (int i = 0; i < 400; ++i) {
     std::ifstream in(ready);
-    if (in) {
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.clear();
+    in.seekg(0);
+    if (all.find("control ") != std::string::npos) {
       std::string l;
       while (std::getline(in, l)) {
         std::istringstream w(l);
