@@ -13,6 +13,7 @@
 #include "compiler/route_check.h"
 #include "compiler/value_check.h"
 #include "tables/check_action.h"
+#include "tables/smtpd_restrictions.h"
 
 namespace posthaste::compiler {
 namespace {
@@ -96,8 +97,10 @@ class Validator {
                     "cannot read " + config_.dir + "/main.cf: " + config_.main_error);
       return;
     }
-    if (options_.allow_unsupported)
+    if (options_.allow_unsupported) {
       sink_->OverrideSeverity(DiagCode::kUnsupportedTable, Severity::kWarning);
+      sink_->OverrideSeverity(DiagCode::kUnsupportedRestriction, Severity::kWarning);
+    }
     sink_->SetPhase(1);
     CheckMainStructure();
     CheckMainNames();
@@ -263,6 +266,7 @@ class Validator {
       bool raw = p && p->info && p->info->raw;
       CheckReferences(a.name, a.value, span_at, LineStart(a), nullptr, raw);
       if (!a.overridden) CheckTyped(a.name, a.value, span_at, nullptr);
+      if (!a.overridden) CheckRestrictionList(a.name, a.value, span_at, nullptr);
     }
   }
 
@@ -302,7 +306,10 @@ class Validator {
         };
         bool raw = p && p->info && p->info->raw;
         CheckReferences(o.name, o.value, span_at, o.name_span, &svc, raw);
-        if (svc.FindOption(o.name) == &o) CheckTyped(o.name, o.value, span_at, &svc);
+        if (svc.FindOption(o.name) == &o) {
+          CheckTyped(o.name, o.value, span_at, &svc);
+          CheckRestrictionList(o.name, o.value, span_at, &svc);
+        }
       }
     }
   }
@@ -349,6 +356,78 @@ class Validator {
                         "\": not a Postfix daemon program");
   }
 
+  // Restriction classes declared anywhere (main.cf or a service's -o
+  // smtpd_restriction_classes): names a list may use besides restrictions.
+  bool IsRestrictionClass(const std::string& name) const {
+    if (params_.restriction_classes().count(name)) return true;
+    if (!config_.master_cf) return false;
+    for (const MasterService& svc : config_.master_cf->services) {
+      const MasterOption* o = svc.FindOption("smtpd_restriction_classes");
+      if (!o) continue;
+      ExpandResult r = params_.ExpandValue(o->value, ValueMode::kEffective, &svc);
+      for (const ListItem& item : SplitListItems(r.text))
+        if (item.text == name) return true;
+    }
+    return false;
+  }
+
+  // Every restriction an smtpd_*_restrictions list or a restriction class
+  // names must be one posthasted carries out (tables/smtpd_restrictions.def).
+  // Items with $references are expanded one by one; what they expand to is
+  // reported at the reference.
+  void CheckRestrictionList(const std::string& name, const std::string& value,
+                            const std::function<SourceSpan(size_t, size_t)>& span_at,
+                            const MasterService* scope) {
+    bool is_list = tables::FindSmtpdRestrictionList(name) != nullptr;
+    if (!is_list && !IsRestrictionClass(name)) return;
+    struct Word {
+      std::string text;
+      SourceSpan span;
+    };
+    std::vector<Word> words;
+    for (const ListItem& item : SplitListItems(value)) {
+      SourceSpan at = span_at(item.offset, item.text.size());
+      if (item.text.find('$') == std::string::npos) {
+        words.push_back({item.text, at});
+        continue;
+      }
+      ExpandResult r = params_.ExpandValue(item.text, ValueMode::kEffective, scope);
+      if (r.error) continue;  // reported as a reference problem
+      for (const ListItem& sub : SplitListItems(r.text)) words.push_back({sub.text, at});
+    }
+    for (size_t i = 0; i < words.size(); ++i) {
+      const Word& w = words[i];
+      if (w.text.find(':') != std::string::npos) continue;  // type:table, an access table
+      if (const tables::SmtpdRestrictionInfo* info = tables::FindSmtpdRestriction(w.text)) {
+        if (!info->implemented)
+          sink_->Report(DiagCode::kUnsupportedRestriction, w.span,
+                        "Postfix restriction \"" + w.text +
+                            "\" is not implemented by posthasted (" +
+                            std::string(info->description) + ")");
+        if (info->arg != tables::SmtpdRestrictionArg::kNone) ++i;  // its argument
+        continue;
+      }
+      if (IsRestrictionClass(w.text)) continue;
+      Diagnostic& d = sink_->Report(DiagCode::kUnknownRestriction, w.span,
+                                    "unknown smtpd restriction \"" + w.text + "\" in " + name);
+      std::string guess = ClosestRestriction(w.text);
+      if (!guess.empty()) d.notes.push_back({w.span, "did you mean \"" + guess + "\"?"});
+    }
+  }
+
+  static std::string ClosestRestriction(const std::string& name) {
+    std::string best;
+    int best_distance = std::max<int>(2, static_cast<int>(name.size()) / 5) + 1;
+    for (const tables::SmtpdRestrictionInfo& info : tables::AllSmtpdRestrictions()) {
+      int d = EditDistance(name, std::string(info.name));
+      if (d < best_distance) {
+        best_distance = d;
+        best = info.name;
+      }
+    }
+    return best;
+  }
+
   bool TransportDefined(const std::string& transport) const {
     if (!config_.master_cf) return true;  // already reported
     for (const MasterService& svc : config_.master_cf->services)
@@ -385,13 +464,31 @@ class Validator {
   void CheckTables(const std::string& value,
                    const std::function<SourceSpan(size_t, size_t)>& span_at,
                    const std::string& param) {
-    for (const ListItem& item : SplitListItems(value)) CheckTableItem(item, span_at, 0, param);
+    // In restriction lists, a policy service endpoint (inet:host:port,
+    // unix:private/name) is not a table.
+    bool restrictions = tables::FindSmtpdRestrictionList(param) || IsRestrictionClass(param);
+    bool endpoint = false;
+    for (const ListItem& item : SplitListItems(value)) {
+      if (endpoint) {
+        endpoint = false;
+        continue;
+      }
+      const tables::SmtpdRestrictionInfo* info =
+          restrictions ? tables::FindSmtpdRestriction(item.text) : nullptr;
+      endpoint = info && info->arg == tables::SmtpdRestrictionArg::kServer;
+      CheckTableItem(item, span_at, 0, param);
+    }
   }
 
   void CheckTableItem(const ListItem& item,
                       const std::function<SourceSpan(size_t, size_t)>& span_at, int depth,
                       const std::string& param) {
     const std::string& t = item.text;
+    // posthasted answers the passwd file itself where smtpd asks it: the
+    // local part of local_recipient_maps lookups (getpwnam_r).
+    if (param == "local_recipient_maps" &&
+        (t == "unix:passwd.byname" || t == "proxy:unix:passwd.byname"))
+      return;
     size_t colon = t.find(':');
     if (colon == std::string::npos || colon == 0) return;
     std::string type = t.substr(0, colon);
