@@ -141,6 +141,19 @@ AgentGlobals ReadAgentGlobals(const tables::Snapshot& snapshot, std::string_view
   return g;
 }
 
+AgentGlobals AgentGlobalsCache::Get(const tables::Snapshot& snapshot, std::string_view service) {
+  std::string key = tables::Cat(snapshot.generation(), " ", snapshot.directory(), " ", service);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (key == key_) return value_;
+  }
+  AgentGlobals g = ReadAgentGlobals(snapshot, service);
+  std::lock_guard<std::mutex> lock(mu_);
+  key_ = std::move(key);
+  value_ = g;
+  return g;
+}
+
 std::string QuoteAddress(std::string_view address) {
   size_t at = address.rfind('@');
   std::string_view local = at == std::string_view::npos ? address : address.substr(0, at);

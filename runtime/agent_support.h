@@ -19,6 +19,7 @@
 // which is what makes the per-thread file identity (fs_identity.h) safe.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,17 @@ struct AgentGlobals {
   bool soft_bounce = false;
 };
 AgentGlobals ReadAgentGlobals(const tables::Snapshot& snapshot, std::string_view service);
+// The same, remembered for the last (generation, service) asked: working out
+// the host's own name can take a resolver round trip. Thread-safe.
+class AgentGlobalsCache {
+ public:
+  AgentGlobals Get(const tables::Snapshot& snapshot, std::string_view service);
+
+ private:
+  std::mutex mu_;
+  std::string key_;
+  AgentGlobals value_;
+};
 // One such setting, searched as above; "" when no service has it. Values
 // still holding an unexpanded $name count as unset.
 std::string GlobalParam(const tables::Snapshot& snapshot, std::string_view service,

@@ -41,7 +41,7 @@ struct LocalConfig {
   std::string unsupported_unknown;  // a parameter that would take unknown users
 };
 
-LocalConfig ReadConfig(const DeliveryRequest& request) {
+LocalConfig ReadConfig(const DeliveryRequest& request, AgentGlobalsCache& globals) {
   LocalConfig c;
   const tables::Snapshot& snap = *request.snapshot;
   ServiceParams p(snap, request.service);
@@ -60,7 +60,7 @@ LocalConfig ReadConfig(const DeliveryRequest& request) {
   c.size_limit = static_cast<uint64_t>(std::max<int64_t>(0, p.Size("mailbox_size_limit")));
   c.lock_attempts = static_cast<int>(p.Int("deliver_lock_attempts"));
   c.lock_delay = p.Time("deliver_lock_delay");
-  c.globals = ReadAgentGlobals(snap, request.service);
+  c.globals = globals.Get(snap, request.service);
   for (const char* name :
        {"mailbox_transport_maps", "mailbox_transport", "mailbox_command_maps", "mailbox_command"}) {
     if (!p.Str(name).empty()) {
@@ -436,7 +436,7 @@ RecipientOutcome DeliverOne(const Delivery& d, const DeliveryRecipient& r) {
 DeliveryResult LocalDeliveryAgent::DeliverNow(const DeliveryRequest& request) {
   if (!request.snapshot) return DeferAll(request, "4.3.0", "mail system configuration error");
   if (!request.content) return DeferAll(request, "4.3.0", "message content unavailable");
-  LocalConfig config = ReadConfig(request);
+  LocalConfig config = ReadConfig(request, globals_);
   if (!config.alias_problem.empty() && options_.log)
     options_.log->Warning("local",
                           Cat("alias_maps: table ", config.alias_problem, " is not in the bundle"));

@@ -103,6 +103,7 @@ class LocalDeliveryAgent : public BlockingAgent {
 
  private:
   LocalDeliveryOptions options_;
+  AgentGlobalsCache globals_;
 };
 
 }  // namespace posthaste::runtime

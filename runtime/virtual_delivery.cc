@@ -107,7 +107,7 @@ DeliveryResult VirtualDeliveryAgent::DeliverNow(const DeliveryRequest& request) 
   c.lock_delay = p.Time("deliver_lock_delay");
   c.original_recipient = p.Bool("enable_original_recipient");
   c.lookup.recipient_delimiter = GlobalParam(snap, request.service, "recipient_delimiter");
-  c.globals = ReadAgentGlobals(snap, request.service);
+  c.globals = globals_.Get(snap, request.service);
   bool root = RunningAsRoot();
   std::string_view content = *request.content;
 

@@ -49,6 +49,7 @@ class VirtualDeliveryAgent : public BlockingAgent {
 
  private:
   VirtualDeliveryOptions options_;
+  AgentGlobalsCache globals_;
 };
 
 }  // namespace posthaste::runtime
