@@ -345,6 +345,14 @@ int BuildCommand(const std::vector<std::string>& argv) {
             cs->params->ExpandValue(*v, compiler::ValueMode::kEffective, &svc);
         params[name] = (p.info && p.info->raw) || r.error ? *v : r.text;
       }
+      // Names the service defines for itself with -o (a restriction class
+      // declared by -o smtpd_restriction_classes) are no main.cf parameters.
+      for (const compiler::MasterOption& o : svc.options) {
+        if (params.count(o.name) || svc.FindOption(o.name) != &o) continue;
+        compiler::ExpandResult r =
+            cs->params->ExpandValue(o.value, compiler::ValueMode::kEffective, &svc);
+        params[o.name] = r.error ? o.value : r.text;
+      }
       // The command the service runs (Postfix's read-only process_name):
       // the runtime picks the delivery agent by it.
       params["process_name"] = svc.process_name();
