@@ -23,6 +23,8 @@ packages=(
   libcdb-dev libabsl-dev libssl-dev libgtest-dev libgmock-dev
   libre2-dev libpcre2-dev liblmdb-dev libasio-dev libc-ares-dev libicu-dev
   clang libclang-rt-14-dev
+  # Real peers the tests talk to: swaks (SMTP client), pflogsumm (log summaries), python3.
+  swaks pflogsumm python3
 )
 if [ "${POSTHASTE_WITH_POSTFIX:-1}" = 1 ]; then
   packages+=(postfix postfix-cdb postfix-pcre postfix-lmdb tinycdb)
