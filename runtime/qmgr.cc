@@ -253,7 +253,7 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Record(Msg& m, std::vector<RecipientUpdate> updates) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Resume(const std::string& id, absl::Status status, Continuation then);
-  void NoticeQueued(const std::string& id, const std::string& label,
+  void NoticeQueued(const std::string& id, const std::string& label, const std::string& message_id,
                     absl::StatusOr<std::string> queued, absl::AnyInvocable<void(Msg&, bool)> then);
   void MaybeFinalize(Msg& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Finalize(Msg& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -1088,6 +1088,12 @@ void QueueManager::Impl::SendNotice(Msg& m, BounceInput::Kind kind,
       absl::Microseconds(sender.empty() ? c.bounce_lifetime : c.max_lifetime);
   in.eight_bit = (m.meta.flags & kMessage8BitMime) != 0;
   std::string text = ComposeDeliveryStatusNotice(in);
+  // For the "message-id=" line cleanup would log for it.
+  std::string message_id;
+  if (size_t at = text.find("\nMessage-Id: "); at != std::string::npos) {
+    size_t start = at + 13;
+    message_id = text.substr(start, text.find('\n', start) - start);
+  }
   NewMessage notice;
   notice.sender = from;
   notice.recipients = {to};
@@ -1095,23 +1101,26 @@ void QueueManager::Impl::SendNotice(Msg& m, BounceInput::Kind kind,
   notice.reserved = std::move(reserved);
   ++m.pending;
   store_.Enqueue(notice, text,
-                 [weak = weak_from_this(), &io = io_, id = m.id, label,
+                 [weak = weak_from_this(), &io = io_, id = m.id, label, message_id,
                   then = std::move(then)](absl::StatusOr<std::string> queued) mutable {
-                   asio::post(io,
-                              [weak = std::move(weak), id = std::move(id), label = std::move(label),
-                               then = std::move(then), queued = std::move(queued)]() mutable {
-                                if (std::shared_ptr<Impl> self = weak.lock()) {
-                                  self->NoticeQueued(id, label, std::move(queued), std::move(then));
-                                }
-                              });
+                   asio::post(io, [weak = std::move(weak), id = std::move(id),
+                                   label = std::move(label), message_id = std::move(message_id),
+                                   then = std::move(then), queued = std::move(queued)]() mutable {
+                     if (std::shared_ptr<Impl> self = weak.lock()) {
+                       self->NoticeQueued(id, label, message_id, std::move(queued),
+                                          std::move(then));
+                     }
+                   });
                  });
 }
 
 void QueueManager::Impl::NoticeQueued(const std::string& id, const std::string& label,
+                                      const std::string& message_id,
                                       absl::StatusOr<std::string> queued,
                                       absl::AnyInvocable<void(Msg&, bool)> then) {
   absl::MutexLock lock(&mu_);
   if (queued.ok()) {
+    if (!message_id.empty()) log_.Info("cleanup", Cat(*queued, ": message-id=", message_id));
     log_.Info("bounce", Cat(id, ": ", label, ": ", *queued));
     AddIncoming(*queued);  // the notice is mail like any other
   } else {

@@ -551,6 +551,8 @@ TEST_F(QmgrTest, BouncedRecipientGetsANoticeAndTheOtherIsDelivered) {
   const Seen& notice = smtp.seen[2];
   EXPECT_EQ(notice.sender, "");
   EXPECT_EQ(notice.recipients, std::vector<std::string>{"alice@example.org"});
+  EXPECT_TRUE(Logged("cleanup", notice.queue_id + ": message-id=<")) << AllLines();
+  EXPECT_TRUE(Logged("bounce", id + ": sender non-delivery notification: " + notice.queue_id));
   EXPECT_NE(notice.content.find("nobody@bad.example"), std::string::npos);
   EXPECT_EQ(notice.content.find("bob@example.net"), std::string::npos);
 }
