@@ -442,3 +442,43 @@ TEST_F(Dialogue, ReloadSwapsTheBundleForNewSessionsOnly) {
 
 }  // namespace
 }  // namespace posthaste::testing
+
+namespace posthaste::testing {
+namespace {
+
+TEST_F(Dialogue, PhctlQueueVerbs) {
+  Boot("");
+  std::string a = IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: one\r\n\r\nx\r\n"));
+  std::string b = IdOf(Send("a@example.com", {"c@relay.example"}, "Subject: two\r\n\r\nx\r\n"));
+  ASSERT_NE(a, "");
+  ASSERT_NE(b, "");
+  EXPECT_EQ(server_.Phctl({"hold", a}), a + ": placed on hold\n");
+  std::string q = QueueJson();
+  EXPECT_NE(q.find("\"queue_id\":\"" + a + "\",\"state\":\"hold\""), std::string::npos) << q;
+  // mailq's format: a held message is marked with '!'.
+  std::string mailq = server_.Phctl({"queue"});
+  EXPECT_NE(mailq.find(a + "!"), std::string::npos) << mailq;
+  EXPECT_NE(mailq.find("-- "), std::string::npos) << mailq;
+  EXPECT_EQ(server_.Phctl({"release", a}), a + ": released from hold\n");
+  q = QueueJson();
+  EXPECT_EQ(q.find("\"queue_id\":\"" + a + "\",\"state\":\"hold\""), std::string::npos) << q;
+  EXPECT_EQ(server_.Phctl({"requeue", "ALL"}), "ALL: requeued\n");
+  EXPECT_EQ(server_.Phctl({"delete", b}), b + ": removed\n");
+  q = QueueJson();
+  EXPECT_EQ(q.find("\"queue_id\":\"" + b + "\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"queue_id\":\"" + a + "\""), std::string::npos) << q;
+  // flush delivers even defer_transports mail (postqueue -f).
+  EXPECT_EQ(server_.Phctl({"flush"}), "");
+  EXPECT_NE(server_.Phctl({"delete", "NOSUCHID"}).find("ERROR"), std::string::npos);
+  std::string status = server_.Phctl({"status"});
+  EXPECT_NE(status.find("bundle: gen-"), std::string::npos) << status;
+  EXPECT_NE(status.find("listener: smtp 127.0.0.1:" + std::to_string(server_.port())),
+            std::string::npos)
+      << status;
+  EXPECT_NE(status.find("queue: incoming="), std::string::npos) << status;
+  EXPECT_NE(status.find("sessions: started=2 finished=2 queued=2"), std::string::npos) << status;
+  EXPECT_NE(server_.Phctl({"bogus"}).find("ERROR: phctl: unknown verb \"bogus\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace posthaste::testing
