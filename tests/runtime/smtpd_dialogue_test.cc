@@ -3,6 +3,11 @@
 // checked through replies, the queue (phctl) and the log.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <regex>
 #include <string>
@@ -478,6 +483,53 @@ TEST_F(Dialogue, PhctlQueueVerbs) {
   EXPECT_NE(status.find("queue: incoming="), std::string::npos) << status;
   EXPECT_NE(status.find("sessions: started=2 finished=2 queued=2"), std::string::npos) << status;
   EXPECT_NE(server_.Phctl({"bogus"}).find("ERROR: phctl: unknown verb \"bogus\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace posthaste::testing
+
+namespace posthaste::testing {
+namespace {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_F(Dialogue, ReloadOpensNewListenersAndClosesRemovedOnes) {
+  Boot("");
+  int extra = FreePort();
+  std::string service = "127.0.0.1:" + std::to_string(extra);
+  HarnessConfig c;
+  c.main_cf = kBaseMain;
+  c.master_cf = "smtp inet n - n - - smtpd\n" + service + " inet n - n - - smtpd\n";
+  ASSERT_EQ(server_.Build(c), "");
+  EXPECT_NE(server_.Phctl({"reload"}).find("in force"), std::string::npos);
+  EXPECT_NE(server_.Phctl({"status"}).find("listener: " + service + " 127.0.0.1:" + std::to_string(extra)),
+            std::string::npos)
+      << server_.Phctl({"status"});
+  {
+    SmtpTestClient added(extra);
+    ASSERT_TRUE(added.connected());
+    EXPECT_EQ(Code(added.Reply()), "220");
+  }
+  c.master_cf = "smtp inet n - n - - smtpd\n";
+  ASSERT_EQ(server_.Build(c), "");
+  EXPECT_NE(server_.Phctl({"reload"}).find("in force"), std::string::npos);
+  EXPECT_EQ(server_.Phctl({"status"}).find("listener: " + service), std::string::npos);
+  SmtpTestClient removed(extra);
+  EXPECT_FALSE(removed.connected());
+  SmtpTestClient kept(server_.port());
+  EXPECT_EQ(Code(kept.Reply()), "220");
+  EXPECT_NE(server_.log().find("closed listener for service " + service), std::string::npos);
 }
 
 }  // namespace
