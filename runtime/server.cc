@@ -174,8 +174,6 @@ class Server::Impl {
   std::unique_ptr<DeliveryAgents> agents_;
   std::unique_ptr<QueueManager> qmgr_;
   SmtpdContext context_;
-  std::mutex counts_mu_;
-  std::map<std::string, int> counts_;
   std::unique_ptr<asio::local::stream_protocol::acceptor> control_;
   std::atomic<bool> reloading_{false};
   std::atomic<uint64_t> reloads_{0};
@@ -236,14 +234,6 @@ absl::Status Server::Impl::Start() {
   context_.log = log_;
   context_.queue = queue_.get();
   context_.lookup_pool = &lookup_pool_;
-  context_.count_connection = [this](const std::string& addr, int delta) {
-    std::lock_guard<std::mutex> lock(counts_mu_);
-    int& n = counts_[addr];
-    n += delta;
-    int value = n;
-    if (n <= 0) counts_.erase(addr);
-    return value;
-  };
   DeliveryAgentsOptions agent_options;
   agent_options.dns_servers = options_.dns_servers;
   agent_options.forward = [this](const NewMessage& message,
@@ -537,7 +527,7 @@ std::string Server::Impl::StatusText() {
              " hold=", q.hold, "\n");
   out += Cat("deliveries: in_progress=", q.deliveries_in_progress, "\n");
   out += Cat("sessions: started=", context_.sessions_started.load(),
-             " finished=", context_.sessions_finished.load(),
+             " finished=", context_.connections->finished(),
              " queued=", context_.messages_queued.load(), "\n");
   return out;
 }

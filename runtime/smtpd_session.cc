@@ -489,15 +489,13 @@ asio::awaitable<void> Session::Run() {
   }
   ++ctx_.sessions_started;
   Log(Cat("connect from ", Client()));
-  int connections = ctx_.count_connection ? ctx_.count_connection(facts_.client_addr, +1) : 0;
+  std::shared_ptr<ConnectionCounts> counts = ctx_.connections;
+  int connections = counts->Add(facts_.client_addr, +1);
   struct Uncount {
-    SmtpdContext& ctx;
+    std::shared_ptr<ConnectionCounts> counts;
     std::string addr;
-    ~Uncount() {
-      if (ctx.count_connection) ctx.count_connection(addr, -1);
-      ++ctx.sessions_finished;
-    }
-  } uncount{ctx_, facts_.client_addr};
+    ~Uncount() { counts->Add(addr, -1); }
+  } uncount{counts, facts_.client_addr};
 
   if (s_.client_connection_count_limit > 0 && connections > s_.client_connection_count_limit &&
       !service_->access->InMynetworks(facts_.client_addr)) {

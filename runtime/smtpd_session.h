@@ -19,6 +19,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,18 +71,39 @@ struct SmtpdService {
       std::shared_ptr<const tables::Snapshot> snapshot, std::string_view service);
 };
 
+// Connections per client address (smtpd_client_connection_count_limit).
+// Sessions hold it by shared_ptr: a session torn down with the event loop
+// at shutdown still has it.
+class ConnectionCounts {
+ public:
+  // Adds `delta` for `addr` and returns the new count.
+  int Add(const std::string& addr, int delta) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int& n = counts_[addr];
+    n += delta;
+    int value = n;
+    if (n <= 0) counts_.erase(addr);
+    if (delta < 0) ++finished_;
+    return value;
+  }
+  uint64_t finished() const { return finished_.load(); }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> counts_;
+  std::atomic<uint64_t> finished_{0};
+};
+
 // Shared by all sessions of a server.
 struct SmtpdContext {
   Maillog* log = nullptr;
   QueueStore* queue = nullptr;
   // Called with the queue ID after a message is durable (wakes the queue manager).
   std::function<void(const std::string& id)> on_queued;
-  // Per-client-address connection counts (smtpd_client_connection_count_limit).
-  std::function<int(const std::string& addr, int delta)> count_connection;
+  std::shared_ptr<ConnectionCounts> connections = std::make_shared<ConnectionCounts>();
   // Blocking name lookups run here, off the event loop.
   asio::thread_pool* lookup_pool = nullptr;
   std::atomic<uint64_t> sessions_started{0};
-  std::atomic<uint64_t> sessions_finished{0};
   std::atomic<uint64_t> messages_queued{0};
 };
 
