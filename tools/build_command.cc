@@ -63,9 +63,15 @@ void AddSpec(const std::string& text, std::set<std::string>* specs, int depth) {
   }
 }
 
+// Tables whose sources are in aliases(5) form ("name: value").
+bool IsAliasParam(const std::string& name) {
+  return name == "alias_maps" || name == "alias_database";
+}
+
 // Every table spec referenced by explicit settings (main.cf and -o), with
-// $ references expanded, in a stable order.
-std::set<std::string> ReferencedTables(const ConfigSet& cs) {
+// $ references expanded, in a stable order; `alias_specs` gets those used
+// as alias tables.
+std::set<std::string> ReferencedTables(const ConfigSet& cs, std::set<std::string>* alias_specs) {
   std::set<std::string> specs;
   auto scan = [&](const std::string& name, const std::string& value,
                   const compiler::MasterService* svc) {
@@ -79,7 +85,10 @@ std::set<std::string> ReferencedTables(const ConfigSet& cs) {
     if (!holds || name.find("_cache_") != std::string::npos) return;
     compiler::ExpandResult r = cs.params->ExpandValue(value, compiler::ValueMode::kEffective, svc);
     if (r.error) return;
-    for (const compiler::ListItem& item : compiler::SplitListItems(r.text)) AddSpec(item.text, &specs, 0);
+    for (const compiler::ListItem& item : compiler::SplitListItems(r.text)) {
+      AddSpec(item.text, &specs, 0);
+      if (IsAliasParam(name)) alias_specs->insert(item.text);
+    }
   };
   for (const compiler::Assignment& a : cs.main_cf->assignments)
     if (!a.overridden) scan(a.name, a.value, nullptr);
@@ -174,7 +183,8 @@ int BuildCommand(const std::vector<std::string>& argv) {
       }
     return true;
   };
-  for (const std::string& spec_text : ReferencedTables(*cs)) {
+  std::set<std::string> alias_specs;
+  for (const std::string& spec_text : ReferencedTables(*cs, &alias_specs)) {
     compiler::TableSpec spec;
     compiler::ParseTableSpec(spec_text, &spec);
     std::vector<std::pair<std::string, std::string>> records;
@@ -248,6 +258,7 @@ int BuildCommand(const std::vector<std::string>& argv) {
       if (!read_source(spec.name, &text, &error)) return fail(error);
       compiler::TableSourceOptions options;
       options.utf8 = utf8;
+      if (alias_specs.count(spec_text)) options.syntax = compiler::TableSyntax::kAlias;
       compiler::ParsedTable parsed = compiler::ParseTableSource(spec.name, text, options);
       for (const compiler::TableWarning& w : parsed.warnings)
         std::fprintf(stderr, "phc build: warning: %s\n", w.text.c_str());
@@ -278,7 +289,9 @@ int BuildCommand(const std::vector<std::string>& argv) {
     compiler::RouteModel model = compiler::BuildRouteModel(*cs, nullptr);
     tables::RouteProgram program = compiler::GenerateRouteProgram(model);
     std::set<std::string> bundled;
-    for (const std::string& spec_text : ReferencedTables(*cs)) bundled.insert(spec_text);
+    std::set<std::string> unused_alias_specs;
+    for (const std::string& spec_text : ReferencedTables(*cs, &unused_alias_specs))
+      bundled.insert(spec_text);
     std::string missing;
     for (const std::string& name : program.table_names)
       if (!bundled.count(name) && missing.empty()) missing = name;
