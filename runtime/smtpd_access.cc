@@ -1010,11 +1010,23 @@ class Eval {
     return CheckTableResult(table_name, kTableFailure, datum, reply_name, reply_class, def_acl);
   }
 
-  // One exact lookup: every table sees the full key; the caller decides
-  // whether pattern tables may see a key at all.
-  tables::LookupResult Lookup(const tables::Table& t, std::string_view key,
-                              std::string_view original) {
-    return t.IsPatternTable() ? t.Lookup(original) : tables::LookupFolded(t, key);
+  // One exact lookup into value_ (no allocation once the buffer has grown):
+  // `key` is lower case already; pattern tables see `original` instead.
+  tables::LookupStatus Probe(const tables::Table& t, std::string_view key,
+                             std::string_view original) {
+    return t.LookupInto(t.IsPatternTable() ? original : key, &value_);
+  }
+
+  // The outcome of one table for a key series (Postfix's maps_find loop).
+  int Outcome(tables::LookupStatus s, std::string_view key, std::string_view table_name,
+              const tables::Table* table, std::string_view datum, std::string_view reply_name,
+              std::string_view reply_class, std::optional<R> def_acl, bool* found) {
+    if (s == tables::LookupStatus::kNotFound) return kDunno;
+    *found = true;
+    std::string value = value_;  // the evaluation below may look up again
+    if (s == tables::LookupStatus::kTryAgain)
+      return TableFailure(table_name, table, key, value, datum, reply_name, reply_class, def_acl);
+    return CheckTableResult(table_name, value, datum, reply_name, reply_class, def_acl);
   }
 
   int CheckDomainAccess(std::string_view table_name, const tables::Table* table,
@@ -1024,26 +1036,21 @@ class Eval {
       *found = true;
       return TableFailure(table_name, table, domain, "", domain, reply_name, reply_class, def_acl);
     }
-    // Numerical host names get no subdomain magic.
-    std::vector<std::string> keys;
-    if (ValidHostaddr(domain))
-      keys.push_back(Lower(domain));
-    else
-      keys = tables::DomainKeys(domain, c_.access_parent);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (i > 0 && table->IsPatternTable()) break;
-      tables::LookupResult r = Lookup(*table, keys[i], domain);
-      if (r.status == tables::LookupStatus::kFound) {
-        *found = true;
-        return CheckTableResult(table_name, r.value, domain, reply_name, reply_class, def_acl);
-      }
-      if (r.status == tables::LookupStatus::kTryAgain) {
-        *found = true;
-        return TableFailure(table_name, table, keys[i], r.value, domain, reply_name, reply_class,
-                            def_acl);
+    if (domain.empty()) return kDunno;
+    std::string lower = Lower(domain);
+    std::string_view d = lower, key = d;
+    tables::LookupStatus s = Probe(*table, key, domain);
+    // Parents next, for indexed tables only; numerical host names get no
+    // subdomain magic.
+    if (s == tables::LookupStatus::kNotFound && !table->IsPatternTable() && !ValidHostaddr(domain)) {
+      for (size_t dot = d.find('.'); dot != std::string_view::npos && dot + 1 < d.size();
+           dot = d.find('.', dot + 1)) {
+        key = c_.access_parent ? d.substr(dot + 1) : d.substr(dot);
+        s = Probe(*table, key, domain);
+        if (s != tables::LookupStatus::kNotFound) break;
       }
     }
-    return kDunno;
+    return Outcome(s, key, table_name, table, domain, reply_name, reply_class, def_acl, found);
   }
 
   int CheckAddrAccess(std::string_view table_name, const tables::Table* table,
@@ -1054,21 +1061,18 @@ class Eval {
       return TableFailure(table_name, table, address, "", address, reply_name, reply_class,
                           def_acl);
     }
-    std::vector<std::string> keys = tables::ClientAddressKeys(address);
-    for (size_t i = 0; i < keys.size(); ++i) {
-      if (i > 0 && table->IsPatternTable()) break;
-      tables::LookupResult r = Lookup(*table, keys[i], address);
-      if (r.status == tables::LookupStatus::kFound) {
-        *found = true;
-        return CheckTableResult(table_name, r.value, address, reply_name, reply_class, def_acl);
-      }
-      if (r.status == tables::LookupStatus::kTryAgain) {
-        *found = true;
-        return TableFailure(table_name, table, keys[i], r.value, address, reply_name, reply_class,
-                            def_acl);
-      }
+    // The address, then shorter networks: 1.2.3.4, 1.2.3, 1.2, 1.
+    std::string lower = Lower(address);
+    std::string_view key = lower;
+    char delim = key.find(':') != std::string_view::npos ? ':' : '.';
+    tables::LookupStatus s = Probe(*table, key, address);
+    while (s == tables::LookupStatus::kNotFound && !table->IsPatternTable()) {
+      size_t cut = key.rfind(delim);
+      if (cut == std::string_view::npos || cut == 0) break;
+      key = key.substr(0, cut);
+      s = Probe(*table, key, address);
     }
-    return kDunno;
+    return Outcome(s, key, table_name, table, address, reply_name, reply_class, def_acl, found);
   }
 
   int CheckNamadrAccess(std::string_view table_name, const tables::Table* table,
@@ -1085,13 +1089,9 @@ class Eval {
                       std::optional<R> def_acl) {
     if (!table)
       return TableFailure(table_name, table, c_.null_key, "", c_.null_key, "", kSenderClass, def_acl);
-    tables::LookupResult r = Lookup(*table, c_.null_key, c_.null_key);
-    if (r.status == tables::LookupStatus::kFound)
-      return CheckTableResult(table_name, r.value, c_.null_key, "", kSenderClass, def_acl);
-    if (r.status == tables::LookupStatus::kTryAgain)
-      return TableFailure(table_name, table, c_.null_key, r.value, c_.null_key, "", kSenderClass,
-                          def_acl);
-    return kDunno;
+    bool found = false;
+    return Outcome(Probe(*table, Lower(c_.null_key), c_.null_key), c_.null_key, table_name, table,
+                   c_.null_key, "", kSenderClass, def_acl, &found);
   }
 
   int CheckMailAccess(std::string_view table_name, const tables::Table* table,
@@ -1105,27 +1105,48 @@ class Eval {
     if (!table)
       return TableFailure(table_name, table, res.address, "", res.address, reply_name,
                           reply_class, def_acl);
-    tables::AddressLookupOptions o;
-    o.recipient_delimiter = c_.recipient_delimiter;
-    o.parent_matches_subdomains = c_.access_parent;
-    o.null_key = c_.null_key;
-    std::vector<std::string> keys =
-        tables::AddressKeys(res.address, tables::AddressClass::kAccess, o);
-    tables::AddressLookupResult r = tables::SearchTables({table}, keys, res.address);
-    if (r.status == tables::LookupStatus::kFound) {
-      *found = true;
-      int status = CheckTableResult(table_name, r.value, res.address, reply_name, reply_class,
-                                    def_acl);
-      // Source-routed recipients are too suspicious for an OK.
-      if (status == kOk && !c_.allow_untrusted_routing && res.routed &&
-          reply_class == kRecipientClass)
-        return kDunno;
-      return status;
+    // Postfix's access search order (spec §3.6): user+ext@domain,
+    // user@domain, domain and its parents, user+ext@, user@.
+    const std::string& full = res.address;
+    size_t at = full.rfind('@');
+    std::string_view fv = full;
+    std::string_view domain = fv.substr(at + 1);
+    size_t ext = c_.recipient_delimiter.empty()
+                     ? std::string_view::npos
+                     : fv.substr(0, at).find_first_of(c_.recipient_delimiter);
+    if (ext == 0) ext = std::string_view::npos;  // owner-style names have no extension
+    std::string full_bare, bare_at;  // the keys without the extension
+    std::string_view key = fv;
+    tables::LookupStatus s = Probe(*table, key, full);
+    auto next = [&](std::string_view k) {
+      if (s != tables::LookupStatus::kNotFound || table->IsPatternTable()) return;
+      key = k;
+      s = Probe(*table, key, full);
+    };
+    if (ext != std::string_view::npos) {
+      full_bare = Cat(fv.substr(0, ext), fv.substr(at));
+      next(full_bare);
     }
-    if (r.status == tables::LookupStatus::kTryAgain)
-      return TableFailure(table_name, table, r.key.empty() ? res.address : r.key, r.value,
-                          res.address, reply_name, reply_class, def_acl);
-    return kDunno;
+    if (!domain.empty()) {
+      next(domain);
+      for (size_t dot = domain.find('.'); dot != std::string_view::npos && dot + 1 < domain.size();
+           dot = domain.find('.', dot + 1))
+        next(c_.access_parent ? domain.substr(dot + 1) : domain.substr(dot));
+    }
+    next(fv.substr(0, at + 1));
+    if (ext != std::string_view::npos) {
+      bare_at = Cat(fv.substr(0, ext), "@");
+      next(bare_at);
+    }
+    if (s == tables::LookupStatus::kNotFound) return kDunno;
+    std::string hit_key(key);
+    int status = Outcome(s, hit_key, table_name, table, full, reply_name, reply_class, def_acl,
+                         found);
+    // Source-routed recipients are too suspicious for an OK.
+    if (s == tables::LookupStatus::kFound && status == kOk && !c_.allow_untrusted_routing &&
+        res.routed && reply_class == kRecipientClass)
+      return kDunno;
+    return status;
   }
 
   // Postfix's check_table_result(): one access(5) result.
@@ -1447,14 +1468,37 @@ class Eval {
                        Cat("<", rcpt, ">: ", kRecipientClass, " rejected: Relay access denied"));
   }
 
-  // mail_addr_find() over a table list: found, not found, or try again.
+  // mail_addr_find() over a table list (spec §3.6: user+ext@domain,
+  // user@domain, user+ext and user when the domain is local, @domain):
+  // found, not found, or try again.
   tables::LookupStatus FindAddr(const TableList& list, const Resolved& r, std::string* why) {
-    tables::AddressLookupOptions o;
-    o.recipient_delimiter = c_.recipient_delimiter;
-    o.domain_is_local = r.cls == AddrClass::kLocal || (r.has_at && r.domain == c_.myorigin);
-    std::vector<std::string> keys =
-        tables::AddressKeys(r.address, tables::AddressClass::kVirtual, o);
-    for (size_t k = 0; k < keys.size(); ++k) {
+    std::string_view full = r.address;
+    size_t at = full.rfind('@');
+    std::string_view local = at == std::string_view::npos ? full : full.substr(0, at);
+    size_t ext = c_.recipient_delimiter.empty() ? std::string_view::npos
+                                                : local.find_first_of(c_.recipient_delimiter);
+    if (ext == 0) ext = std::string_view::npos;
+    std::string full_bare;
+    std::string_view keys[5];
+    size_t n = 0;
+    auto push = [&](std::string_view k) {
+      for (size_t i = 0; i < n; ++i)
+        if (keys[i] == k) return;
+      keys[n++] = k;
+    };
+    push(full);
+    if (ext != std::string_view::npos) {
+      full_bare = Cat(local.substr(0, ext), at == std::string_view::npos ? "" : full.substr(at));
+      push(full_bare);
+    }
+    bool local_keys = at == std::string_view::npos || r.cls == AddrClass::kLocal ||
+                      r.domain == c_.myorigin;
+    if (local_keys) {
+      push(local);
+      if (ext != std::string_view::npos) push(local.substr(0, ext));
+    }
+    if (at != std::string_view::npos) push(full.substr(at));
+    for (size_t k = 0; k < n; ++k) {
       for (size_t t = 0; t < list.tables.size(); ++t) {
         const tables::Table* table = list.tables[t];
         if (!table) {
@@ -1462,13 +1506,12 @@ class Eval {
           return tables::LookupStatus::kTryAgain;
         }
         if (table->IsPatternTable() && k > 0) continue;
-        tables::LookupResult lr = table->IsPatternTable() ? table->Lookup(r.address)
-                                                          : tables::LookupFolded(*table, keys[k]);
-        if (lr.status == tables::LookupStatus::kTryAgain) {
-          *why = Cat(list.names[t], ": ", lr.value);
-          return lr.status;
+        tables::LookupStatus s = Probe(*table, keys[k], full);
+        if (s == tables::LookupStatus::kTryAgain) {
+          *why = Cat(list.names[t], ": ", value_);
+          return s;
         }
-        if (lr.found()) return lr.status;
+        if (s == tables::LookupStatus::kFound) return s;
       }
     }
     return tables::LookupStatus::kNotFound;
@@ -1611,6 +1654,7 @@ class Eval {
   bool sender_rcptmap_checked_ = false;
   std::string next_name_;
   std::string error_text_;
+  std::string value_;  // table lookup buffer
   std::deque<Resolved> cache_;
   AccessVerdict v_;
 };
