@@ -240,6 +240,7 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
   void ArmTimer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnTimer();
   void OnNotify(std::string id);
+  void MaybeReclaim(bool copy_forward) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Logs one recipient's outcome and adds its record to `updates`.
   void Outcome(Msg& m, uint32_t index, RecipientStatus status, std::string_view log_status,
@@ -298,6 +299,11 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   int64_t next_scan_ ABSL_GUARDED_BY(mu_) = 0;
+  // Store space: finished segments are deleted at most once a second (by
+  // the clock), and the oldest segment's live messages are copied forward
+  // at each deferred-queue scan, so a long-deferred message does not pin it.
+  int64_t last_reclaim_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reclaiming_ ABSL_GUARDED_BY(mu_) = false;
   asio::steady_timer timer_ ABSL_GUARDED_BY(mu_);
   int64_t armed_ ABSL_GUARDED_BY(mu_) = INT64_MAX;
 };
@@ -539,6 +545,7 @@ void QueueManager::Impl::Tick() {
   if (now >= next_scan_) {
     Scan(now);
     next_scan_ = now + (config_ ? config_->queue_run_delay : 300 * kSecond);
+    MaybeReclaim(/*copy_forward=*/true);
   }
   scheduler_.Tick(now);
   Progress();
@@ -560,8 +567,24 @@ void QueueManager::Impl::Scan(int64_t now) {
   }
 }
 
+void QueueManager::Impl::MaybeReclaim(bool copy_forward) {
+  if (reclaiming_ || stopped_) return;
+  reclaiming_ = true;
+  last_reclaim_ = Now();
+  // Deleting segments syncs the directory: not under the mutex.
+  PostSelf([copy_forward](Impl& self) {
+    absl::Status st = self.store_.Reclaim(copy_forward);
+    if (!st.ok()) {
+      self.log_.Warning("qmgr", Cat("queue space reclaim: ", std::string(st.message())));
+    }
+    absl::MutexLock lock(&self.mu_);
+    self.reclaiming_ = false;
+  });
+}
+
 void QueueManager::Impl::Progress() {
   if (stopped_) return;
+  if (Now() - last_reclaim_ >= kSecond) MaybeReclaim(/*copy_forward=*/false);
   do {
     Fill();
     std::vector<std::string> ready;

@@ -18,8 +18,8 @@
 #include <optional>
 #include <set>
 
-#include "asio/redirect_error.hpp"
 #include "asio/executor_work_guard.hpp"
+#include "asio/redirect_error.hpp"
 #include "asio/steady_timer.hpp"
 #include "asio/use_awaitable.hpp"
 #include "tables/bundle_loader.h"
@@ -195,6 +195,7 @@ class QmgrTest : public ::testing::Test {
   void OpenStore() {
     QueueStoreOptions o;
     o.directory = root_ + "/queue";
+    o.segment_bytes = segment_bytes_;
     o.clock = [this] { return now_; };
     auto store = QueueStore::Open(o);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -286,6 +287,7 @@ class QmgrTest : public ::testing::Test {
   bool InStore(const std::string& id) { return store_->Info(id).ok(); }
 
   std::string root_;
+  uint64_t segment_bytes_ = uint64_t{64} << 20;
   int64_t now_ = kT0;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
@@ -726,7 +728,8 @@ TEST_F(QmgrTest, AllFormsAndHoldingAnActiveMessage) {
   };
   StartQmgr();
   std::string a = Queue("s@example.org", {"a@one.example", "a@two.example"});
-  ASSERT_TRUE(RunUntil([&] { return smtp.waiting() == 1 && Logged("smtp", "to=<a@two.example>"); }));
+  ASSERT_TRUE(
+      RunUntil([&] { return smtp.waiting() == 1 && Logged("smtp", "to=<a@two.example>"); }));
   // Holding an active message: the running delivery finishes, then the
   // message is held with what is left.
   ASSERT_TRUE(qmgr_->Hold(a).ok());
@@ -784,6 +787,36 @@ TEST_F(QmgrTest, MissingAgentDefersWithTransportUnavailable) {
   EXPECT_TRUE(Logged("qmgr", id + ": to=<u@virt.example>, relay=none, delay=0, delays=0/0/0/0, "
                                   "dsn=4.3.0, status=deferred (mail transport unavailable)"))
       << AllLines();
+}
+
+TEST_F(QmgrTest, FinishedSegmentsAreReclaimedAndDeferredMailIsCopiedForward) {
+  segment_bytes_ = 4096;
+  Configure();
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    if (r.nexthop == "later.example") {
+      return FakeAgent::With(r, RecipientOutcome::Status::kDeferred, "4.2.0", "450 busy");
+    }
+    return FakeAgent::AllSent(r);
+  };
+  StartQmgr();
+  std::string deferred = Queue("a@example.org", {"u@later.example"}, std::string(1000, 'd'));
+  for (int i = 0; i < 40; ++i) Queue("a@example.org", {"u@example.net"}, std::string(1000, 'x'));
+  ASSERT_TRUE(RunUntil([&] {
+    QueueManager::Status s = qmgr_->GetStatus();
+    return s.active == 0 && s.deferred == 1 && store_->List().size() == 1;
+  })) << AllLines();
+  size_t before = store_->Segments().size();
+  ASSERT_GT(before, 5u);
+  // A second later finished segments go; at the deferred-queue scan the
+  // deferred message is copied out of the oldest one.
+  Advance(10);
+  ASSERT_TRUE(RunUntil([&] { return store_->Segments().size() <= 2; }))
+      << store_->Segments().size() << " segments";
+  EXPECT_EQ(store_->stats().messages_copied, 1u);
+  auto content = store_->ReadContent(deferred);
+  ASSERT_TRUE(content.ok()) << content.status();
+  EXPECT_EQ(*content, std::string(1000, 'd'));
 }
 
 TEST_F(QmgrTest, LocalMailGoesToTheLocalAgentOneRecipientPerRequest) {
