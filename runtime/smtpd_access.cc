@@ -453,7 +453,7 @@ struct Resolved {
   std::string address;  // canonical, case-folded
   std::string domain;
   bool has_at = false;
-  bool routed = false;  // sender-specified routing (user%host@, user@host@, host!user@)
+  bool routed = false;  // sender-specified routing left of a remote domain (user%host@relay)
   AddrClass cls = AddrClass::kDefault;
   bool fail = false;    // a class list could not be searched
   bool classified = false;
@@ -467,7 +467,7 @@ class Eval {
     v_.carry = f.carry;
     switch (stage) {
       case SmtpdStage::kConnect: where_ = "CONNECT"; break;
-      case SmtpdStage::kHelo: where_ = f.protocol == "ESMTP" ? "EHLO" : "HELO"; break;
+      case SmtpdStage::kHelo: where_ = f.ehlo ? "EHLO" : "HELO"; break;
       case SmtpdStage::kMail: where_ = "MAIL"; break;
       case SmtpdStage::kRcpt: where_ = "RCPT"; break;
       case SmtpdStage::kData: where_ = "DATA"; break;
@@ -1360,7 +1360,6 @@ class Eval {
                        (c_.percent_hack && local.find('%') != std::string::npos) ||
                        (c_.swap_bangpath && local.find('!') != std::string::npos);
       if (!has_route) break;
-      r.routed = true;
       std::string why;
       MatchStatus m = IsLocal(domain, &why);
       if (m == MatchStatus::kTryAgain) {
@@ -1368,7 +1367,13 @@ class Eval {
         r.why = why;
         break;
       }
-      if (m != MatchStatus::kMatch) break;
+      // Routing left of a remote domain is sender-specified routing; left
+      // of a local domain the local domain goes and the rest is resolved
+      // (user%relay.example@local is user@relay.example, verified).
+      if (m != MatchStatus::kMatch) {
+        r.routed = true;
+        break;
+      }
       if (local.find('@') == std::string::npos) {
         size_t bang = local.find('!');
         if (c_.swap_bangpath && bang != std::string::npos && bang > 0) {

@@ -88,8 +88,12 @@ struct SmtpdFacts {
   std::string reverse_client_name = "unknown";
   std::string client_addr;              // "127.0.0.1" / "::1"
   uint16_t client_port = 0;
-  std::string helo;                     // "" until HELO/EHLO
-  std::string protocol = "SMTP";        // "SMTP" or "ESMTP"
+  std::string helo;                     // "" until HELO/EHLO (at kHelo: the name being checked)
+  // "SMTP" or "ESMTP". At kHelo: the protocol before this command (Postfix
+  // switches it only once HELO/EHLO is accepted: the first EHLO logs
+  // proto=SMTP).
+  std::string protocol = "SMTP";
+  bool ehlo = false;                    // kHelo: the command is EHLO (else HELO)
   std::optional<std::string> sender;    // after MAIL (and at MAIL: the one being checked); "" = null sender
   // RCPT and VRFY: the address being checked. DATA and END-OF-DATA: the
   // first accepted recipient (logged as to=<...> when there is exactly one).

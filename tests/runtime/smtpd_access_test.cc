@@ -637,7 +637,7 @@ TEST_F(SmtpdAccessTest, DelayRejectNoEvaluatesEachListAtItsCommand) {
   EXPECT_TRUE(connect.carry.client);
   f.carry = connect.carry;
   f.helo = "badhelo.example";
-  f.protocol = "ESMTP";
+  f.ehlo = true;
   AccessVerdict helo = a->Check(SmtpdStage::kHelo, f);
   EXPECT_FALSE(helo.hold);  // no sender yet: HOLD is skipped with a warning
   EXPECT_EQ(helo.warnings,
@@ -681,6 +681,20 @@ TEST_F(SmtpdAccessTest, DelayRejectNoEvaluatesEachListAtItsCommand) {
             "helo=<helo.example.net>");
   AccessVerdict h = b->Check(SmtpdStage::kHelo, g);
   EXPECT_EQ(h.result, Result::kNone);
+  // The first EHLO is logged with the protocol in effect before it.
+  auto helostage = Build("smtpd_delay_reject = no\n"
+                         "smtpd_helo_restrictions = reject_non_fqdn_helo_hostname\n");
+  g.helo = "localhost";
+  g.protocol = "SMTP";
+  g.ehlo = true;
+  g.sender.reset();
+  v = helostage->Check(SmtpdStage::kHelo, g);
+  EXPECT_EQ(OnlyLog(v),
+            "NOQUEUE: reject: EHLO from client.example.net[203.0.113.5]: 504 5.5.2 <localhost>: "
+            "Helo command rejected: need fully-qualified hostname; proto=SMTP helo=<localhost>");
+  g.ehlo = false;
+  v = helostage->Check(SmtpdStage::kHelo, g);
+  EXPECT_NE(OnlyLog(v).find("NOQUEUE: reject: HELO from"), std::string::npos);
 }
 
 TEST_F(SmtpdAccessTest, DelayRejectYesWaitsForRcpt) {
@@ -842,11 +856,16 @@ TEST_F(SmtpdAccessTest, DoesNotRelaySourceRoutedRecipients) {
   SmtpdFacts f = Outside();
   EXPECT_EQ(Reply(Rcpt(*a, f, "user%evil.example@mx.example.com")),
             "554 5.7.1 <user%evil.example@mx.example.com>: Relay access denied");
-  EXPECT_EQ(Reply(Rcpt(*a, f, "user%relay.example@mx.example.com")),
-            "554 5.7.1 <user%relay.example@mx.example.com>: Relay access denied");
+  // Our own domain goes first: what remains is resolved on its own.
+  EXPECT_EQ(Reply(Rcpt(*a, f, "user%relay.example@mx.example.com")), "");
   EXPECT_EQ(Reply(Rcpt(*a, f, "user@relay.example")), "");
+  // Routing left of a relay domain is not relayed.
+  EXPECT_EQ(Reply(Rcpt(*a, f, "user%evil.example@relay.example")),
+            "554 5.7.1 <user%evil.example@relay.example>: Relay access denied");
+  EXPECT_EQ(Reply(Rcpt(*a, f, "evil.example!user@relay.example")),
+            "554 5.7.1 <evil.example!user@relay.example>: Relay access denied");
   auto trusting = Build("relay_domains = relay.example\nallow_untrusted_routing = yes\n");
-  EXPECT_EQ(Reply(Rcpt(*trusting, f, "user%relay.example@mx.example.com")), "");
+  EXPECT_EQ(Reply(Rcpt(*trusting, f, "user%evil.example@relay.example")), "");
 }
 
 TEST_F(SmtpdAccessTest, RejectsNonFqdnAddresses) {
