@@ -19,6 +19,7 @@
 
 #include "compiler/bundle_writer.h"
 #include "tables/bundle_loader.h"
+#include "tables/smtpd_restrictions.h"
 #include "tests/support/run_command.h"
 
 namespace posthaste::runtime {
@@ -793,6 +794,49 @@ TEST_F(SmtpdAccessTest, RefusesRestrictionListsItCannotCarryOut) {
                 .status()
                 .code(),
             absl::StatusCode::kNotFound);
+}
+
+// phc check and SmtpdAccess::Build read the same table
+// (tables/smtpd_restrictions.def): what one accepts, the other carries out.
+TEST_F(SmtpdAccessTest, CompilerAndRuntimeAgreeOnEveryRestriction) {
+  int rows = 0, implemented = 0;
+  for (const tables::SmtpdRestrictionInfo& info : tables::AllSmtpdRestrictions()) {
+    ++rows;
+    std::string item(info.name);
+    switch (info.arg) {
+      case tables::SmtpdRestrictionArg::kTable: item += " inline:{x=OK}"; break;
+      case tables::SmtpdRestrictionArg::kDomain: item += " zen.spamhaus.org"; break;
+      case tables::SmtpdRestrictionArg::kServer: item += " inet:127.0.0.1:10023"; break;
+      case tables::SmtpdRestrictionArg::kSeconds: item += " 1"; break;
+      case tables::SmtpdRestrictionArg::kNone: break;
+    }
+    Write("main.cf", std::string(kBaseMain) + "smtpd_recipient_restrictions = " + item +
+                         ", reject\n");
+    Write("master.cf", kBaseMaster);
+    testing::CommandResult check =
+        testing::RunCommand({POSTHASTE_PHC_PATH, "check", "-c", dir_ + "/conf"});
+    bool refused = check.err.find("[unsupported-restriction]") != std::string::npos;
+    EXPECT_EQ(refused, !info.implemented) << info.name << "\n" << check.err;
+    EXPECT_EQ(check.exit_code, info.implemented ? 0 : 1) << info.name << "\n" << check.err;
+    // A bundle phc would not write is refused again by Build.
+    std::string bundle = dir_ + "/rows" + std::to_string(++builds_);
+    compiler::GenerationWriter w;
+    ASSERT_TRUE(w.Begin(bundle).ok());
+    ASSERT_TRUE(w.AddServiceParam("smtp/inet", "mynetworks", "127.0.0.0/8").ok());
+    ASSERT_TRUE(w.AddServiceParam("smtp/inet", "smtpd_recipient_restrictions", item + ", reject").ok());
+    ASSERT_TRUE(w.Commit().ok());
+    auto snap = tables::Loader(bundle).LoadCurrent();
+    ASSERT_TRUE(snap.ok()) << snap.status();
+    auto access = SmtpdAccess::Build(*snap, "smtp/inet");
+    EXPECT_EQ(access.ok(), info.implemented) << info.name << ": " << access.status();
+    implemented += info.implemented;
+    // Names are matched without regard to case, as smtpd does.
+    std::string upper(info.name);
+    for (char& c : upper) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(tables::FindSmtpdRestriction(upper), &info);
+  }
+  EXPECT_GE(rows, 70);
+  EXPECT_GE(implemented, 30);
 }
 
 TEST_F(SmtpdAccessTest, MissingTablesAreTemporaryFailures) {
