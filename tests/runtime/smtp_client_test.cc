@@ -29,6 +29,7 @@
 #include "tests/support/fake_dns_server.h"
 #include "tests/support/run_command.h"
 #include "tests/support/scripted_smtp_server.h"
+#include "tests/support/smtp_sink.h"
 
 namespace posthaste::runtime {
 namespace {
@@ -36,102 +37,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FakeDnsServer;
 using testing::ScriptedSmtpServer;
+using testing::SmtpSink;
 using Status = RecipientOutcome::Status;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Postfix's smtp-sink on ip:0; the port is read back from /proc.
-class SmtpSink {
- public:
-  SmtpSink(const std::string& ip, const std::vector<std::string>& options,
-           const std::string& dump_dir)
-      : dump_dir_(dump_dir) {
-    fs::create_directories(dump_dir_);
-    chmod(dump_dir_.c_str(), 0777);
-    std::vector<std::string> args = {"/usr/sbin/smtp-sink"};
-    if (geteuid() == 0) {
-      args.push_back("-u");
-      args.push_back("nobody");
-    }
-    args.push_back("-d");
-    args.push_back(dump_dir_ + "/%M.");
-    for (const std::string& o : options) args.push_back(o);
-    args.push_back(ip + ":0");
-    args.push_back("64");
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
-      port_ = FindListeningPort();
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  ~SmtpSink() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  uint16_t port() const { return port_; }
-
-  // The dumped messages (each starts with smtp-sink's X-Client-Addr: ...
-  // headers), once `n` of them are complete.
-  std::vector<std::string> Dumps(size_t n) const {
-    std::vector<std::string> out;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      out.clear();
-      for (const auto& entry : fs::directory_iterator(dump_dir_))
-        out.push_back(Slurp(entry.path()));
-      size_t complete = 0;
-      for (const std::string& d : out)
-        complete += d.find("\nReceived: ") != std::string::npos ? 1 : 0;
-      if (complete >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return out;
-  }
-
- private:
-  uint16_t FindListeningPort() const {
-    std::set<std::string> inodes;
-    std::string fd_dir = "/proc/" + std::to_string(pid_) + "/fd";
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(fd_dir, ec)) {
-      std::error_code lec;
-      std::string target = fs::read_symlink(entry.path(), lec).string();
-      if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
-    }
-    std::ifstream tcp("/proc/net/tcp");
-    std::string line;
-    std::getline(tcp, line);
-    while (std::getline(tcp, line)) {
-      std::istringstream fields(line);
-      std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
-      fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
-          inode;
-      if (state == "0A" && inodes.count(inode)) {
-        return static_cast<uint16_t>(std::stoul(local.substr(local.find(':') + 1), nullptr, 16));
-      }
-    }
-    return 0;
-  }
-
-  std::string dump_dir_;
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
 
 // A TCP port on `ip` with nothing listening (bound, then closed).
 uint16_t ClosedPort(const std::string& ip) {
