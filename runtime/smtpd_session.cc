@@ -102,6 +102,7 @@ class Session {
   std::string Client() const { return Cat(facts_.client_name, "[", facts_.client_addr, "]"); }
   void Log(std::string_view text) { ctx_.log->Info("smtpd", text); }
   void LogVerdict(const AccessVerdict& v) {
+    for (const std::string& w : v.warnings) ctx_.log->Warning("smtpd", w);
     for (const std::string& l : v.log_lines) Log(l);
   }
   void ResetTransaction();
@@ -109,6 +110,7 @@ class Session {
   // Returns the reply for a refused verdict, or "" when it lets the command through.
   std::string Refusal(const AccessVerdict& v) {
     LogVerdict(v);
+    facts_.carry = v.carry;  // state a later stage needs (delayed defer_if_permit ...)
     if (v.result == AccessVerdict::Result::kReject || v.result == AccessVerdict::Result::kDefer)
       return v.reply;
     return "";
@@ -163,11 +165,15 @@ void Session::ResetTransaction() {
   facts_.recipient_count = 0;
   facts_.size = 0;
   facts_.queue_id.clear();
+  facts_.hold = false;
+  facts_.discard = false;
   effects_ = AccessVerdict();
   reservation_ = QueueIdReservation();
 }
 
 void Session::Merge(const AccessVerdict& v) {
+  facts_.hold |= v.hold;
+  facts_.discard |= v.discard;
   if (v.hold) {
     effects_.hold = true;
     effects_.hold_reason = v.hold_reason;
@@ -249,15 +255,19 @@ asio::awaitable<void> Session::ErrorPause() {
 
 asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
   ResetTransaction();
+  // The protocol changes only once the command is accepted (the first
+  // EHLO's log lines still say proto=SMTP).
+  std::string old_helo = facts_.helo;
   facts_.helo = cmd.argument;
-  facts_.protocol = esmtp ? "ESMTP" : "SMTP";
+  facts_.ehlo = esmtp;
   std::string refused = connect_refusal_;
   if (refused.empty()) refused = Refusal(service_->access->Check(SmtpdStage::kHelo, facts_));
   if (!refused.empty()) {
-    facts_.helo.clear();
+    facts_.helo = old_helo;
     Reply(refused);
     co_return;
   }
+  facts_.protocol = esmtp ? "ESMTP" : "SMTP";
   if (!esmtp) {
     Reply(Cat("250 ", s_.myhostname));
     co_return;
@@ -356,6 +366,7 @@ asio::awaitable<bool> Session::DoData() {
     Reply("503 5.5.1 Error: need RCPT command");
     co_return true;
   }
+  facts_.recipient = recipients_.front();  // DATA restrictions log the first recipient
   AccessVerdict v = service_->access->Check(SmtpdStage::kData, facts_);
   std::string refused = Refusal(v);
   if (!refused.empty()) {
