@@ -52,7 +52,7 @@ machine_facts() {
   echo "# host: $(hostname)  kernel: $(uname -r)  cpus: $(nproc)  mem: $(free -g | awk '/Mem:/{print $2}') GiB"
   echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "# work dir fs: $(findmnt -n -o FSTYPE,SOURCE -T "$WORK")"
-  echo "# postfix: $(postconf -c "$WORK/pfconf" -h mail_version 2>/dev/null)  posthaste: $(git -C "$MTA_LIB_DIR/.." rev-parse --short HEAD 2>/dev/null)$( [ -n "$(git -C "$MTA_LIB_DIR/.." status --porcelain --untracked-files=no -- runtime tables 2>/dev/null)" ] && echo ' (runtime/ or tables/ with uncommitted changes)')"
+  echo "# postfix: $(postconf -c "$WORK/pfconf" -h mail_version 2>/dev/null)  posthaste: $(git -C "$MTA_LIB_DIR/.." rev-parse --short HEAD 2>/dev/null)$( [ -n "$(git -C "$MTA_LIB_DIR/.." status --porcelain -- runtime tables 2>/dev/null)" ] && echo ' (runtime/ or tables/ with uncommitted changes)'), posthasted built $(date -r "$POSTHASTED" '+%F %T')"
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 cpu_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }  # busy idle

@@ -52,17 +52,21 @@ mta_drain() { if [ "$1" = postfix ]; then pf_drain "${2:-120}"; else ph_drain "$
 mta_cpu() { if [ "$1" = postfix ]; then pf_cpu; else proc_cpu "$PH_PID"; fi; }
 
 # relay COUNT SIZE MTA: sink up, send, wait for the sink; sets T_SRC, T_SINK (seconds from
-# the start, T_SINK empty when the sink did not get everything) and CPU_USED.
+# the start, T_SINK empty when the sink did not get everything), CPU_USED (the MTA's CPU
+# seconds) and BUSY (% of both cores busy, all processes, until the sink had everything).
 relay() {
-  local n="$1" size="$2" mta="$3" t0 tag ts cnt c0 c1
+  local n="$1" size="$2" mta="$3" t0 tag ts cnt c0 c1 b0 i0 b1 i1
   mta_drain "$mta" "${DRAIN_T:-120}" || log "$mta: queue not empty before the run"
   start_sink "$SINK_PORT" "$n" || return 1
   c0=$(mta_cpu "$mta")
+  read -r b0 i0 < <(cpu_ticks)
   t0=$(now)
   src_timed "$WORK/src.out" "127.0.0.1:$(mta_port "$mta")" "$n" "$size" "$SESSIONS" ||
     log "$mta: smtp-source failed: $(tail -2 "$WORK/src.out")"
   wait "$WAIT_PID"; WAIT_PID=""
   c1=$(mta_cpu "$mta")
+  read -r b1 i1 < <(cpu_ticks)
+  BUSY=$(calc "f'{100*($b1-$b0)/max(1,$b1-$b0+$i1-$i0):.0f}'")
   read -r tag ts cnt _ <"$WORK/sinkwait"
   T_SRC=$SRC_WALL; T_SINK=""
   if [ "$tag" = DONE ]; then T_SINK=$(calc "$ts - $t0"); else log "$mta: sink $tag after $cnt of $n messages"; fi
@@ -103,8 +107,8 @@ for size in $SIZES; do
       else
         er="(incomplete)"
       fi
-      printf 'run %d %-10s e2e %8s msg/s (%6.2f s)  recv %8s msg/s  cpu %5s us/msg  loadavg %s\n' \
-        "$r" "$mta" "$er" "${T_SINK:-0}" "$rr" "$cc" "$(loadavg)"
+      printf 'run %d %-10s e2e %8s msg/s (%6.2f s)  recv %8s msg/s  cpu %5s us/msg (smtp-source %3s)  machine busy %3s%%  loadavg %s\n' \
+        "$r" "$mta" "$er" "${T_SINK:-0}" "$rr" "$cc" "$(calc "f'{1e6*$SRC_CPU/$MSGS:.0f}'")" "$BUSY" "$(loadavg)"
     done
   done
 done
