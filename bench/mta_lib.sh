@@ -49,7 +49,7 @@ port_free() {
 }
 
 machine_facts() {
-  echo "# host: $(hostname)  kernel: $(uname -r)  cpus: $(nproc)  mem: $(free -g | awk '/Mem:/{print $2}') GiB"
+  echo "# host: $(uname -n)  kernel: $(uname -r)  cpus: $(nproc)  mem: $(awk '/^MemTotal:/{printf "%.0f", $2/1048576}' /proc/meminfo) GiB"
   echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
   echo "# work dir fs: $(findmnt -n -o FSTYPE,SOURCE -T "$WORK")"
   echo "# postfix: $(postconf -c "$WORK/pfconf" -h mail_version 2>/dev/null)  posthaste: $(git -C "$MTA_LIB_DIR/.." rev-parse --short HEAD 2>/dev/null)$( [ -n "$(git -C "$MTA_LIB_DIR/.." status --porcelain -- runtime tables 2>/dev/null)" ] && echo ' (runtime/ or tables/ with uncommitted changes)'), posthasted built $(date -r "$POSTHASTED" '+%F %T')"
@@ -198,6 +198,22 @@ pf_stop() {
   PF_STARTED=""
 }
 pf_master_pid() { tr -d ' ' <"$PFDIR/queue/pid/master.pid" 2>/dev/null; }
+# Child PIDs of $1 (no procps needed).
+children_of() {
+  local f
+  for f in /proc/[0-9]*/stat; do
+    awk -v p="$1" '{sub(/^.*\) /, ""); if ($2 == p) {split(FILENAME, a, "/"); print a[3]}}' "$f" 2>/dev/null
+  done
+}
+# CPU seconds used so far by the Postfix instance: master (with the children it reaped)
+# plus its live children.
+pf_cpu() {
+  local m c; m=$(pf_master_pid)
+  {
+    awk '{sub(/^.*\) /, ""); print $12+$13+$14+$15}' "/proc/$m/stat"
+    for c in $(children_of "$m"); do awk '{sub(/^.*\) /, ""); print $12+$13}' "/proc/$c/stat" 2>/dev/null; done
+  } | awk -v hz="$(getconf CLK_TCK)" '{s+=$1} END {print s/hz}'
+}
 # Messages in the instance's queue (all queues), by directory.
 pf_count() {
   local q

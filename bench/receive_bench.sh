@@ -48,14 +48,6 @@ pf_create hold "$PF_PORT" "$SINK_PORT" || exit 1
 ph_create hold "$PH_PORT" "$SINK_PORT" || exit 1
 pf_start || exit 1
 
-# CPU seconds used so far by the Postfix instance (live processes + reaped children).
-pf_cpu() {
-  local m; m=$(pf_master_pid)
-  {
-    awk '{print $14+$15+$16+$17}' "/proc/$m/stat"
-    for c in $(pgrep -P "$m"); do awk '{print $14+$15}' "/proc/$c/stat" 2>/dev/null; done
-  } | awk -v hz="$(getconf CLK_TCK)" '{s+=$1} END {print s/hz}'
-}
 
 # one_run MTA SIZE: sets RUN_RATE (msg/s), RUN_CPU (us/msg), RUN_SRC_CPU (smtp-source's
 # us/msg), RUN_BUSY (% of both cores), RUN_STATE.
@@ -152,7 +144,7 @@ ph_stop
 
 pf_pss() {
   local m; m=$(pf_master_pid)
-  for p in "$m" $(pgrep -P "$m"); do awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup" 2>/dev/null; done |
+  for p in "$m" $(children_of "$m"); do awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup" 2>/dev/null; done |
     awk '{s+=$1; n++} END {printf "%d KiB in %d processes", s, n}'
 }
 pf_stop; pf_start || exit 1

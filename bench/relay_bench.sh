@@ -40,13 +40,6 @@ ph_create relay "$PH_PORT" "$SINK_PORT" || exit 1
 pf_start || exit 1
 ph_start fresh || exit 1
 
-pf_cpu() {
-  local m; m=$(pf_master_pid)
-  {
-    awk '{print $14+$15+$16+$17}' "/proc/$m/stat"
-    for c in $(pgrep -P "$m"); do awk '{print $14+$15}' "/proc/$c/stat" 2>/dev/null; done
-  } | awk -v hz="$(getconf CLK_TCK)" '{s+=$1} END {print s/hz}'
-}
 mta_port() { if [ "$1" = postfix ]; then echo "$PF_PORT"; else echo "$PH_PORT"; fi; }
 mta_drain() { if [ "$1" = postfix ]; then pf_drain "${2:-120}"; else ph_drain "${2:-120}"; fi; }
 mta_cpu() { if [ "$1" = postfix ]; then pf_cpu; else proc_cpu "$PH_PID"; fi; }
