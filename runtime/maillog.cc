@@ -13,6 +13,7 @@
 namespace posthaste::runtime {
 
 Maillog::Maillog() {
+  pid_ = static_cast<long>(getpid());
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) == 0 && name[0]) {
     host_ = name;
@@ -30,6 +31,11 @@ Maillog::~Maillog() {
 void Maillog::SetName(std::string name) {
   std::lock_guard<std::mutex> lock(mu_);
   name_ = std::move(name);
+}
+
+void Maillog::RefreshPid() {
+  std::lock_guard<std::mutex> lock(mu_);
+  pid_ = static_cast<long>(getpid());
 }
 
 void Maillog::SetHostName(std::string host) {
@@ -78,7 +84,7 @@ void Maillog::Write(std::string_view program, std::string_view text) {
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
   std::lock_guard<std::mutex> lock(mu_);
-  std::string line = tables::Cat(stamp, " ", host_, " ", name_, "/", program, "[", getpid(),
+  std::string line = tables::Cat(stamp, " ", host_, " ", name_, "/", program, "[", pid_,
                                   "]: ", LogSafe(text), "\n");
   if (sink_) sink_(std::string_view(line).substr(0, line.size() - 1));
   if (sink_ && sink_only_) return;

@@ -39,6 +39,8 @@ class Maillog {
   void SetSink(Sink sink, bool only = false);
   // The host name written after the timestamp.
   void SetHostName(std::string host);
+  // Reads the process ID again (after daemon() forked).
+  void RefreshPid();
 
   // One line from `program` ("smtpd", "cleanup", "qmgr", "smtp", ...).
   void Info(std::string_view program, std::string_view text);
@@ -53,6 +55,7 @@ class Maillog {
   std::mutex mu_;
   std::string name_ = "posthaste";
   std::string host_;
+  long pid_ = 0;
   int fd_ = 2;
   bool own_fd_ = false;
   Sink sink_;

@@ -87,13 +87,19 @@ int main(int argc, char** argv) {
   if (options.bundle_dir.empty()) return Usage("--bundle is required");
   std::signal(SIGPIPE, SIG_IGN);
   posthaste::runtime::Maillog log;
+  // Detach before any thread starts (threads do not survive fork); the
+  // working directory and stderr stay, so relative paths and a log on
+  // stderr keep working.
+  if (daemon_mode) {
+    if (daemon(1, 1) != 0) {
+      log.Fatal("master", std::string("daemon: ") + std::strerror(errno));
+      return 1;
+    }
+    log.RefreshPid();
+  }
   auto server = posthaste::runtime::Server::Create(options, &log);
   if (!server.ok()) {
     log.Fatal("master", std::string(server.status().message()));
-    return 1;
-  }
-  if (daemon_mode && daemon(0, 0) != 0) {
-    log.Fatal("master", std::string("daemon: ") + std::strerror(errno));
     return 1;
   }
   return (*server)->Run();

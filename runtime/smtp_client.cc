@@ -44,7 +44,16 @@ using tables::Cat;
 class SmtpDeliveryAgent::Impl {
  public:
   Impl(asio::any_io_executor executor, SmtpClientOptions opts)
-      : options(opts), cache(std::move(executor)) {}
+      : options(opts), cache(std::move(executor)) {
+    // One draw from the system's entropy per agent: std::random_device is
+    // slow to construct (a CPUID probe that traps on some virtual machines).
+    seed_base = options.random_seed;
+    if (seed_base == 0)
+      seed_base = std::random_device()() ^ (static_cast<uint64_t>(std::random_device()()) << 32);
+  }
+
+  // A different seed for each delivery's address shuffle.
+  uint64_t NextSeed() { return seed_base + 0x9e3779b97f4a7c15ULL * deliveries++; }
 
   void Info(std::string_view text) {
     if (options.maillog) options.maillog->Info("smtp", text);
@@ -58,6 +67,8 @@ class SmtpDeliveryAgent::Impl {
   TlsContextCache tls_contexts;
   std::atomic<uint64_t> opened{0};
   std::atomic<uint64_t> reused{0};
+  uint64_t seed_base = 0;
+  std::atomic<uint64_t> deliveries{0};
 };
 
 namespace {
@@ -403,9 +414,7 @@ class Delivery {
     ServiceParams params = request.snapshot ? ServiceParams(*request.snapshot, request.service)
                                             : ServiceParams(nullptr);
     s_ = LoadSettings(params);
-    uint64_t seed = agent.options.random_seed;
-    if (seed == 0) seed = std::random_device()() ^ (static_cast<uint64_t>(std::random_device()()) << 32);
-    rng_.seed(seed);
+    rng_.seed(agent.NextSeed());
     for (const DeliveryRecipient& r : request.recipients) rcpts_.push_back(Rcpt{&r, Mark::kNone});
     content_ = request.content ? std::string_view(*request.content) : std::string_view();
   }

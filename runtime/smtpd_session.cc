@@ -494,9 +494,13 @@ asio::awaitable<void> Session::Run() {
   facts_.client_port = peer.port();
   if (s_.peername_lookup && ctx_.lookup_pool) {
     std::string a = facts_.client_addr;
-    facts_.client_name =
-        co_await asio::co_spawn(*ctx_.lookup_pool, LookupName(a), asio::use_awaitable);
-    facts_.reverse_client_name = facts_.client_name;
+    std::string name;
+    if (!ctx_.client_names.Find(a, &name)) {
+      name = co_await asio::co_spawn(*ctx_.lookup_pool, LookupName(a), asio::use_awaitable);
+      ctx_.client_names.Add(a, name);
+    }
+    facts_.client_name = name;
+    facts_.reverse_client_name = name;
   }
   ++ctx_.sessions_started;
   Log(Cat("connect from ", Client()));

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -94,6 +95,33 @@ class ConnectionCounts {
   std::atomic<uint64_t> finished_{0};
 };
 
+// Verified client names by address, kept for a minute: a client that
+// opens many connections is looked up once, not once per connection.
+class ClientNameCache {
+ public:
+  bool Find(const std::string& addr, std::string* name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = names_.find(addr);
+    if (it == names_.end() || std::chrono::steady_clock::now() > it->second.expires) return false;
+    *name = it->second.name;
+    return true;
+  }
+  void Add(const std::string& addr, const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (names_.size() >= kMaxEntries) names_.clear();
+    names_[addr] = {name, std::chrono::steady_clock::now() + std::chrono::seconds(60)};
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  struct Entry {
+    std::string name;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> names_;
+};
+
 // Shared by all sessions of a server.
 struct SmtpdContext {
   Maillog* log = nullptr;
@@ -101,6 +129,7 @@ struct SmtpdContext {
   // Called with the queue ID after a message is durable (wakes the queue manager).
   std::function<void(const std::string& id)> on_queued;
   std::shared_ptr<ConnectionCounts> connections = std::make_shared<ConnectionCounts>();
+  ClientNameCache client_names;
   // Blocking name lookups run here, off the event loop.
   asio::thread_pool* lookup_pool = nullptr;
   std::atomic<uint64_t> sessions_started{0};
