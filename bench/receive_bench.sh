@@ -6,6 +6,7 @@
 #
 # Env (defaults): RUNS=5 MSGS=10000 WARMUP=500 SESSIONS=20 SIZES="4096 32768"
 #   PF_PORT=2525 PH_PORT=2535 IDLE_CONNS=1000 SKIP_RSS= BENCH_TMP=/var/tmp KEEP_WORK=
+#   PH_OPTS="" (extra posthasted options, e.g. "--threads 1")
 #   (RUNS=0: memory only; SKIP_RSS=1: throughput only)
 #
 # Both MTAs run the same main.cf settings and master.cf service lines (bench/mta_lib.sh):
@@ -42,7 +43,7 @@ SINK_PORT=2599  # never listened on: nothing is delivered in this benchmark
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 mta_init
-echo "# receive_bench  runs=$RUNS msgs=$MSGS warmup=$WARMUP sessions=$SESSIONS sizes=($SIZES)  $(date -Is)"
+echo "# receive_bench  runs=$RUNS msgs=$MSGS warmup=$WARMUP sessions=$SESSIONS sizes=($SIZES) posthasted options='${PH_OPTS:-}'  $(date -Is)"
 machine_facts
 pf_create hold "$PF_PORT" "$SINK_PORT" || exit 1
 ph_create hold "$PH_PORT" "$SINK_PORT" || exit 1

@@ -6,6 +6,7 @@
 #
 # Env (defaults): RUNS=5 MSGS=10000 WARMUP=500 SESSIONS=20 SIZES="4096 32768"
 #   PF_PORT=2525 PH_PORT=2535 SINK_PORT=2526 TIMEOUT=300 BENCH_TMP=/var/tmp KEEP_WORK=
+#   PH_OPTS="" (extra posthasted options, e.g. "--threads 1")
 #
 # Both MTAs run the same main.cf settings and master.cf service lines (bench/mta_lib.sh):
 # relay-permit 127.0.0.0/8 (permit_mynetworks, reject_unauth_destination) and
@@ -33,7 +34,7 @@ SINK_PORT=${SINK_PORT:-2526}
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 mta_init
-echo "# relay_bench  runs=$RUNS msgs=$MSGS warmup=$WARMUP sessions=$SESSIONS sizes=($SIZES)  $(date -Is)"
+echo "# relay_bench  runs=$RUNS msgs=$MSGS warmup=$WARMUP sessions=$SESSIONS sizes=($SIZES) posthasted options='${PH_OPTS:-}'  $(date -Is)"
 machine_facts
 pf_create relay "$PF_PORT" "$SINK_PORT" || exit 1
 ph_create relay "$PH_PORT" "$SINK_PORT" || exit 1
@@ -124,5 +125,8 @@ for size in $SIZES; do
     echo "RATIO relay size=$size e2e msg/s posthasted/postfix = $(calc "f'{$hm/$pm:.2f}'")  cpu/msg postfix/posthasted = $(calc "f'{$pc/max(1,$hc):.2f}'")"
   fi
 done
-echo "# postfix maillog warnings/errors: $(grep -c -E 'warning|error|fatal|panic' "$PFDIR/maillog")"
-echo "# posthasted log warnings/errors: $(grep -c -E 'warning|error|fatal|panic' "$PHDIR/maillog")"
+for log_file in "$PFDIR/maillog" "$PHDIR/maillog"; do
+  echo "# ${log_file#"$WORK"/} (pf: Postfix, ph: posthasted): $(grep -c -E 'warning|error|fatal|panic' "$log_file") warning/error lines"
+  grep -E 'warning|error|fatal|panic' "$log_file" | sed -E 's/^.*(postfix|posthaste)/\1/; s/[0-9A-F]{9,}/ID/g' |
+    cut -c1-150 | sort | uniq -c | sort -rn | head -3
+done
