@@ -49,14 +49,14 @@ void SmtpConnectionCache::Put(const std::string& key, std::unique_ptr<SmtpConnec
   }
   auto timer = std::make_shared<asio::steady_timer>(state_->executor);
   timer->expires_at(deadline);
-  uint64_t id;
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    id = state_->next_id++;
-    state_->parked[key].push_back(State::Entry{id, std::move(connection), timer});
-    ++state_->count;
-  }
+  // Every operation on a parked timer (wait, cancel) happens under the
+  // mutex: deliveries on different loop threads Put and Take concurrently,
+  // and an Asio timer must not be used from two threads at once.
   std::weak_ptr<State> weak = state_;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  uint64_t id = state_->next_id++;
+  state_->parked[key].push_back(State::Entry{id, std::move(connection), timer});
+  ++state_->count;
   timer->async_wait([weak, key, id](const asio::error_code& ec) {
     if (ec) return;
     std::shared_ptr<State> state = weak.lock();
@@ -89,8 +89,8 @@ std::unique_ptr<SmtpConnection> SmtpConnectionCache::Take(const std::string& key
     it->second.pop_back();
     if (it->second.empty()) state_->parked.erase(it);
     --state_->count;
+    entry.timer->cancel();
   }
-  entry.timer->cancel();
   return std::move(entry.connection);
 }
 
@@ -105,13 +105,11 @@ void SmtpConnectionCache::Clear() {
     std::lock_guard<std::mutex> lock(state_->mu);
     parked.swap(state_->parked);
     state_->count = 0;
+    for (auto& [key, entries] : parked)
+      for (State::Entry& entry : entries) entry.timer->cancel();
   }
-  for (auto& [key, entries] : parked) {
-    for (State::Entry& entry : entries) {
-      entry.timer->cancel();
-      State::Close(*entry.connection);
-    }
-  }
+  for (auto& [key, entries] : parked)
+    for (State::Entry& entry : entries) State::Close(*entry.connection);
 }
 
 }  // namespace posthaste::runtime
