@@ -231,6 +231,15 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
   std::vector<std::string> KnownIds() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void Progress() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The end of a postsuper-style request over `ids` (one ID or the
+  // expansion of "ALL"): logs "ID: <done>" for each ID whose store update
+  // succeeded (and that `logged` marks, when given), forgets IDs the store
+  // no longer knows when `forget_missing`, lets the queue move, and returns
+  // the first error (none for "ALL").
+  absl::Status FinishAdmin(std::string_view id, const std::vector<std::string>& ids,
+                           const std::vector<absl::Status>& results, std::string_view done,
+                           const std::vector<bool>* logged, bool forget_missing)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Scan(int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Fill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Activate(const std::string& id, bool flush) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -1262,17 +1271,7 @@ absl::Status QueueManager::Impl::Hold(std::string_view id) {
   }
   const std::vector<absl::Status>& results = waiter->Wait();
   absl::MutexLock lock(&mu_);
-  absl::Status first;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!results[i].ok()) {
-      if (first.ok()) first = results[i];
-      if (absl::IsNotFound(results[i])) ClearWhere(ids[i]);
-      continue;
-    }
-    log_.Info("postsuper", Cat(ids[i], ": placed on hold"));
-  }
-  Progress();
-  return id == "ALL" ? absl::OkStatus() : first;
+  return FinishAdmin(id, ids, results, "placed on hold", nullptr, true);
 }
 
 absl::Status QueueManager::Impl::Release(std::string_view id) {
@@ -1324,13 +1323,23 @@ absl::Status QueueManager::Impl::Release(std::string_view id) {
   }
   const std::vector<absl::Status>& results = waiter->Wait();
   absl::MutexLock lock(&mu_);
+  return FinishAdmin(id, ids, results, "released from hold", &touched, false);
+}
+
+absl::Status QueueManager::Impl::FinishAdmin(std::string_view id,
+                                             const std::vector<std::string>& ids,
+                                             const std::vector<absl::Status>& results,
+                                             std::string_view done,
+                                             const std::vector<bool>* logged,
+                                             bool forget_missing) {
   absl::Status first;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (!results[i].ok()) {
       if (first.ok()) first = results[i];
+      if (forget_missing && absl::IsNotFound(results[i])) ClearWhere(ids[i]);
       continue;
     }
-    if (touched[i]) log_.Info("postsuper", Cat(ids[i], ": released from hold"));
+    if (!logged || (*logged)[i]) log_.Info("postsuper", Cat(ids[i], ": ", done));
   }
   Progress();
   return id == "ALL" ? absl::OkStatus() : first;
@@ -1361,16 +1370,7 @@ absl::Status QueueManager::Impl::Delete(std::string_view id) {
   }
   const std::vector<absl::Status>& results = waiter->Wait();
   absl::MutexLock lock(&mu_);
-  absl::Status first;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!results[i].ok()) {
-      if (first.ok()) first = results[i];
-      continue;
-    }
-    log_.Info("postsuper", Cat(ids[i], ": removed"));
-  }
-  Progress();
-  return id == "ALL" ? absl::OkStatus() : first;
+  return FinishAdmin(id, ids, results, "removed", nullptr, false);
 }
 
 absl::Status QueueManager::Impl::Requeue(std::string_view id) {
@@ -1405,16 +1405,7 @@ absl::Status QueueManager::Impl::Requeue(std::string_view id) {
   }
   const std::vector<absl::Status>& results = waiter->Wait();
   absl::MutexLock lock(&mu_);
-  absl::Status first;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!results[i].ok()) {
-      if (first.ok()) first = results[i];
-      continue;
-    }
-    log_.Info("postsuper", Cat(ids[i], ": requeued"));
-  }
-  Progress();
-  return id == "ALL" ? absl::OkStatus() : first;
+  return FinishAdmin(id, ids, results, "requeued", nullptr, false);
 }
 
 void QueueManager::Impl::Flush() {
