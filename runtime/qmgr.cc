@@ -61,23 +61,6 @@ bool SameAddress(std::string_view a, std::string_view b) {
 
 int64_t ToMicros(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 
-// A main.cf-wide value as the bundle carries it: the bundle records, per
-// service, the parameters its program reads; the queue manager also needs
-// some that Postfix reads elsewhere (cleanup's delay_warning_time, the
-// bounce daemon's notify_classes ...).
-std::optional<std::string> MainValue(const tables::Snapshot& snapshot, std::string_view name) {
-  for (std::string_view service : {"qmgr/unix", "bounce/unix", "cleanup/unix"}) {
-    if (std::optional<std::string_view> v = snapshot.ServiceParam(service, name)) {
-      return std::string(*v);
-    }
-  }
-  for (const auto& [service, params] : snapshot.services()) {
-    auto it = params.find(name);
-    if (it != params.end()) return it->second;
-  }
-  return std::nullopt;
-}
-
 constexpr std::string_view kMainParams[] = {
     "minimal_backoff_time",
     "maximal_backoff_time",
@@ -386,7 +369,7 @@ std::shared_ptr<const QueueManager::Impl::Config> QueueManager::Impl::BuildConfi
   const tables::Snapshot& s = *c->snapshot;
   tables::Snapshot::ParamMap merged;
   for (std::string_view name : kMainParams) {
-    if (std::optional<std::string> v = MainValue(s, name)) merged[std::string(name)] = *v;
+    if (std::optional<std::string> v = MainParamValue(s, name)) merged[std::string(name)] = *v;
   }
   ServiceParams p(&merged);
   c->min_backoff = ToMicros(p.Time("minimal_backoff_time"));

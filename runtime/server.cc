@@ -94,17 +94,8 @@ absl::StatusOr<std::vector<Endpoint>> Endpoints(const std::string& service_name,
 }  // namespace
 
 std::string GlobalParam(const tables::Snapshot& snapshot, std::string_view name) {
-  for (std::string_view service : {"qmgr/unix", "cleanup/unix"}) {
-    if (const auto* params = snapshot.ServiceParams(service)) {
-      auto it = params->find(name);
-      if (it != params->end()) return it->second;
-    }
-  }
-  for (const auto& [service, params] : snapshot.services()) {
-    auto it = params.find(name);
-    if (it != params.end()) return it->second;
-  }
-  return ServiceParams(nullptr).Str(name);
+  std::optional<std::string> value = MainParamValue(snapshot, name);
+  return value ? *value : ServiceParams(nullptr).Str(name);
 }
 
 absl::StatusOr<std::shared_ptr<const Generation>> Generation::Build(

@@ -56,8 +56,8 @@ struct Generation {
       std::shared_ptr<const tables::Snapshot> snapshot);
 };
 
-// A main.cf-wide parameter as the bundle carries it: from the qmgr or
-// cleanup service, else from any service that has it.
+// A main.cf-wide parameter as the bundle carries it (MainParamValue in
+// service_params.h), else the registry default.
 std::string GlobalParam(const tables::Snapshot& snapshot, std::string_view name);
 
 class Server {

@@ -101,6 +101,17 @@ std::string ServiceParams::Domain() const {
   return dot == std::string::npos ? "localdomain" : host.substr(dot + 1);
 }
 
+std::optional<std::string> MainParamValue(const tables::Snapshot& snapshot, std::string_view name) {
+  for (std::string_view service : {"qmgr/unix", "bounce/unix", "cleanup/unix"})
+    if (std::optional<std::string_view> v = snapshot.ServiceParam(service, name))
+      return std::string(*v);
+  for (const auto& [service, params] : snapshot.services()) {
+    auto it = params.find(name);
+    if (it != params.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
 bool ParsePostfixTime(std::string_view value, char default_unit, absl::Duration* out) {
   value = Trim(value);
   if (value.empty()) return false;

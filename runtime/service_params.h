@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,6 +62,14 @@ class ServiceParams {
   const tables::Snapshot::ParamMap* params_ = nullptr;
   mutable std::vector<std::string> problems_;
 };
+
+// A main.cf-wide parameter as a bundle carries it. The bundle records, per
+// master.cf service, the parameters that service's program reads; a value
+// some other program reads (cleanup's delay_warning_time, the bounce
+// daemon's notify_classes, queue_directory ...) is taken from the qmgr,
+// bounce or cleanup service, else from the first service that has it.
+// nullopt when no service carries it.
+std::optional<std::string> MainParamValue(const tables::Snapshot& snapshot, std::string_view name);
 
 // Converts a Postfix time value ("300s", "5d", "2h", bare "60" with
 // `default_unit`); false when it is not one.
