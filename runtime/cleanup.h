@@ -58,8 +58,7 @@ class CleanupConfig {
     bool address_mappings = true;        // not no_address_mappings
     int hopcount_limit = 50;
     std::vector<std::string> drop_headers;  // message_drop_headers, lowercased
-    std::string smtpd_content_filter;       // the receiving service's own -o content_filter
-    bool smtpd_sets_content_filter = false;
+    std::string smtpd_content_filter;       // content_filter as the receiving service sees it
     std::string always_bcc;
     std::vector<const tables::Table*> sender_bcc_maps, recipient_bcc_maps;
     bool enable_original_recipient = true;

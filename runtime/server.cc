@@ -325,7 +325,6 @@ void Server::Impl::CloseListener(const std::string& service) {
   // loops have seen the cancellation.
   auto doomed = std::make_shared<Listener>(std::move(it->second));
   listeners_.erase(it);
-  asio::post(io_, [doomed] {});
   auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(1));
   timer->async_wait([doomed, timer](const asio::error_code&) {});
 }
