@@ -128,5 +128,5 @@ done
 for log_file in "$PFDIR/maillog" "$PHDIR/maillog"; do
   echo "# ${log_file#"$WORK"/} (pf: Postfix, ph: posthasted): $(grep -c -E 'warning|error|fatal|panic' "$log_file") warning/error lines"
   grep -E 'warning|error|fatal|panic' "$log_file" | sed -E 's/^.*(postfix|posthaste)/\1/; s/[0-9A-F]{9,}/ID/g' |
-    cut -c1-150 | sort | uniq -c | sort -rn | head -3
+    cut -c1-150 | sort | uniq -c | sort -rn | head -3 || true  # a clean log is not a failure
 done
