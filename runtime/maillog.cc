@@ -78,23 +78,50 @@ void Maillog::Fatal(std::string_view program, std::string_view text) {
 }
 
 void Maillog::Write(std::string_view program, std::string_view text) {
+  std::string line;
+  Format(program, text, &line);
+  WriteLines(line);
+}
+
+void Maillog::Format(std::string_view program, std::string_view text, std::string* out) {
   time_t now = time(nullptr);
   struct tm tm;
   localtime_r(&now, &tm);
   char stamp[32];
   strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
   std::lock_guard<std::mutex> lock(mu_);
-  std::string line = tables::Cat(stamp, " ", host_, " ", name_, "/", program, "[", pid_,
-                                  "]: ", LogSafe(text), "\n");
-  if (sink_) sink_(std::string_view(line).substr(0, line.size() - 1));
-  if (sink_ && sink_only_) return;
-  std::string_view rest = line;
+  out->append(tables::Cat(stamp, " ", host_, " ", name_, "/", program, "[", pid_, "]: ",
+                          LogSafe(text), "\n"));
+}
+
+void Maillog::WriteLines(std::string_view lines) {
+  if (lines.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sink_) {
+    std::string_view rest = lines;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      sink_(rest.substr(0, nl));
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    }
+    if (sink_only_) return;
+  }
+  std::string_view rest = lines;
   while (!rest.empty()) {
     ssize_t n = ::write(fd_, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     rest.remove_prefix(static_cast<size_t>(n));
   }
+}
+
+void Maillog::Batch::Warning(std::string_view program, std::string_view text) {
+  log_.Format(program, tables::Cat("warning: ", text), &text_);
+}
+
+void Maillog::Batch::Flush() {
+  log_.WriteLines(text_);
+  text_.clear();
 }
 
 std::string LogSafe(std::string_view text) {

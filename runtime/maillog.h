@@ -49,8 +49,31 @@ class Maillog {
   // "fatal: text" (logging only; the caller decides what to do)
   void Fatal(std::string_view program, std::string_view text);
 
+  // Lines collected by a caller and written later in one write(): an SMTP
+  // session gathers the lines of one exchange and writes them before its
+  // reply goes out, so a client that has the reply can already read them.
+  class Batch {
+   public:
+    explicit Batch(Maillog& log) : log_(log) {}
+    ~Batch() { Flush(); }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    void Info(std::string_view program, std::string_view text) { log_.Format(program, text, &text_); }
+    void Warning(std::string_view program, std::string_view text);
+    // Writes what was collected (nothing when empty).
+    void Flush();
+
+   private:
+    Maillog& log_;
+    std::string text_;
+  };
+
  private:
   void Write(std::string_view program, std::string_view text);
+  // Appends the whole line, with its newline, to `out`.
+  void Format(std::string_view program, std::string_view text, std::string* out);
+  // Complete lines, each ending in a newline.
+  void WriteLines(std::string_view lines);
 
   std::mutex mu_;
   std::string name_ = "posthaste";

@@ -784,9 +784,11 @@ void QueueManager::Impl::Dispatch(SchedulerJob job) {
   in_flight_.emplace(job_id, InFlight{std::move(job), process, now});
   // Started from a posted handler: never inside this call, and never under
   // the mutex.
+  asio::any_io_executor where = options_.delivery_executor ? options_.delivery_executor()
+                                                           : asio::any_io_executor(io_.get_executor());
   asio::post(io_, [weak = weak_from_this(), agent, request = std::move(request), job_id,
-                   &io = io_]() mutable {
-    asio::co_spawn(io, RunDelivery(std::move(weak), agent, std::move(request), job_id),
+                   where]() mutable {
+    asio::co_spawn(where, RunDelivery(std::move(weak), agent, std::move(request), job_id),
                    asio::detached);
   });
 }

@@ -60,6 +60,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "asio/any_io_executor.hpp"
 #include "asio/io_context.hpp"
 #include "runtime/delivery.h"
 #include "runtime/maillog.h"
@@ -71,6 +72,9 @@ namespace posthaste::runtime {
 
 struct QmgrOptions {
   MicrosClock clock = RealMicros;  // tests inject a clock
+  // Where each delivery coroutine runs (posthasted spreads them over its
+  // event-loop threads); unset: the io_context the manager was given.
+  std::function<asio::any_io_executor()> delivery_executor;
 };
 
 class QueueManager {

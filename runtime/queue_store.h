@@ -71,6 +71,10 @@ struct QueueStoreOptions {
   size_t max_record_bytes = size_t{512} << 20;
   // Source of arrival times (tests inject one).
   MicrosClock clock = RealMicros;
+  // Group commit: before writing a batch the commit thread waits up to this
+  // long (three times the recent fdatasync time, at most this) so that more
+  // concurrent writers share the sync. 0: no wait.
+  int64_t max_gather_micros = 1000;
 };
 
 // What a message looks like to List() and Info().
@@ -288,6 +292,8 @@ class QueueStore {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   QueueStoreStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread commit_thread_;
+  // Commit thread only: moving average of one batch's sync time.
+  int64_t sync_micros_avg_ = 0;
 };
 
 }  // namespace posthaste::runtime

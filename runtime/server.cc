@@ -124,7 +124,15 @@ class Server::Impl {
  public:
   Impl(ServerOptions options, Maillog* log)
       : options_(std::move(options)), log_(log), loader_(options_.bundle_dir),
-        signals_(io_, SIGHUP, SIGTERM, SIGINT) {}
+        signals_(io_, SIGHUP, SIGTERM, SIGINT) {
+    int threads = options_.threads > 0
+                      ? options_.threads
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 1; i < threads; ++i) {
+      workers_.push_back(std::make_unique<asio::io_context>(1));
+      worker_guards_.push_back(asio::make_work_guard(*workers_.back()));
+    }
+  }
 
   absl::Status Start();
   int Run();
@@ -134,6 +142,13 @@ class Server::Impl {
 
  private:
   std::shared_ptr<const Generation> Current() const { return current_.load(); }
+  // The event-loop contexts in turn (io_ first): where the next session or
+  // delivery runs.
+  asio::any_io_executor NextLoopExecutor() {
+    size_t pick = next_loop_.fetch_add(1, std::memory_order_relaxed) % (workers_.size() + 1);
+    return pick == 0 ? asio::any_io_executor(io_.get_executor())
+                     : asio::any_io_executor(workers_[pick - 1]->get_executor());
+  }
   absl::Status OpenListeners(const Generation& gen, bool at_start);
   absl::Status OpenListener(const std::string& service, const Generation& gen);
   void CloseListener(const std::string& service);
@@ -154,7 +169,14 @@ class Server::Impl {
   ServerOptions options_;
   Maillog* log_;
   tables::Loader loader_;
-  asio::io_context io_;
+  // Thread 0 runs io_: listeners, queue manager, control socket, signals.
+  // Each further thread runs one worker context. A session or a delivery
+  // lives on one context from start to end (round robin over io_ and the
+  // workers), so its completions do not hop between threads.
+  asio::io_context io_{1};
+  std::vector<std::unique_ptr<asio::io_context>> workers_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards_;
+  std::atomic<size_t> next_loop_{0};
   asio::signal_set signals_;
   asio::thread_pool lookup_pool_{2};
   std::atomic<std::shared_ptr<const Generation>> current_;
@@ -236,9 +258,11 @@ absl::Status Server::Impl::Start() {
   auto agents = DeliveryAgents::Create(io_, log_, std::move(agent_options));
   if (!agents.ok()) return agents.status();
   agents_ = std::move(*agents);
+  QmgrOptions qmgr_options;
+  qmgr_options.delivery_executor = [this] { return NextLoopExecutor(); };
   qmgr_ = std::make_unique<QueueManager>(
       io_, *queue_, *log_, [this] { return Current()->snapshot; },
-      [this](std::string_view process) { return agents_->Find(process); });
+      [this](std::string_view process) { return agents_->Find(process); }, qmgr_options);
   context_.on_queued = [this](const std::string& id) { qmgr_->Notify(id); };
   qmgr_->Start();
   if (absl::Status s = OpenControlSocket(); !s.ok()) return s;
@@ -332,9 +356,8 @@ void Server::Impl::CloseListener(const std::string& service) {
 asio::awaitable<void> Server::Impl::AcceptLoop(asio::ip::tcp::acceptor* acceptor,
                                                std::string service) {
   for (;;) {
-    auto strand = asio::make_strand(io_);
-    asio::ip::tcp::socket socket(strand);
-    auto [ec] = co_await acceptor->async_accept(socket, kUseTuple);
+    asio::any_io_executor target = NextLoopExecutor();
+    auto [ec, socket] = co_await acceptor->async_accept(target, kUseTuple);
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
     if (ec) {
       if (ec == asio::error::no_descriptors) {
@@ -347,7 +370,7 @@ asio::awaitable<void> Server::Impl::AcceptLoop(asio::ip::tcp::acceptor* acceptor
     std::shared_ptr<const Generation> gen = Current();
     auto it = gen->smtpd.find(service);
     if (it == gen->smtpd.end()) continue;  // removed by a reload in flight
-    asio::co_spawn(strand, RunSmtpdSession(std::move(socket), it->second, context_),
+    asio::co_spawn(target, RunSmtpdSession(std::move(socket), it->second, context_),
                    asio::detached);
   }
 }
@@ -602,14 +625,13 @@ void Server::Impl::Shutdown() {
   if (control_) control_->close(ec);
   signals_.cancel(ec);
   io_.stop();
+  for (auto& w : workers_) w->stop();
 }
 
 int Server::Impl::Run() {
   WaitSignal();
-  int threads = options_.threads > 0 ? options_.threads
-                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([this] { io_.run(); });
+  for (auto& w : workers_) pool.emplace_back([ctx = w.get()] { ctx->run(); });
   io_.run();
   for (std::thread& t : pool) t.join();
   lookup_pool_.join();

@@ -81,12 +81,16 @@ class Session {
   Session(asio::ip::tcp::socket socket, std::shared_ptr<const SmtpdService> service,
           SmtpdContext& context)
       : socket_(std::move(socket)),
-        timer_(socket_.get_executor()),
+        watchdog_(socket_.get_executor()),
         service_(std::move(service)),
         s_(service_->settings),
-        ctx_(context) {}
+        ctx_(context),
+        logs_(*context.log) {}
 
   asio::awaitable<void> Run();
+  // Closes in-flight I/O whose deadline passed; runs beside Run() until
+  // Run() ends (which cancels it).
+  asio::awaitable<void> Watchdog();
 
  private:
   enum class ReadResult { kOk, kEof, kTimeout };
@@ -100,9 +104,9 @@ class Session {
     out_.append("\r\n");
   }
   std::string Client() const { return Cat(facts_.client_name, "[", facts_.client_addr, "]"); }
-  void Log(std::string_view text) { ctx_.log->Info("smtpd", text); }
+  void Log(std::string_view text) { logs_.Info("smtpd", text); }
   void LogVerdict(const AccessVerdict& v) {
-    for (const std::string& w : v.warnings) ctx_.log->Warning("smtpd", w);
+    for (const std::string& w : v.warnings) logs_.Warning("smtpd", w);
     for (const std::string& l : v.log_lines) Log(l);
   }
   void ResetTransaction();
@@ -131,11 +135,26 @@ class Session {
   asio::awaitable<bool> DoData();
   asio::awaitable<void> ErrorPause();
 
+  // Arms the session deadline for one read or write: smtpd_timeout from now.
+  void StartIo() {
+    timed_out_ = false;
+    deadline_ = std::chrono::steady_clock::now() + ToChrono(s_.timeout);
+  }
+  void EndIo() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
   asio::ip::tcp::socket socket_;
-  asio::steady_timer timer_;
+  // One timer per session instead of one per I/O: reads and writes only
+  // move deadline_; the watchdog wakes at most once per smtpd_timeout and
+  // cancels the socket's operations when the deadline has passed.
+  asio::steady_timer watchdog_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  bool timed_out_ = false;
   std::shared_ptr<const SmtpdService> service_;
   const SmtpdSettings& s_;
   SmtpdContext& ctx_;
+  // This session's log lines since the last reply went out: written in one
+  // piece just before the next reply (and when the session ends).
+  Maillog::Batch logs_;
 
   std::string in_;
   size_t in_pos_ = 0;
@@ -190,27 +209,49 @@ asio::awaitable<Session::ReadResult> Session::ReadMore() {
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
-  char buf[16384];
-  timer_.expires_after(ToChrono(s_.timeout));
-  auto result = co_await (socket_.async_read_some(asio::buffer(buf), kUseTuple) ||
-                          timer_.async_wait(kUseTuple));
-  if (result.index() == 1) co_return ReadResult::kTimeout;
-  auto [ec, n] = std::get<0>(result);
+  // Read straight into the buffer's tail (no bounce copy).
+  constexpr size_t kChunk = 16384;
+  size_t old = in_.size();
+  in_.resize(old + kChunk);
+  StartIo();
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + old, kChunk), kUseTuple);
+  EndIo();
+  in_.resize(old + (ec ? 0 : n));
+  if (timed_out_) co_return ReadResult::kTimeout;
   if (ec || n == 0) co_return ReadResult::kEof;
-  in_.append(buf, n);
   co_return ReadResult::kOk;
 }
 
+asio::awaitable<void> Session::Watchdog() {
+  const auto period = std::max<std::chrono::steady_clock::duration>(
+      ToChrono(s_.timeout), std::chrono::seconds(1));
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    if (deadline_ <= now) {
+      timed_out_ = true;
+      EndIo();
+      asio::error_code ignored;
+      socket_.cancel(ignored);
+    }
+    watchdog_.expires_at(std::min(deadline_, now + period));
+    auto [ec] = co_await watchdog_.async_wait(kUseTuple);
+    if (ec == asio::error::operation_aborted) {
+      // Cancelled because Run() ended (re-arming does not cancel a wait:
+      // only this coroutine arms the timer).
+      co_return;
+    }
+  }
+}
+
 asio::awaitable<bool> Session::Flush() {
+  logs_.Flush();
   if (out_.empty()) co_return true;
-  timer_.expires_after(ToChrono(s_.timeout));
-  auto result = co_await (asio::async_write(socket_, asio::buffer(out_), kUseTuple) ||
-                          timer_.async_wait(kUseTuple));
-  out_.clear();
-  if (result.index() == 1) co_return false;
-  auto [ec, n] = std::get<0>(result);
+  StartIo();
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), kUseTuple);
   (void)n;
-  co_return !ec;
+  EndIo();
+  out_.clear();
+  co_return !ec && !timed_out_;
 }
 
 bool Session::TakeLine(std::string* line) {
@@ -248,8 +289,8 @@ asio::awaitable<void> Session::ErrorPause() {
   ++errors_;
   if (errors_ >= s_.soft_error_limit && s_.error_sleep_time > absl::ZeroDuration()) {
     co_await Flush();
-    timer_.expires_after(ToChrono(s_.error_sleep_time));
-    co_await timer_.async_wait(kUseTuple);
+    asio::steady_timer pause(socket_.get_executor(), ToChrono(s_.error_sleep_time));
+    co_await pause.async_wait(kUseTuple);
   }
 }
 
@@ -450,7 +491,7 @@ asio::awaitable<bool> Session::DoData() {
   env.prepend = effects_.prepend;
   CleanupResult cleaned = RunCleanup(*service_->cleanup, env, message);
   cleaned.message.reserved = reservation_;
-  for (const std::string& l : cleaned.log_lines) ctx_.log->Info("cleanup", l);
+  for (const std::string& l : cleaned.log_lines) logs_.Info("cleanup", l);
   std::string id = facts_.queue_id;
   switch (cleaned.disposition) {
     case CleanupResult::Disposition::kReject:
@@ -468,12 +509,12 @@ asio::awaitable<bool> Session::DoData() {
   absl::StatusOr<std::string> queued =
       co_await EnqueueDurable(*ctx_.queue, cleaned.message, cleaned.content);
   if (!queued.ok()) {
-    ctx_.log->Warning("smtpd", Cat(id, ": queue write failed: ", std::string(queued.status().message())));
+    logs_.Warning("smtpd", Cat(id, ": queue write failed: ", std::string(queued.status().message())));
     Reply("451 4.3.0 Error: queue file write error");
   } else {
     ++ctx_.messages_queued;
     if (cleaned.message.initial_state == MessageState::kHold)
-      ctx_.log->Info("cleanup", Cat(id, ": hold: ", cleaned.message.hold_reason.empty()
+      logs_.Info("cleanup", Cat(id, ": hold: ", cleaned.message.hold_reason.empty()
                                                        ? std::string("message held")
                                                        : cleaned.message.hold_reason));
     Reply(Cat("250 2.0.0 Ok: queued as ", *queued));
@@ -514,7 +555,7 @@ asio::awaitable<void> Session::Run() {
 
   if (s_.client_connection_count_limit > 0 && connections > s_.client_connection_count_limit &&
       !service_->access->InMynetworks(facts_.client_addr)) {
-    ctx_.log->Warning("smtpd", Cat("Connection concurrency limit exceeded: ", connections,
+    logs_.Warning("smtpd", Cat("Connection concurrency limit exceeded: ", connections,
                                    " from ", Client(), " for service ", s_.service));
     Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many connections from ",
               facts_.client_addr));
@@ -617,6 +658,7 @@ asio::awaitable<void> Session::Run() {
   std::string summary;
   for (const auto& [name, n] : counts_) summary += Cat(" ", name, "=", n);
   Log(Cat("disconnect from ", Client(), summary, " commands=", commands_));
+  logs_.Flush();
   socket_.close(ec);
 }
 
@@ -666,7 +708,7 @@ asio::awaitable<void> RunSmtpdSession(asio::ip::tcp::socket socket,
                                       std::shared_ptr<const SmtpdService> service,
                                       SmtpdContext& context) {
   Session session(std::move(socket), std::move(service), context);
-  co_await session.Run();
+  co_await (session.Run() || session.Watchdog());
 }
 
 }  // namespace posthaste::runtime

@@ -215,6 +215,28 @@ TEST_F(Dialogue, IdleTimeout) {
             std::string::npos);
 }
 
+TEST_F(Dialogue, TimeoutInsideDataAfterActivityKeepsTheDeadlinePerRead) {
+  // Traffic within the timeout keeps the session alive; the deadline counts
+  // from the last read, and a stalled DATA ends with 421 and its byte count
+  // (three 10-byte lines, each counted with a one-byte line end).
+  Boot("smtpd_timeout = 2s\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(Code(c.Command("EHLO client.example")), "250");
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@example.com>")), "250");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@example.com>")), "250");
+  EXPECT_EQ(Code(c.Command("DATA")), "354");
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    c.Send("0123456789\r\n");
+  }
+  EXPECT_EQ(c.Reply(), "421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
+  EXPECT_TRUE(c.Closed());
+  EXPECT_NE(server_.log().find("timeout after DATA (33 bytes) from localhost[127.0.0.1]"),
+            std::string::npos)
+      << server_.log();
+}
+
 TEST_F(Dialogue, ConnectionCountLimitPerClient) {
   Boot("smtpd_client_connection_count_limit = 1\nmynetworks = 10.0.0.0/8\n");
   SmtpTestClient first(server_.port());
