@@ -49,6 +49,8 @@ LocalConfig ReadConfig(const DeliveryRequest& request, AgentGlobalsCache& global
     const tables::Table* t = snap.FindTable(name);
     if (t)
       c.alias_tables.push_back(t);
+    else if (name.rfind("nis:", 0) == 0)
+      continue;  // NIS lookups disabled, as on a host without a NIS domain: never found
     else if (c.alias_problem.empty())
       c.alias_problem = name;
   }

@@ -406,8 +406,8 @@ struct SmtpdAccess::Config {
   std::vector<std::unique_ptr<tables::Table>> owned_tables;
 
   // A table by its configured name; nullptr when the bundle lacks it.
-  // Served here: unix:passwd.byname (also through proxy:), and static:
-  // tables the bundle does not carry.
+  // Served here: unix:passwd.byname (also through proxy:), static: tables
+  // the bundle does not carry, and nis: (lookups disabled: never found).
   const tables::Table* FindTable(std::string_view name) {
     std::string_view n = name;
     if (n.substr(0, 6) == "proxy:") n.remove_prefix(6);
@@ -417,6 +417,10 @@ struct SmtpdAccess::Config {
     }
     if (const tables::Table* t = snapshot->FindTable(name)) return t;
     if (const tables::Table* t = snapshot->FindTable(n)) return t;
+    if (n.substr(0, 4) == "nis:") {
+      owned_tables.push_back(std::make_unique<tables::DisabledNisTable>());
+      return owned_tables.back().get();
+    }
     if (n.substr(0, 7) == "static:") {
       std::string_view text = n.substr(7);
       if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {

@@ -44,6 +44,15 @@ class StaticTable : public Table {
   std::string value_;
 };
 
+// nis:NAME on a host without a NIS domain: Postfix disables NIS lookups and
+// every lookup finds nothing (not an error). The default alias_maps names
+// nis:mail.aliases; posthaste never speaks NIS.
+class DisabledNisTable : public Table {
+ public:
+  LookupResult Lookup(std::string_view) const override { return LookupResult::NotFound(); }
+  bool FoldsCase() const override { return false; }
+};
+
 // Member lookups see the key folded per each member's FoldsCase(). The
 // members are either owned (built for one query) or borrowed from a bundle
 // Snapshot that outlives the composite.

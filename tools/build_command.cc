@@ -7,6 +7,8 @@
 // parameters of every master.cf service, and publishes one new generation
 // through GenerationWriter (temp dir, fsync, rename, CURRENT by rename).
 // Deterministic: the same inputs give a byte-identical generation.
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -98,6 +100,37 @@ std::set<std::string> ReferencedTables(const ConfigSet& cs, std::set<std::string
   return specs;
 }
 
+// alias_maps left at its default (hash:/etc/aliases, nis:mail.aliases on
+// Debian): the indexed tables among it whose source file exists, so local
+// delivery and local_recipient_maps see the host's aliases as Postfix would.
+// A missing source is left out with a warning: the runtime then reports the
+// table unavailable and defers, as Postfix does without aliases.db. nis:
+// needs nothing (lookups disabled on a host without a NIS domain).
+std::set<std::string> DefaultAliasSpecs(const ConfigSet& cs) {
+  std::set<std::string> out;
+  if (cs.params->ExplicitValue("alias_maps")) return out;
+  std::optional<std::string> value = cs.params->Value("alias_maps", compiler::ValueMode::kEffective);
+  if (!value) return out;
+  compiler::ExpandResult r = cs.params->ExpandValue(*value, compiler::ValueMode::kEffective, nullptr);
+  if (r.error) return out;
+  static const std::set<std::string> kIndexed = {"hash", "btree", "lmdb", "cdb", "dbm", "sdbm",
+                                                 "texthash"};
+  for (const compiler::ListItem& item : compiler::SplitListItems(r.text)) {
+    compiler::TableSpec spec;
+    compiler::ParseTableSpec(item.text, &spec);
+    if (!kIndexed.count(spec.type)) continue;
+    if (access(spec.name.c_str(), R_OK) == 0) {
+      out.insert(item.text);
+    } else {
+      std::fprintf(stderr,
+                   "phc build: warning: alias_maps (default) %s: cannot read %s; local delivery "
+                   "will defer until the bundle is rebuilt with it\n",
+                   item.text.c_str(), spec.name.c_str());
+    }
+  }
+  return out;
+}
+
 absl::Status WriteFileBytes(const std::string& path, const std::string& bytes) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return absl::UnavailableError("create " + path);
@@ -184,7 +217,12 @@ int BuildCommand(const std::vector<std::string>& argv) {
     return true;
   };
   std::set<std::string> alias_specs;
-  for (const std::string& spec_text : ReferencedTables(*cs, &alias_specs)) {
+  std::set<std::string> specs = ReferencedTables(*cs, &alias_specs);
+  for (const std::string& spec_text : DefaultAliasSpecs(*cs)) {
+    specs.insert(spec_text);
+    alias_specs.insert(spec_text);
+  }
+  for (const std::string& spec_text : specs) {
     compiler::TableSpec spec;
     compiler::ParseTableSpec(spec_text, &spec);
     std::vector<std::pair<std::string, std::string>> records;

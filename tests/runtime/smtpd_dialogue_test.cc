@@ -154,6 +154,25 @@ TEST_F(Dialogue, SequencingAndSyntaxErrors) {
             "550 5.1.1 <nosuchuser>: Recipient address rejected: User unknown in local recipient table\r\n");
 }
 
+TEST_F(Dialogue, DefaultAliasMapsUseTheHostAliasesAndUnknownLocalUsersGet550) {
+  // alias_maps left at its default (hash:/etc/aliases, nis:mail.aliases):
+  // phc build bundles /etc/aliases, NIS finds nothing, so the aliases and
+  // the passwd file decide, and an unknown local user is a hard 550.
+  // Debian's postfix package (installed by tools/setup.sh) creates
+  // /etc/aliases with a postmaster entry.
+  if (access("/etc/aliases", R_OK) != 0) GTEST_SKIP() << "no /etc/aliases on this host";
+  Boot("");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(Code(c.Command("EHLO client.example")), "250");
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@example.com>")), "250");
+  EXPECT_EQ(c.Command("RCPT TO:<postmaster@mx.example.com>"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<root@localhost>"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<nosuchuser@mx.example.com>"),
+            "550 5.1.1 <nosuchuser@mx.example.com>: Recipient address rejected: User unknown in "
+            "local recipient table\r\n");
+}
+
 TEST_F(Dialogue, VrfyCanBeDisabled) {
   Boot("disable_vrfy_command = yes\n");
   SmtpTestClient c(server_.port());
