@@ -133,13 +133,19 @@ MatchStatus MatchDomainList(const DomainList& list, std::string_view domain,
         }
       }
     } else {
+      // Postfix's match_hostname(): with the parent style (the list is in
+      // parent_domain_matches_subdomains) "example.com" matches its
+      // subdomains and ".example.com" matches nothing below it; without it
+      // only ".example.com" matches subdomains. (smtpd's match lists in
+      // runtime/match_list.cc do the same, checked against Postfix 3.7.)
       const std::string& p = item.pattern;
       if (d == p) {
         hit = true;
-      } else if (!p.empty() && p.front() == '.') {
-        hit = EndsWith(d, p);
-      } else if (list.parent_matches_subdomains && !p.empty()) {
-        hit = EndsWith(d, "." + p);
+      } else if (!p.empty() && p.size() < d.size() && EndsWith(d, p)) {
+        if (list.parent_matches_subdomains)
+          hit = d[d.size() - p.size() - 1] == '.';
+        else
+          hit = p.front() == '.';
       }
     }
     if (hit) return item.negate ? MatchStatus::kNoMatch : MatchStatus::kMatch;

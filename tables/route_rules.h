@@ -63,7 +63,8 @@ using TableById = std::function<const Table*(uint16_t id)>;
 // Postfix's domain_list_match: items in order, the first that matches
 // decides (a negated item makes the answer "no"). A pattern `x` matches the
 // domain itself, and its subdomains when parent_matches_subdomains; `.x`
-// matches subdomains of x. A table is asked the domain and then its parents
+// matches subdomains of x only when the list is not parent-style (as
+// Postfix's match_hostname). A table is asked the domain and then its parents
 // (as ".parent" or "parent" per the flag; pattern tables see the domain
 // only). `[1.2.3.4]` address literals are compared as written.
 MatchStatus MatchDomainList(const DomainList& list, std::string_view domain,

@@ -141,6 +141,29 @@ TEST(RouteVm, DisassemblerPrintsSynopsis) {
   EXPECT_NE(text.find("resolve:"), std::string::npos);
 }
 
+TEST(RouteRules, DomainPatternsFollowTheParentStyleFlag) {
+  // Postfix's match_hostname(): with the parent style "x" matches x and its
+  // subdomains while ".x" matches nothing below x; without it only ".x"
+  // reaches subdomains.
+  auto match = [](bool parent, std::string pattern, std::string_view domain) {
+    DomainList list;
+    list.parent_matches_subdomains = parent;
+    DomainListItem item;
+    item.pattern = std::move(pattern);
+    list.items.push_back(item);
+    return MatchDomainList(list, domain, [](uint16_t) { return nullptr; }, nullptr) ==
+           MatchStatus::kMatch;
+  };
+  EXPECT_TRUE(match(true, "example.com", "example.com"));
+  EXPECT_TRUE(match(true, "example.com", "a.b.example.com"));
+  EXPECT_FALSE(match(true, "example.com", "badexample.com"));
+  EXPECT_FALSE(match(true, ".example.com", "a.example.com"));
+  EXPECT_FALSE(match(true, ".example.com", "example.com"));
+  EXPECT_FALSE(match(false, "example.com", "a.example.com"));
+  EXPECT_TRUE(match(false, ".example.com", "a.example.com"));
+  EXPECT_FALSE(match(false, ".example.com", "example.com"));
+}
+
 TEST(RouteRules, TransportTableValueForms) {
   auto apply = [](std::string_view v) {
     RouteTarget t{"smtp", "[gw]"};
