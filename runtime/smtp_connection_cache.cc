@@ -79,14 +79,25 @@ void SmtpConnectionCache::Put(const std::string& key, std::unique_ptr<SmtpConnec
   });
 }
 
-std::unique_ptr<SmtpConnection> SmtpConnectionCache::Take(const std::string& key) {
+std::unique_ptr<SmtpConnection> SmtpConnectionCache::Take(const std::string& key,
+                                                          const asio::any_io_executor& prefer) {
   State::Entry entry;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
     auto it = state_->parked.find(key);
     if (it == state_->parked.end()) return nullptr;
-    entry = std::move(it->second.back());
-    it->second.pop_back();
+    auto& entries = it->second;
+    auto pick = std::prev(entries.end());
+    if (prefer) {
+      for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+        if (e->connection->socket.get_executor() == prefer) {
+          pick = std::prev(e.base());
+          break;
+        }
+      }
+    }
+    entry = std::move(*pick);
+    entries.erase(pick);
     if (it->second.empty()) state_->parked.erase(it);
     --state_->count;
     entry.timer->cancel();

@@ -69,8 +69,11 @@ class SmtpConnectionCache {
   // or `expiry` passes. A connection already past `expiry` is closed.
   void Put(const std::string& key, std::unique_ptr<SmtpConnection> connection,
            absl::Duration idle_limit, std::chrono::steady_clock::time_point expiry);
-  // The most recently parked connection under `key`, or nullptr.
-  std::unique_ptr<SmtpConnection> Take(const std::string& key);
+  // The most recently parked connection under `key` whose socket runs on
+  // `prefer` (the caller's event loop: its I/O then completes on the caller's
+  // thread), else the most recently parked one; nullptr when none.
+  std::unique_ptr<SmtpConnection> Take(const std::string& key,
+                                       const asio::any_io_executor& prefer = {});
   // Parked connections (all keys).
   size_t size() const;
   // Closes every parked connection.
