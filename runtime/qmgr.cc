@@ -340,6 +340,10 @@ TransportLimits QueueManager::Impl::Config::LimitsFor(std::string_view transport
                        &rate)) {
     l.rate_delay_micros = ToMicros(rate);
   }
+  if (ParsePostfixTime(value("_transport_rate_delay", "default_transport_rate_delay"), 's',
+                       &rate)) {
+    l.transport_rate_delay_micros = ToMicros(rate);
+  }
   ParseFeedback(value("_destination_concurrency_positive_feedback",
                       "default_destination_concurrency_positive_feedback"),
                 &l.positive_feedback);

@@ -92,6 +92,7 @@ struct Scheduler::Transport {
   std::map<std::string, std::unique_ptr<Queue>, std::less<>> queues;
   std::list<Queue*> ring;  // destinations with waiting jobs
   int busy = 0;
+  int64_t next_start = 0;  // transport rate delay: no start before this
   bool in_ring = false;
   std::list<Transport*>::iterator ring_pos;
 };
@@ -194,6 +195,8 @@ std::optional<SchedulerJob> Scheduler::Next(int64_t now) {
     Transport* t = transport_ring_.front();
     transport_ring_.splice(transport_ring_.end(), transport_ring_, transport_ring_.begin());
     if (t->limits.process_limit > 0 && t->busy >= t->limits.process_limit) continue;
+    if (t->limits.transport_rate_delay_micros > 0 && (t->busy > 0 || now < t->next_start))
+      continue;
     for (size_t m = t->ring.size(); m > 0; --m) {
       Queue* q = t->ring.front();
       t->ring.splice(t->ring.end(), t->ring, t->ring.begin());
@@ -306,6 +309,10 @@ Scheduler::DoneResult Scheduler::Done(uint64_t job_id, const Feedback& feedback,
   if (t.limits.rate_delay_micros > 0) {
     q.next_start = now + t.limits.rate_delay_micros;
     wakeups_.push(q.next_start);
+  }
+  if (t.limits.transport_rate_delay_micros > 0) {
+    t.next_start = now + t.limits.transport_rate_delay_micros;
+    wakeups_.push(t.next_start);
   }
   MaybeForget(q, now);
   return result;

@@ -19,6 +19,8 @@
 //     back to the caller to be deferred;
 //   - <transport>_destination_rate_delay > 0: one delivery at a time, with
 //     that pause after each;
+//   - <transport>_transport_rate_delay > 0: the same for the transport as a
+//     whole (one delivery at a time over all its destinations);
 //   - a per-transport cap on deliveries at once (the process limit).
 //
 // Time is passed in (microseconds on the queue manager's clock): nothing
@@ -61,6 +63,9 @@ struct TransportLimits {
   int failed_cohort_limit = 1;  // 0: a destination never dies
   FeedbackSpec positive_feedback, negative_feedback;
   int64_t rate_delay_micros = 0;      // <transport>_destination_rate_delay
+  // <transport>_transport_rate_delay: > 0 makes the whole transport deliver
+  // one job at a time, with this pause after each, whatever the destination.
+  int64_t transport_rate_delay_micros = 0;
   int process_limit = 100;            // deliveries at once on the transport; 0: none
   int64_t dead_micros = 300'000'000;  // minimal_backoff_time
 };

@@ -161,6 +161,31 @@ TEST_F(SchedulerTest, RateDelayMeansOneAtATimeWithAPause) {
   EXPECT_FALSE(s.Next(15 * kSec));
 }
 
+TEST_F(SchedulerTest, TransportRateDelaySpacesDeliveriesAcrossDestinations) {
+  // default/<transport>_transport_rate_delay: one delivery at a time on the
+  // whole transport, whatever the destination, with the pause after each;
+  // other transports are not held up.
+  limits_["bulk"].transport_rate_delay_micros = 5 * kSec;
+  Scheduler s = MakeScheduler();
+  s.Add("A", {{0, "bulk", "a.example", "u@a.example", "", ""}});
+  s.Add("B", {{0, "bulk", "b.example", "u@b.example", "", ""}});
+  s.Add("C", {{0, "smtp", "c.example", "u@c.example", "", ""}});
+  auto first = s.Next(0);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->transport, "bulk");
+  auto other = s.Next(0);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->transport, "smtp") << "another transport is not held up";
+  EXPECT_FALSE(s.Next(0)) << "the second bulk destination waits for the first delivery";
+  s.Done(first->id, {}, 2 * kSec);
+  EXPECT_FALSE(s.Next(6 * kSec)) << "pause after each delivery";
+  EXPECT_EQ(s.NextWakeup(), 7 * kSec);
+  auto second = s.Next(7 * kSec);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->transport, "bulk");
+  EXPECT_NE(second->nexthop, first->nexthop);
+}
+
 TEST_F(SchedulerTest, RoundRobinKeepsASlowDestinationFromStarvingOthers) {
   limits_["smtp"].initial_concurrency = 2;
   limits_["smtp"].concurrency_limit = 2;
