@@ -5,7 +5,12 @@
 // build every smtpd service of it, bind the `inet` smtpd listeners master.cf
 // defines, prepare the queue directory, drop privileges (when root), open
 // the durable queue, start the queue manager and the control socket, then
-// run the Asio event loop on as many threads as there are cores.
+// run one Asio event loop per core, each on its own thread and its own
+// io_context. The first loop also runs the listeners, queue manager, control
+// socket and signals; each SMTP session and each delivery is placed on one
+// loop (round robin) and stays there, so its completions never hop between
+// threads. Shared state (queue, queue manager, connection cache, counters)
+// is locked.
 //
 // Hot swap (SIGHUP or `phctl reload`): the new generation is loaded and
 // verified off the event loop; only when everything in it builds is it
