@@ -209,22 +209,24 @@ asio::awaitable<Session::ReadResult> Session::ReadMore() {
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
-  // Read straight into the buffer's tail (no bounce copy).
-  constexpr size_t kChunk = 16384;
-  size_t old = in_.size();
-  in_.resize(old + kChunk);
+  // A buffer in the coroutine frame, untouched until data arrives: an idle
+  // connection keeps no resident buffer pages (reading into a zero-filled
+  // tail of in_ instead cost ~11 KiB of RSS per idle connection).
+  char buf[16384];
   StartIo();
-  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + old, kChunk), kUseTuple);
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf), kUseTuple);
   EndIo();
-  in_.resize(old + (ec ? 0 : n));
   if (timed_out_) co_return ReadResult::kTimeout;
   if (ec || n == 0) co_return ReadResult::kEof;
+  in_.append(buf, n);
   co_return ReadResult::kOk;
 }
 
 asio::awaitable<void> Session::Watchdog() {
+  // Idle, it still wakes once per smtpd_timeout: an I/O started after it
+  // armed has its deadline no earlier than that wake-up.
   const auto period = std::max<std::chrono::steady_clock::duration>(
-      ToChrono(s_.timeout), std::chrono::seconds(1));
+      ToChrono(s_.timeout), std::chrono::milliseconds(10));
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     if (deadline_ <= now) {
