@@ -1,6 +1,7 @@
 // local_delivery.cc: aliases, users, mailboxes (see local_delivery.h).
 #include "runtime/local_delivery.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "runtime/forward_path.h"
 #include "runtime/fs_identity.h"
 #include "runtime/maildir_writer.h"
 #include "runtime/maillog.h"
@@ -31,6 +33,8 @@ struct LocalConfig {
   std::string home_mailbox;
   std::string spool;
   std::string delimiter;
+  std::vector<std::string> forward_path;
+  std::string forward_filter;  // forward_expansion_filter
   bool owner_request_special = true;
   bool original_recipient = true;
   uint64_t size_limit = 0;
@@ -57,6 +61,8 @@ LocalConfig ReadConfig(const DeliveryRequest& request, AgentGlobalsCache& global
   c.home_mailbox = p.Str("home_mailbox");
   c.spool = p.Str("mail_spool_directory");
   c.delimiter = p.Str("recipient_delimiter");
+  c.forward_path = p.List("forward_path");
+  c.forward_filter = p.Str("forward_expansion_filter");
   c.owner_request_special = p.Bool("owner_request_special");
   c.original_recipient = p.Bool("enable_original_recipient");
   c.size_limit = static_cast<uint64_t>(std::max<int64_t>(0, p.Size("mailbox_size_limit")));
@@ -86,6 +92,8 @@ struct LocalPart {
   std::string local;  // lowercased, with extension
   std::string user;   // lowercased, without extension
   std::string domain;
+  std::string extension;  // after the delimiter ("" when none)
+  std::string delimiter;  // the delimiter character found ("" when none)
 };
 
 LocalPart SplitRecipient(std::string_view address, const LocalConfig& c) {
@@ -102,7 +110,11 @@ LocalPart SplitRecipient(std::string_view address, const LocalConfig& c) {
        (lp.local.size() > 8 && lp.local.compare(lp.local.size() - 8, 8, "-request") == 0));
   if (special) return lp;
   size_t cut = lp.local.find_first_of(c.delimiter);
-  if (cut != std::string::npos && cut > 0) lp.user = lp.local.substr(0, cut);
+  if (cut != std::string::npos && cut > 0) {
+    lp.user = lp.local.substr(0, cut);
+    lp.extension = lp.local.substr(cut + 1);
+    lp.delimiter = lp.local.substr(cut, 1);
+  }
   return lp;
 }
 
@@ -227,7 +239,7 @@ std::string RefusalText(ElementKind kind, std::string_view alias) {
   std::string_view what = kind == ElementKind::kCommand ? "mail to command"
                           : kind == ElementKind::kFile  ? "mail to file"
                                                         : "mail to :include: file";
-  return Cat(what, " is not supported (alias ", alias, ")");
+  return Cat(what, " is not supported (", alias, ")");
 }
 
 // Combines part outcomes into the recipient's one outcome: any deferral
@@ -283,8 +295,111 @@ struct Delivery {
   std::string_view content;
 };
 
+// Queues one new message to `addresses` (an alias or .forward expansion),
+// with a Delivered-To: header for loop detection.
+RecipientOutcome ForwardCopy(const Delivery& d, const DeliveryRecipient& r,
+                             const std::vector<std::string>& addresses, std::string sender) {
+  if (!d.options.forward)
+    return DeferredOutcome(r.index, "4.3.0", "mail forwarding is not available");
+  NewMessage m;
+  m.sender = std::move(sender);
+  m.recipients = addresses;
+  m.original_recipients.assign(addresses.size(), r.original.empty() ? r.address : r.original);
+  m.flags = d.request.flags;
+  std::string content = Cat("Delivered-To: ", absl::AsciiStrToLower(r.address), "\n");
+  content.append(d.content);
+  absl::StatusOr<std::string> id = d.options.forward(m, content);
+  if (id.ok()) return SentOutcome(r.index, "2.0.0", Cat("forwarded as ", *id));
+  return DeferredOutcome(r.index, "4.3.0",
+                         Cat("mail forwarding failed: ", std::string(id.status().message())));
+}
+
+// The elements of an alias value or a .forward list: addresses to forward
+// to (a bare name gets @myorigin), whether the list names `self` (the
+// user's own mailbox), and refusals for the forms posthaste does not run.
+struct ExpandedList {
+  std::vector<std::string> forward;
+  bool self = false;
+  std::vector<RecipientOutcome> refused;
+};
+
+ExpandedList ExpandList(const Delivery& d, const DeliveryRecipient& r, const LocalPart& lp,
+                        std::string_view value, std::string_view self,
+                        std::string_view refusal_name) {
+  const LocalConfig& c = d.config;
+  ExpandedList out;
+  for (const std::string& element : SplitAliasList(value)) {
+    AliasElement e = ClassifyElement(element);
+    if (e.kind != ElementKind::kAddress) {
+      out.refused.push_back(BouncedOutcome(r.index, "5.7.1", RefusalText(e.kind, refusal_name)));
+      continue;
+    }
+    std::string addr = e.address;
+    if (addr.empty()) continue;
+    size_t at = addr.rfind('@');
+    std::string local = absl::AsciiStrToLower(addr.substr(0, at));
+    std::string domain = at == std::string::npos ? "" : absl::AsciiStrToLower(addr.substr(at + 1));
+    if (local == self && (domain.empty() || domain == lp.domain ||
+                          domain == absl::AsciiStrToLower(c.globals.myorigin) ||
+                          domain == absl::AsciiStrToLower(c.globals.myhostname))) {
+      out.self = true;  // the list names its owner: the owner's own mailbox
+      continue;
+    }
+    if (at == std::string::npos) addr += Cat("@", c.globals.myorigin);
+    if (std::find(out.forward.begin(), out.forward.end(), addr) == out.forward.end())
+      out.forward.push_back(addr);
+  }
+  return out;
+}
+
+// The first forward_path file that exists, read with the user's rights
+// (the caller has switched to them). nullopt: none (deliver to the
+// mailbox). A file must be a regular file owned by the user or root, as
+// local(8) requires; others are skipped with a warning.
+std::optional<std::string> ReadDotForward(const Delivery& d, const DeliveryRecipient& r,
+                                          const LocalPart& lp, const PasswdEntry& user,
+                                          std::string* path_used) {
+  const LocalConfig& c = d.config;
+  ForwardVariables vars;
+  vars["user"] = user.name;
+  vars["home"] = user.home;
+  vars["recipient"] = r.address;
+  vars["domain"] = lp.domain;
+  vars["local"] = lp.local;
+  if (!lp.extension.empty()) {
+    vars["extension"] = lp.extension;
+    vars["recipient_delimiter"] = lp.delimiter;
+  }
+  for (const std::string& item : c.forward_path) {
+    std::optional<std::string> path = ExpandForwardItem(item, vars, c.forward_filter);
+    if (!path || path->empty() || path->front() != '/') continue;
+    int fd = open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st;
+    std::string text;
+    bool usable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                  (st.st_uid == user.uid || st.st_uid == 0);
+    if (!usable) {
+      if (d.options.log)
+        d.options.log->Warning("local", Cat(d.request.queue_id, ": ignoring ", *path,
+                                            ": not a regular file owned by ", user.name));
+      close(fd);
+      continue;
+    }
+    char buf[8192];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0 && text.size() < (size_t{1} << 20))
+      text.append(buf, static_cast<size_t>(n));
+    close(fd);
+    *path_used = *path;
+    return text;
+  }
+  return std::nullopt;
+}
+
 // Step 3: the user's mailbox.
-RecipientOutcome DeliverToUser(const Delivery& d, const DeliveryRecipient& r, const LocalPart& lp) {
+RecipientOutcome DeliverToUser(const Delivery& d, const DeliveryRecipient& r, const LocalPart& lp,
+                               bool through_forward = true) {
   const LocalConfig& c = d.config;
   if (!c.unsupported_mailbox.empty())
     return DeferredOutcome(r.index, "4.3.0",
@@ -330,12 +445,39 @@ RecipientOutcome DeliverToUser(const Delivery& d, const DeliveryRecipient& r, co
     return DeferredOutcome(
         r.index, "4.3.0",
         Cat("cannot switch to user ", user.name, ": ", std::string(identity.status().message())));
-  if (d.options.log && !user.home.empty()) {
-    struct stat st;
-    std::string forward = Cat(user.home, "/.forward");
-    if (!as_root_in_spool && lstat(forward.c_str(), &st) == 0)
-      d.options.log->Warning("local", Cat(d.request.queue_id, ": ignoring ", forward,
-                                          ": .forward files are not supported"));
+  // The user's forwarding list (forward_path, ~/.forward by default), read
+  // with the user's rights.
+  if (through_forward && !user.home.empty()) {
+    absl::StatusOr<std::unique_ptr<ScopedFsIdentity>> as_user =
+        as_root_in_spool ? ScopedFsIdentity::Enter(user.uid, user.gid)
+                         : absl::StatusOr<std::unique_ptr<ScopedFsIdentity>>(nullptr);
+    std::string path;
+    std::optional<std::string> list;
+    if (as_user.ok()) list = ReadDotForward(d, r, lp, user, &path);
+    as_user = nullptr;
+    if (list) {
+      // Comment lines and line ends: the rest is an alias-style list.
+      std::string joined;
+      size_t start = 0;
+      while (start <= list->size()) {
+        size_t nl = list->find('\n', start);
+        std::string_view line = std::string_view(*list).substr(
+            start, nl == std::string::npos ? std::string::npos : nl - start);
+        size_t first = line.find_first_not_of(" \t\r");
+        if (first != std::string_view::npos && line[first] != '#') {
+          joined.append(line);
+          joined.push_back(',');
+        }
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+      }
+      ExpandedList e = ExpandList(d, r, lp, joined, user.name, path);
+      std::vector<RecipientOutcome> parts = std::move(e.refused);
+      if (!e.forward.empty()) parts.push_back(ForwardCopy(d, r, e.forward, d.request.sender));
+      if (e.self) parts.push_back(DeliverToUser(d, r, lp, /*through_forward=*/false));
+      if (!parts.empty()) return Combine(r.index, parts);
+      // An empty .forward: the mailbox, as if there were none.
+    }
   }
   if (maildir) {
     MaildirTarget t;
@@ -382,51 +524,15 @@ RecipientOutcome DeliverOne(const Delivery& d, const DeliveryRecipient& r) {
       break;
   }
 
-  std::vector<RecipientOutcome> parts;
-  std::vector<std::string> forward;
-  bool self = false;
-  for (const std::string& element : SplitAliasList(value)) {
-    AliasElement e = ClassifyElement(element);
-    if (e.kind != ElementKind::kAddress) {
-      parts.push_back(BouncedOutcome(r.index, "5.7.1", RefusalText(e.kind, name)));
-      continue;
-    }
-    std::string addr = e.address;
-    if (addr.empty()) continue;
-    size_t at = addr.rfind('@');
-    std::string local = absl::AsciiStrToLower(addr.substr(0, at));
-    std::string domain = at == std::string::npos ? "" : absl::AsciiStrToLower(addr.substr(at + 1));
-    if (local == name && (domain.empty() || domain == lp.domain ||
-                          domain == absl::AsciiStrToLower(c.globals.myorigin) ||
-                          domain == absl::AsciiStrToLower(c.globals.myhostname))) {
-      self = true;  // the alias names itself: its own mailbox
-      continue;
-    }
-    if (at == std::string::npos) addr += Cat("@", c.globals.myorigin);
-    if (std::find(forward.begin(), forward.end(), addr) == forward.end()) forward.push_back(addr);
-  }
-  if (self) parts.push_back(DeliverToUser(d, r, lp));
-  if (!forward.empty()) {
-    if (!d.options.forward) {
-      parts.push_back(DeferredOutcome(r.index, "4.3.0", "mail forwarding is not available"));
-    } else {
-      NewMessage m;
-      m.sender = d.request.sender;
-      std::string owner_value, owner_key;
-      if (LookupAlias(c, {"owner-" + name}, &owner_value, &owner_key) == AliasAnswer::kFound)
-        m.sender = Cat("owner-", name, "@", c.globals.myorigin);
-      m.recipients = forward;
-      m.original_recipients.assign(forward.size(), r.original.empty() ? r.address : r.original);
-      m.flags = d.request.flags;
-      std::string content = Cat("Delivered-To: ", absl::AsciiStrToLower(r.address), "\n");
-      content.append(d.content);
-      absl::StatusOr<std::string> id = d.options.forward(m, content);
-      if (id.ok())
-        parts.push_back(SentOutcome(r.index, "2.0.0", Cat("forwarded as ", *id)));
-      else
-        parts.push_back(DeferredOutcome(
-            r.index, "4.3.0", Cat("mail forwarding failed: ", std::string(id.status().message()))));
-    }
+  ExpandedList e = ExpandList(d, r, lp, value, name, Cat("alias ", name));
+  std::vector<RecipientOutcome> parts = std::move(e.refused);
+  if (e.self) parts.push_back(DeliverToUser(d, r, lp));
+  if (!e.forward.empty()) {
+    std::string sender = d.request.sender;
+    std::string owner_value, owner_key;
+    if (LookupAlias(c, {"owner-" + name}, &owner_value, &owner_key) == AliasAnswer::kFound)
+      sender = Cat("owner-", name, "@", c.globals.myorigin);
+    parts.push_back(ForwardCopy(d, r, e.forward, std::move(sender)));
   }
   if (parts.empty())
     return BouncedOutcome(r.index, "5.3.0", Cat("alias ", name, " has an empty expansion"));

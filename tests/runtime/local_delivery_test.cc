@@ -261,8 +261,53 @@ TEST_F(LocalDeliveryTest, SoftBounceDefersInsteadOfBouncing) {
   EXPECT_EQ(Describe(OutcomeFor(r, 0)), "deferred 4.1.1 unknown user: \"ghost\"");
 }
 
-TEST_F(LocalDeliveryTest, DotForwardIsReportedAsIgnored) {
-  testing::WriteFile(dir_ / "home/alice/.forward", "elsewhere@example.net\n");
+TEST_F(LocalDeliveryTest, DotForwardForwardsAndBackslashUserKeepsACopy) {
+  // ~/.forward (the default forward_path): comment lines skipped, addresses
+  // forwarded as one new message with the original sender, "\\alice" (the
+  // user herself) delivered to her mailbox as well.
+  testing::WriteFile(dir_ / "home/alice/.forward",
+                     "# keep a copy\nelsewhere@example.net, \\alice\n  other@example.org\n");
+  DeliveryResult r = Deliver(Bundle(), {"alice@mx.example.com"});
+  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "sent 2.0.0 forwarded as 4FWD1, delivered to maildir");
+  ASSERT_EQ(forwarded_.size(), 1u);
+  EXPECT_EQ(forwarded_[0].message.sender, "sender@example.org");
+  EXPECT_EQ(forwarded_[0].message.recipients,
+            (std::vector<std::string>{"elsewhere@example.net", "other@example.org"}));
+  EXPECT_EQ(forwarded_[0].content, "Delivered-To: alice@mx.example.com\n" + std::string(kMessage));
+  EXPECT_EQ(NewMail("alice").size(), 1u);
+}
+
+TEST_F(LocalDeliveryTest, DotForwardWithExtensionIsTriedFirstOnlyForAnExtension) {
+  // forward_path "$home/.forward${recipient_delimiter}${extension}, $home/.forward":
+  // the first item is skipped when the recipient has no extension.
+  testing::WriteFile(dir_ / "home/alice/.forward+news", "news@example.net\n");
+  testing::WriteFile(dir_ / "home/alice/.forward", "plain@example.net\n");
+  DeliveryResult r = Deliver(Bundle(), {"alice+news@mx.example.com", "alice@mx.example.com"});
+  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "sent 2.0.0 forwarded as 4FWD1");
+  EXPECT_EQ(Describe(OutcomeFor(r, 1)), "sent 2.0.0 forwarded as 4FWD2");
+  ASSERT_EQ(forwarded_.size(), 2u);
+  EXPECT_EQ(forwarded_[0].message.recipients, std::vector<std::string>{"news@example.net"});
+  EXPECT_EQ(forwarded_[1].message.recipients, std::vector<std::string>{"plain@example.net"});
+  EXPECT_TRUE(NewMail("alice").empty());
+}
+
+TEST_F(LocalDeliveryTest, DotForwardCommandsAreRefusedAndEmptyFilesIgnored) {
+  testing::WriteFile(dir_ / "home/alice/.forward", "\"|/usr/bin/procmail\"\n");
+  DeliveryResult r = Deliver(Bundle(), {"alice@mx.example.com"});
+  std::string refused = "bounced 5.7.1 mail to command is not supported (" +
+                        std::string(dir_ / "home/alice/.forward") + ")";
+  EXPECT_EQ(Describe(OutcomeFor(r, 0)), refused);
+  testing::WriteFile(dir_ / "home/alice/.forward", "# nothing\n\n");
+  r = Deliver(Bundle(), {"alice@mx.example.com"});
+  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "sent 2.0.0 delivered to maildir");
+  EXPECT_TRUE(forwarded_.empty());
+}
+
+TEST_F(LocalDeliveryTest, DotForwardOwnedBySomeoneElseIsIgnored) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the file another owner";
+  std::string path = dir_ / "home/alice/.forward";
+  testing::WriteFile(path, "thief@example.net\n");
+  ASSERT_EQ(chown(path.c_str(), 4242, 4242), 0);
   Maillog log;
   std::vector<std::string> lines;
   log.SetSink([&](std::string_view line) { lines.emplace_back(line); }, true);
@@ -272,8 +317,11 @@ TEST_F(LocalDeliveryTest, DotForwardIsReportedAsIgnored) {
   DeliveryResult r =
       agent.DeliverNow(MakeRequest(Bundle(), "local/unix", {"alice@mx.example.com"}, kMessage));
   EXPECT_EQ(Describe(OutcomeFor(r, 0)), "sent 2.0.0 delivered to maildir");
+  EXPECT_TRUE(forwarded_.empty());
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find("warning: 4Q1Dtest: ignoring"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("warning: 4Q1Dtest: ignoring " + path + ": not a regular file owned by alice"),
+            std::string::npos)
+      << lines[0];
 }
 
 TEST_F(LocalDeliveryTest, DeliverRunsOnTheBlockingExecutor) {
