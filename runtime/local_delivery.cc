@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "runtime/alias_list.h"
 #include "runtime/forward_path.h"
 #include "runtime/fs_identity.h"
 #include "runtime/maildir_writer.h"
@@ -133,106 +134,6 @@ AliasAnswer LookupAlias(const LocalConfig& c, const std::vector<std::string>& ke
     }
   }
   return AliasAnswer::kNotFound;
-}
-
-// Splits an alias value on commas outside "quotes", <angle brackets> and
-// (comments); elements are trimmed, empty ones dropped.
-std::vector<std::string> SplitAliasList(std::string_view value) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  int angle = 0, paren = 0;
-  auto flush = [&]() {
-    std::string_view t = cur;
-    while (!t.empty() && isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-    while (!t.empty() && isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-    if (!t.empty()) out.emplace_back(t);
-    cur.clear();
-  };
-  for (size_t i = 0; i < value.size(); ++i) {
-    char ch = value[i];
-    if (quoted) {
-      if (ch == '\\' && i + 1 < value.size()) {
-        cur.push_back(ch);
-        ch = value[++i];
-      } else if (ch == '"') {
-        quoted = false;
-      }
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == '<') {
-      ++angle;
-    } else if (ch == '>' && angle > 0) {
-      --angle;
-    } else if (ch == '(') {
-      ++paren;
-    } else if (ch == ')' && paren > 0) {
-      --paren;
-    } else if (ch == ',' && angle == 0 && paren == 0) {
-      flush();
-      continue;
-    }
-    cur.push_back(ch);
-  }
-  flush();
-  return out;
-}
-
-enum class ElementKind { kAddress, kCommand, kFile, kInclude };
-
-struct AliasElement {
-  ElementKind kind = ElementKind::kAddress;
-  std::string address;  // kAddress: the address as written (no domain for a bare name)
-};
-
-AliasElement ClassifyElement(std::string_view e) {
-  AliasElement out;
-  std::string text(e);
-  // A destination written in quotes ("|cmd args", "/path name").
-  if (text.size() >= 2 && text.front() == '"' && text.back() == '"')
-    text = text.substr(1, text.size() - 2);
-  if (!text.empty() && text.front() == '|') {
-    out.kind = ElementKind::kCommand;
-    return out;
-  }
-  if (!text.empty() && text.front() == '/') {
-    out.kind = ElementKind::kFile;
-    return out;
-  }
-  if (absl::AsciiStrToLower(text.substr(0, 9)) == ":include:") {
-    out.kind = ElementKind::kInclude;
-    return out;
-  }
-  std::string addr(e);
-  // "Name <user@domain>": the part in angle brackets.
-  size_t lt = addr.find('<'), gt = addr.rfind('>');
-  if (lt != std::string::npos && gt != std::string::npos && gt > lt)
-    addr = addr.substr(lt + 1, gt - lt - 1);
-  // "(comment)" parts are dropped.
-  std::string plain;
-  int depth = 0;
-  for (char ch : addr) {
-    if (ch == '(') ++depth;
-    if (depth == 0) plain.push_back(ch);
-    if (ch == ')' && depth > 0) --depth;
-  }
-  std::string_view t = plain;
-  while (!t.empty() && isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  while (!t.empty() && isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  if (!t.empty() && t.front() == '\\') t.remove_prefix(1);  // "\user": no further aliasing
-  // "local"@domain: quotes around the local part are syntax, not content.
-  std::string unquoted;
-  bool q = false;
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i] == '"') {
-      q = !q;
-      continue;
-    }
-    if (q && t[i] == '\\' && i + 1 < t.size()) ++i;
-    unquoted.push_back(t[i]);
-  }
-  out.address = unquoted;
-  return out;
 }
 
 std::string RefusalText(ElementKind kind, std::string_view alias) {
@@ -456,22 +357,7 @@ RecipientOutcome DeliverToUser(const Delivery& d, const DeliveryRecipient& r, co
     if (as_user.ok()) list = ReadDotForward(d, r, lp, user, &path);
     as_user = nullptr;
     if (list) {
-      // Comment lines and line ends: the rest is an alias-style list.
-      std::string joined;
-      size_t start = 0;
-      while (start <= list->size()) {
-        size_t nl = list->find('\n', start);
-        std::string_view line = std::string_view(*list).substr(
-            start, nl == std::string::npos ? std::string::npos : nl - start);
-        size_t first = line.find_first_not_of(" \t\r");
-        if (first != std::string_view::npos && line[first] != '#') {
-          joined.append(line);
-          joined.push_back(',');
-        }
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-      }
-      ExpandedList e = ExpandList(d, r, lp, joined, user.name, path);
+      ExpandedList e = ExpandList(d, r, lp, ForwardFileList(*list), user.name, path);
       std::vector<RecipientOutcome> parts = std::move(e.refused);
       if (!e.forward.empty()) parts.push_back(ForwardCopy(d, r, e.forward, d.request.sender));
       if (e.self) parts.push_back(DeliverToUser(d, r, lp, /*through_forward=*/false));
