@@ -16,7 +16,9 @@
 // CRLF and bare LF both end a line; carriage returns directly before the LF
 // are part of the terminator; any other CR is content. A line that is exactly
 // "." (after the terminator is removed) ends the data, also with a bare LF.
-// The counted size is the content with one LF per line.
+// The counted size is Postfix smtpd's: the unstuffed content plus two bytes
+// per record (a line, or each line_length_limit piece of a longer line);
+// message_size_limit applies to it and "timeout after DATA (N bytes)" shows it.
 //
 // Not done here: header parsing, header/body checks, 8-bit checks.
 #pragma once

@@ -237,7 +237,7 @@ TEST_F(Dialogue, IdleTimeout) {
 TEST_F(Dialogue, TimeoutInsideDataAfterActivityKeepsTheDeadlinePerRead) {
   // Traffic within the timeout keeps the session alive; the deadline counts
   // from the last read, and a stalled DATA ends with 421 and its byte count
-  // (three 10-byte lines, each counted with a one-byte line end).
+  // (three 10-byte lines, each counted with its CR LF, as Postfix logs it).
   Boot("smtpd_timeout = 2s\n");
   SmtpTestClient c(server_.port());
   c.Reply();
@@ -251,7 +251,7 @@ TEST_F(Dialogue, TimeoutInsideDataAfterActivityKeepsTheDeadlinePerRead) {
   }
   EXPECT_EQ(c.Reply(), "421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
   EXPECT_TRUE(c.Closed());
-  EXPECT_NE(server_.log().find("timeout after DATA (33 bytes) from localhost[127.0.0.1]"),
+  EXPECT_NE(server_.log().find("timeout after DATA (36 bytes) from localhost[127.0.0.1]"),
             std::string::npos)
       << server_.log();
 }
