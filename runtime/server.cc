@@ -172,10 +172,13 @@ class Server::Impl {
   // Thread 0 runs io_: listeners, queue manager, control socket, signals.
   // Each further thread runs one worker context. A session or a delivery
   // lives on one context from start to end (round robin over io_ and the
-  // workers), so its completions do not hop between threads.
-  asio::io_context io_{1};
+  // workers), so its completions do not hop between threads. The workers
+  // are declared first so that they outlive io_: operations left in io_ at
+  // exit (an accept into a worker's socket, a DNS query a worker's delivery
+  // waits for) still find their worker when io_ destroys them.
   std::vector<std::unique_ptr<asio::io_context>> workers_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> worker_guards_;
+  asio::io_context io_{1};
   std::atomic<size_t> next_loop_{0};
   asio::signal_set signals_;
   asio::thread_pool lookup_pool_{2};

@@ -89,12 +89,14 @@ std::unique_ptr<SmtpConnection> SmtpConnectionCache::Take(const std::string& key
     auto& entries = it->second;
     auto pick = std::prev(entries.end());
     if (prefer) {
+      pick = entries.end();
       for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
         if (e->connection->socket.get_executor() == prefer) {
           pick = std::prev(e.base());
           break;
         }
       }
+      if (pick == entries.end()) return nullptr;
     }
     entry = std::move(*pick);
     entries.erase(pick);

@@ -69,9 +69,10 @@ class SmtpConnectionCache {
   // or `expiry` passes. A connection already past `expiry` is closed.
   void Put(const std::string& key, std::unique_ptr<SmtpConnection> connection,
            absl::Duration idle_limit, std::chrono::steady_clock::time_point expiry);
-  // The most recently parked connection under `key` whose socket runs on
-  // `prefer` (the caller's event loop: its I/O then completes on the caller's
-  // thread), else the most recently parked one; nullptr when none.
+  // The most recently parked connection under `key`; with `prefer`, only
+  // among those whose socket runs on that executor (the caller's event loop:
+  // a connection never changes threads, and what a delivery holds belongs
+  // to its own loop). nullptr when none.
   std::unique_ptr<SmtpConnection> Take(const std::string& key,
                                        const asio::any_io_executor& prefer = {});
   // Parked connections (all keys).
