@@ -118,18 +118,6 @@ bool ParseIpNetwork(std::string_view text, IpNetwork* out, std::string* error) {
   return true;
 }
 
-bool HostnameMatchesPattern(std::string_view name, std::string_view pattern, bool parent) {
-  if (IEquals(name, pattern)) return true;
-  if (pattern.empty() || pattern.size() >= name.size()) return false;
-  std::string_view tail = name.substr(name.size() - pattern.size());
-  // Postfix's match_hostname(): with the parent style a pattern must follow
-  // a dot ("example.com" matches "a.example.com"; ".example.com" then
-  // matches nothing below it); without it only ".parent" patterns match
-  // subdomains.
-  if (parent) return name[name.size() - pattern.size() - 1] == '.' && IEquals(tail, pattern);
-  return pattern.front() == '.' && IEquals(tail, pattern);
-}
-
 absl::StatusOr<MatchList> MatchList::Parse(std::string_view name, std::string_view value,
                                            MatchListKind kind, bool parent_matches_subdomains,
                                            const FindTable& find_table) {
@@ -226,7 +214,7 @@ MatchStatus MatchList::MatchHost(std::string_view name, std::string_view addr,
         hit = have_addr && item.network.Contains(client);
         break;
       case Item::kPattern:
-        hit = HostnameMatchesPattern(name, item.text, parent_);
+        hit = tables::HostnameMatchesPattern(name, item.text, parent_);
         break;
       case Item::kTable: {
         MatchStatus s = TableHostname(item, name, why);
@@ -251,7 +239,7 @@ MatchStatus MatchList::MatchDomain(std::string_view domain, std::string* why) co
       if (s == MatchStatus::kTryAgain) return s;
       hit = s == MatchStatus::kMatch;
     } else {
-      hit = HostnameMatchesPattern(domain, item.text, parent_);
+      hit = tables::HostnameMatchesPattern(domain, item.text, parent_);
     }
     if (hit) return item.negate ? MatchStatus::kNoMatch : MatchStatus::kMatch;
   }

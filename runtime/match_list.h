@@ -110,10 +110,6 @@ class MatchList {
   std::vector<Item> items_;
 };
 
-// Postfix's match_hostname() for one pattern (no tables): exact, ".parent",
-// or with `parent` a bare parent domain. Case-insensitive.
-bool HostnameMatchesPattern(std::string_view name, std::string_view pattern, bool parent);
-
 // One address of this host with its interface prefix length.
 struct InterfaceAddress {
   IpAddress addr;

@@ -1,6 +1,8 @@
 // address_lookup.cc: derived lookup keys and the table-list search.
 #include "tables/address_lookup.h"
 
+#include <strings.h>
+
 #include "tables/memory_table.h"
 
 namespace posthaste::tables {
@@ -41,6 +43,17 @@ std::vector<std::string> DomainKeys(std::string_view domain, bool parent_matches
     Push(&keys, parent_matches_subdomains ? d.substr(dot + 1) : d.substr(dot));
   }
   return keys;
+}
+
+bool HostnameMatchesPattern(std::string_view name, std::string_view pattern, bool parent_style) {
+  auto iequals = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+  };
+  if (iequals(name, pattern)) return true;
+  if (pattern.empty() || pattern.size() >= name.size()) return false;
+  std::string_view tail = name.substr(name.size() - pattern.size());
+  if (parent_style) return name[name.size() - pattern.size() - 1] == '.' && iequals(tail, pattern);
+  return pattern.front() == '.' && iequals(tail, pattern);
 }
 
 std::vector<std::string> ClientAddressKeys(std::string_view address) {

@@ -42,6 +42,13 @@ std::vector<std::string> AddressKeys(std::string_view address, AddressClass cls,
                                      const AddressLookupOptions& options);
 // A host or domain name and its parents.
 std::vector<std::string> DomainKeys(std::string_view domain, bool parent_matches_subdomains);
+// Postfix's match_hostname() for one pattern (no tables), case-insensitive:
+// the name itself; with `parent_style` (the list is in
+// parent_domain_matches_subdomains) "example.com" also matches its
+// subdomains and ".example.com" matches nothing below it; without it only
+// ".example.com" matches subdomains. Shared by routing's domain lists and
+// smtpd's match lists.
+bool HostnameMatchesPattern(std::string_view name, std::string_view pattern, bool parent_style);
 // A client IP address and its shortened forms (1.2.3.4, 1.2.3, 1.2, 1).
 std::vector<std::string> ClientAddressKeys(std::string_view address);
 

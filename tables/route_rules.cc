@@ -14,10 +14,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // Splits a table value into addresses: comma or white space separated,
 // <angle brackets> removed.
 std::vector<std::string> SplitAddresses(std::string_view value) {
@@ -133,20 +129,7 @@ MatchStatus MatchDomainList(const DomainList& list, std::string_view domain,
         }
       }
     } else {
-      // Postfix's match_hostname(): with the parent style (the list is in
-      // parent_domain_matches_subdomains) "example.com" matches its
-      // subdomains and ".example.com" matches nothing below it; without it
-      // only ".example.com" matches subdomains. (smtpd's match lists in
-      // runtime/match_list.cc do the same, checked against Postfix 3.7.)
-      const std::string& p = item.pattern;
-      if (d == p) {
-        hit = true;
-      } else if (!p.empty() && p.size() < d.size() && EndsWith(d, p)) {
-        if (list.parent_matches_subdomains)
-          hit = d[d.size() - p.size() - 1] == '.';
-        else
-          hit = p.front() == '.';
-      }
+      hit = HostnameMatchesPattern(d, item.pattern, list.parent_matches_subdomains);
     }
     if (hit) return item.negate ? MatchStatus::kNoMatch : MatchStatus::kMatch;
   }
