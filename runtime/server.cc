@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <thread>
 
 #include "runtime/control_protocol.h"
@@ -183,7 +182,9 @@ class Server::Impl {
   asio::signal_set signals_;
   asio::thread_pool lookup_pool_{2};
   std::atomic<std::shared_ptr<const Generation>> current_;
-  std::recursive_mutex listeners_mu_;  // reload completions and shutdown may run on two threads
+  // Listener state (listeners_, bound_) is only touched on io_'s thread:
+  // start-up runs before the loops, and reload completions, control
+  // requests and shutdown are all handlers on io_ (which one thread runs).
   std::map<std::string, Listener> listeners_;
   std::string queue_dir_;
   std::unique_ptr<QueueStore> queue_;
@@ -194,9 +195,7 @@ class Server::Impl {
   std::atomic<bool> reloading_{false};
   std::atomic<uint64_t> reloads_{0};
   std::atomic<bool> stopping_{false};
-  // Open listeners, "SERVICE HOST:PORT" (status and the ready file read it
-  // from other threads).
-  mutable std::mutex bound_mu_;
+  // Open listeners, "SERVICE HOST:PORT" (for status and the ready file).
   std::multimap<std::string, std::string> bound_;
   int ready_fd_ = -1;
 };
@@ -276,7 +275,6 @@ absl::Status Server::Impl::Start() {
 }
 
 absl::Status Server::Impl::OpenListeners(const Generation& gen, bool at_start) {
-  std::lock_guard<std::recursive_mutex> lock(listeners_mu_);
   for (const auto& [service, svc] : gen.smtpd) {
     if (listeners_.count(service)) continue;
     absl::Status s = OpenListener(service, gen);
@@ -323,10 +321,7 @@ absl::Status Server::Impl::OpenListener(const std::string& service, const Genera
     asio::ip::tcp::endpoint local = acceptor->local_endpoint(ec);
     std::string shown = local.address().is_v6() ? Cat("[", local.address().to_string(), "]")
                                                  : local.address().to_string();
-    {
-      std::lock_guard<std::mutex> lock(bound_mu_);
-      bound_.emplace(service, Cat(service, " ", shown, ":", local.port()));
-    }
+    bound_.emplace(service, Cat(service, " ", shown, ":", local.port()));
     log_->Info(kProgram, Cat("listening on ", shown, ":", local.port(), " for service ", service));
     asio::co_spawn(io_, AcceptLoop(acceptor.get(), service), asio::detached);
     listener.acceptors.push_back(std::move(acceptor));
@@ -336,7 +331,6 @@ absl::Status Server::Impl::OpenListener(const std::string& service, const Genera
 }
 
 void Server::Impl::CloseListener(const std::string& service) {
-  std::lock_guard<std::recursive_mutex> lock(listeners_mu_);
   auto it = listeners_.find(service);
   if (it == listeners_.end()) return;
   for (auto& a : it->second.acceptors) {
@@ -344,10 +338,7 @@ void Server::Impl::CloseListener(const std::string& service) {
     a->close(ec);
   }
   log_->Info(kProgram, Cat("closed listener for service ", service));
-  {
-    std::lock_guard<std::mutex> lock(bound_mu_);
-    bound_.erase(service);
-  }
+  bound_.erase(service);
   // The accept loops hold raw pointers: keep the acceptors alive until the
   // loops have seen the cancellation.
   auto doomed = std::make_shared<Listener>(std::move(it->second));
@@ -534,10 +525,7 @@ std::string Server::Impl::StatusText() {
   std::shared_ptr<const Generation> gen = Current();
   std::string out = Cat("bundle: ", gen->snapshot->generation(), " ", gen->snapshot->manifest_sha256(), "\n");
   out += Cat("reloads: ", reloads_.load(), "\n");
-  {
-    std::lock_guard<std::mutex> lock(bound_mu_);
-    for (const auto& [service, b] : bound_) out += Cat("listener: ", b, "\n");
-  }
+  for (const auto& [service, b] : bound_) out += Cat("listener: ", b, "\n");
   QueueManager::Status q = qmgr_->GetStatus();
   out += Cat("queue: incoming=", q.incoming, " active=", q.active, " deferred=", q.deferred,
              " hold=", q.hold, "\n");
@@ -605,10 +593,7 @@ std::string Server::Impl::Handle(const ControlRequest& request, bool* ok) {
 void Server::Impl::WriteReadyFile() {
   if (ready_fd_ < 0) return;
   std::string text;
-  {
-    std::lock_guard<std::mutex> lock(bound_mu_);
-    for (const auto& [service, b] : bound_) text += Cat(b, "\n");
-  }
+  for (const auto& [service, b] : bound_) text += Cat(b, "\n");
   text += Cat("control ", ControlSocketPath(queue_dir_), "\n");
   ssize_t n = write(ready_fd_, text.data(), text.size());
   (void)n;
@@ -618,7 +603,6 @@ void Server::Impl::WriteReadyFile() {
 
 void Server::Impl::Shutdown() {
   if (stopping_.exchange(true)) return;
-  std::lock_guard<std::recursive_mutex> lock(listeners_mu_);
   std::vector<std::string> names;
   for (const auto& [name, l] : listeners_) names.push_back(name);
   for (const std::string& n : names) CloseListener(n);
