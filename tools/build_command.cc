@@ -326,13 +326,9 @@ int BuildCommand(const std::vector<std::string>& argv) {
   {
     compiler::RouteModel model = compiler::BuildRouteModel(*cs, nullptr);
     tables::RouteProgram program = compiler::GenerateRouteProgram(model);
-    std::set<std::string> bundled;
-    std::set<std::string> unused_alias_specs;
-    for (const std::string& spec_text : ReferencedTables(*cs, &unused_alias_specs))
-      bundled.insert(spec_text);
-    std::string missing;
+    std::string missing;  // `specs` is every table compiled above
     for (const std::string& name : program.table_names)
-      if (!bundled.count(name) && missing.empty()) missing = name;
+      if (!specs.count(name) && missing.empty()) missing = name;
     if (absl::Status s = tables::VerifyRouteProgram(program); !s.ok())
       return fail(std::string(s.message()));
     if (!missing.empty()) {
