@@ -28,7 +28,6 @@ void DataReader::Reset() {
 void DataReader::Emit(std::string_view piece, bool continued, Sink sink) {
   // Postfix smtpd's act_size: every record (a line, or a piece of a line
   // longer than line_length_limit) counts with two bytes for its CR LF.
-  (void)continued;
   size_ += piece.size() + 2;
   if (options_.message_size_limit != 0 && size_ > options_.message_size_limit) {
     size_exceeded_ = true;

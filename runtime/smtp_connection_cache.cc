@@ -87,17 +87,11 @@ std::unique_ptr<SmtpConnection> SmtpConnectionCache::Take(const std::string& key
     auto it = state_->parked.find(key);
     if (it == state_->parked.end()) return nullptr;
     auto& entries = it->second;
-    auto pick = std::prev(entries.end());
-    if (prefer) {
-      pick = entries.end();
-      for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
-        if (e->connection->socket.get_executor() == prefer) {
-          pick = std::prev(e.base());
-          break;
-        }
-      }
-      if (pick == entries.end()) return nullptr;
-    }
+    auto newest = std::find_if(entries.rbegin(), entries.rend(), [&](const State::Entry& e) {
+      return !prefer || e.connection->socket.get_executor() == prefer;
+    });
+    if (newest == entries.rend()) return nullptr;
+    auto pick = std::prev(newest.base());
     entry = std::move(*pick);
     entries.erase(pick);
     if (it->second.empty()) state_->parked.erase(it);
