@@ -62,6 +62,19 @@ std::string FailureText(std::string_view host) {
              "                   The mail system\n");
 }
 
+std::string SuccessText(std::string_view host) {
+  return Cat("This report was made automatically by the mail system at host ", host,
+             ".\n"
+             "\n"
+             "You asked to be told when your message was delivered. It reached the\n"
+             "destinations listed below. \"delivered\" means it is in the mailbox;\n"
+             "\"relayed\" means it went on to a system that does not send such\n"
+             "reports, so this is the last one you get for that recipient. The\n"
+             "headers of your message are attached.\n"
+             "\n"
+             "                   The mail system\n");
+}
+
 std::string DelayText(std::string_view host, absl::Duration warn, absl::Duration lifetime) {
   return Cat("This report was made automatically by the mail system at host ", host,
              ".\n"
@@ -196,6 +209,7 @@ std::string FormatMailDate(int64_t micros) {
 
 std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
   bool delay = in.kind == BounceInput::Kind::kDelay;
+  bool success = in.kind == BounceInput::Kind::kSuccess;
   std::string host = Clean(in.myhostname);
   std::string xname = XName(in.mail_name);
   std::string boundary =
@@ -221,7 +235,8 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
   out += Cat("Date: ", date, "\n");
   out += Cat("From: MAILER-DAEMON@", host, " (Mail Delivery System)\n");
   std::string_view subject =
-      postmaster_copy
+      success ? "Successful Mail Delivery Report"
+      : postmaster_copy
           ? (delay ? "Postmaster Warning: Delayed Mail" : "Postmaster Copy: Undelivered Mail")
           : (delay ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender");
   out += Cat("Subject: ", subject, "\n");
@@ -248,8 +263,9 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
   out += Cat("Content-Type: text/plain; charset=", eight_bit ? "utf-8" : "us-ascii", "\n");
   if (eight_bit) out += "Content-Transfer-Encoding: 8bit\n";
   out += "\n";
-  out +=
-      delay ? DelayText(host, in.delay_warning_time, in.maximal_queue_lifetime) : FailureText(host);
+  out += success ? SuccessText(host)
+         : delay ? DelayText(host, in.delay_warning_time, in.maximal_queue_lifetime)
+                 : FailureText(host);
   for (const BounceRecipient& r : in.recipients) {
     out += "\n";
     std::string address = Clean(r.address);
@@ -267,16 +283,22 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
   out += "\n";
   out += WrapText(Cat("Reporting-MTA: dns; ", host));
   out += WrapText(Cat(xname, "-Queue-ID: ", Clean(in.queue_id)));
+  if (!in.dsn_envid.empty()) out += WrapText(Cat("Original-Envelope-Id: ", Clean(in.dsn_envid)));
   out += WrapText(Cat(xname, "-Sender: rfc822; ", sender));
   if (in.arrival_micros > 0) out += Cat("Arrival-Date: ", FormatMailDate(in.arrival_micros), "\n");
   for (const BounceRecipient& r : in.recipients) {
     out += "\n";
     out += WrapText(Cat("Final-Recipient: rfc822; ", Clean(r.address)));
-    if (!r.original.empty())
+    // The client's ORCPT= when it gave one ("rfc822;addr", shown as given).
+    if (!r.orcpt.empty())
+      out += WrapText(Cat("Original-Recipient: ", Clean(r.orcpt)));
+    else if (!r.original.empty())
       out += WrapText(Cat("Original-Recipient: rfc822; ", Clean(r.original)));
-    std::string action = delay ? (r.action.empty() ? "delayed" : Clean(r.action)) : "failed";
+    std::string action = success ? (r.action.empty() ? "delivered" : Clean(r.action))
+                         : delay ? (r.action.empty() ? "delayed" : Clean(r.action))
+                                 : "failed";
     out += Cat("Action: ", action, "\n");
-    std::string dsn = ValidDsn(r.dsn) ? r.dsn : (delay ? "4.0.0" : "5.0.0");
+    std::string dsn = ValidDsn(r.dsn) ? r.dsn : (success ? "2.0.0" : delay ? "4.0.0" : "5.0.0");
     out += Cat("Status: ", dsn, "\n");
     if (!r.remote_mta.empty()) out += WrapText(Cat("Remote-MTA: dns; ", Clean(r.remote_mta)));
     if (!r.diagnostic.empty())
@@ -290,10 +312,13 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
           "\n");
   }
 
-  // Part 3: the message, or its headers when it is too big.
-  bool headers_only = in.bounce_size_limit > 0 && in.original_message.size() > in.bounce_size_limit;
+  // Part 3: the message, or its headers when it is too big or the sender
+  // asked for headers only (RET=HDRS; success notices always).
+  bool headers_only = in.return_headers_only || (in.bounce_size_limit > 0 &&
+                                                 in.original_message.size() > in.bounce_size_limit);
   out += Cat("\n--", boundary, "\n");
-  out += Cat("Content-Description: Undelivered Message", headers_only ? " Headers" : "", "\n");
+  out += Cat("Content-Description: ", success ? "Delivered Message" : "Undelivered Message",
+             headers_only ? " Headers" : "", "\n");
   out += Cat("Content-Type: ", headers_only ? "text/rfc822-headers" : "message/rfc822", "\n");
   if (eight_bit) out += "Content-Transfer-Encoding: 8bit\n";
   out += "\n";
@@ -302,7 +327,10 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
   } else {
     out += Cat("Return-Path: <", sender, ">\n");
     std::string_view body = in.original_message;
-    if (headers_only) body = CutAtLine(HeaderBlock(body), in.bounce_size_limit);
+    if (headers_only) {
+      body = HeaderBlock(body);
+      if (in.bounce_size_limit > 0) body = CutAtLine(body, in.bounce_size_limit);
+    }
     AppendOriginal(&out, body);
   }
   out += Cat("\n--", boundary, "--\n");

@@ -12,8 +12,9 @@
 // writes it:
 //   headers: Received (when notice_queue_id is known), Date,
 //     From: MAILER-DAEMON@myhostname (Mail Delivery System),
-//     Subject: "Undelivered Mail Returned to Sender" or
-//     "Delayed Mail (still being retried)", To: the original sender,
+//     Subject: "Undelivered Mail Returned to Sender",
+//     "Delayed Mail (still being retried)" or "Successful Mail Delivery
+//     Report" (NOTIFY=SUCCESS), To: the original sender,
 //     Auto-Submitted: auto-replied, MIME-Version,
 //     (for a null-sender original, a postmaster copy: Subject "Postmaster
 //     Copy: Undelivered Mail" / "Postmaster Warning: Delayed Mail",
@@ -26,13 +27,16 @@
 //     when the original recipient differs), wrapped at 79 columns with a
 //     4-space indent.
 //   part 2, message/delivery-status "Delivery report": Reporting-MTA,
-//     X-<Mail_name>-Queue-ID, X-<Mail_name>-Sender, Arrival-Date; per
-//     recipient Final-Recipient, Original-Recipient, Action, Status,
+//     X-<Mail_name>-Queue-ID, Original-Envelope-Id (ENVID=),
+//     X-<Mail_name>-Sender, Arrival-Date; per recipient Final-Recipient,
+//     Original-Recipient (the ORCPT= when given), Action, Status,
 //     Remote-MTA, Diagnostic-Code (the recipient's diagnostic, else
 //     "X-<Mail_name>; reason"), Will-Retry-Until for delay notices.
 //   part 3: the original message prefixed with Return-Path: <sender>, as
 //     message/rfc822 "Undelivered Message" when it is at most
-//     bounce_size_limit bytes, else only its headers as text/rfc822-headers
+//     bounce_size_limit bytes and RET=HDRS was not asked for (success
+//     notices never return more than the headers), else only its headers
+//     as text/rfc822-headers
 //     "Undelivered Message Headers" (Postfix sends headers only rather than
 //     a cut message, so the MIME structure stays intact; headers longer
 //     than the limit are cut at a line end).
@@ -58,16 +62,21 @@ struct BounceRecipient {
   std::string address;   // final recipient
   std::string original;  // as the client gave it ("" or equal: not repeated)
   std::string dsn;       // "5.1.1"
-  std::string action;    // "failed" | "delayed"
+  std::string action;    // "failed" | "delayed" | "delivered" | "relayed"
   // "smtp; 550 5.1.1 <u@x>: Recipient address rejected", or "" (then
   // "X-Posthaste; <reason>").
   std::string diagnostic;
   std::string remote_mta;  // "mx.example.com" or ""
   std::string reason;      // the human text (status=... (reason))
+  // The client's ORCPT= ("rfc822;addr"); when given it is the report's
+  // Original-Recipient instead of `original`.
+  std::string orcpt = {};
 };
 
 struct BounceInput {
-  enum class Kind { kFailure, kDelay };
+  // kSuccess: NOTIFY=SUCCESS recipients were delivered ("delivered") or
+  // relayed to a next hop without DSN ("relayed").
+  enum class Kind { kFailure, kDelay, kSuccess };
   Kind kind = Kind::kFailure;
   std::string queue_id;  // the original message
   std::string sender;    // original envelope sender (the notice's recipient)
@@ -86,6 +95,10 @@ struct BounceInput {
   size_t bounce_size_limit = 50000;
   absl::Duration delay_warning_time;      // the delay notice's "more than N hours"
   absl::Duration maximal_queue_lifetime;  // Will-Retry-Until = arrival + this
+  // MAIL ENVID= (Original-Envelope-Id), "" when not given.
+  std::string dsn_envid;
+  // Return only the original's headers (RET=HDRS, and success notices).
+  bool return_headers_only = false;
   // The original used 8BITMIME (or contains 8-bit bytes): 8bit encoding.
   bool eight_bit = false;
   // The notice's To: when it does not go to `sender` (a notice about a

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "runtime/dsn.h"
 #include "runtime/service_params.h"
 #include "tables/address_lookup.h"
 #include "tables/str_cat.h"
@@ -284,7 +285,7 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   // 4. Recipients.
   NewMessage& out = result.message;
   out.sender = sender;
-  out.flags = env.body_8bitmime ? kMessage8BitMime : 0;
+  out.flags = (env.body_8bitmime ? kMessage8BitMime : 0) | env.message_flags;
   std::optional<std::string> redirect = env.redirect;
   if (checks.redirect) redirect = checks.redirect;
   if (checks.filter) filter = *checks.filter;
@@ -293,40 +294,69 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   out.hold_reason = checks.hold ? checks.hold_reason : env.hold_reason;
 
   std::set<std::string> seen;
-  auto add = [&](const std::string& original, const std::string& final_rcpt) {
+  auto add = [&](const std::string& original, const std::string& final_rcpt, uint8_t notify,
+                 const std::string& orcpt) {
     if (!seen.insert(Cat(Lower(original), "\n", Lower(final_rcpt))).second) return;
     out.recipients.push_back(final_rcpt);
     out.original_recipients.push_back(s.enable_original_recipient ? original : final_rcpt);
+    out.recipient_notify.push_back(notify);
+    out.recipient_orcpt.push_back(orcpt);
+  };
+  auto notify_of = [&](size_t i) -> uint8_t {
+    return i < env.recipient_notify.size() ? env.recipient_notify[i] : 0;
+  };
+  auto orcpt_of = [&](size_t i) -> std::string {
+    return i < env.recipient_orcpt.size() ? env.recipient_orcpt[i] : std::string();
   };
   if (redirect) {
-    add(first_rcpt, *redirect);
+    add(first_rcpt, *redirect, notify_of(0), orcpt_of(0));
     filter.clear();
   } else {
-    std::vector<std::string> envelope = env.recipients;
-    for (const std::string& b : env.bcc) envelope.push_back(b);
-    for (const std::string& b : checks.bcc) envelope.push_back(b);
-    if (!s.always_bcc.empty()) envelope.push_back(s.always_bcc);
+    // The envelope recipients first, then the BCC ones (NOTIFY=NEVER: the
+    // sender never hears about them).
+    struct Pending {
+      std::string address;
+      uint8_t notify;
+      std::string orcpt;
+    };
+    std::vector<Pending> envelope;
+    for (size_t i = 0; i < env.recipients.size(); ++i)
+      envelope.push_back({env.recipients[i], notify_of(i), orcpt_of(i)});
+    auto bcc = [&](const std::string& address) {
+      envelope.push_back({address, kDsnNotifyNever, std::string()});
+    };
+    for (const std::string& b : env.bcc) bcc(b);
+    for (const std::string& b : checks.bcc) bcc(b);
+    if (!s.always_bcc.empty()) bcc(s.always_bcc);
     auto bcc_lookup = [&](const std::vector<const tables::Table*>& maps, const std::string& addr) {
       if (maps.empty() || addr.empty()) return;
       tables::AddressLookupOptions opt;
       tables::AddressLookupResult r = tables::SearchTables(
           maps, tables::AddressKeys(addr, tables::AddressClass::kVirtual, opt), addr);
-      if (r.status == tables::LookupStatus::kFound && !r.value.empty()) envelope.push_back(r.value);
+      if (r.status == tables::LookupStatus::kFound && !r.value.empty()) bcc(r.value);
     };
     bcc_lookup(s.sender_bcc_maps, sender);
     for (const std::string& r : env.recipients) bcc_lookup(s.recipient_bcc_maps, r);
-    for (const std::string& rcpt : envelope) {
+    for (const Pending& rcpt : envelope) {
       if (!config.route() || !s.address_mappings) {
-        add(rcpt, rcpt);
+        add(rcpt.address, rcpt.address, rcpt.notify, rcpt.orcpt);
         continue;
       }
-      tables::RouteRunResult r = config.route()->RewriteRecipient(rcpt);
+      tables::RouteRunResult r = config.route()->RewriteRecipient(rcpt.address);
       if (r.deferred)
         return refuse(CleanupResult::Disposition::kDefer, "451 4.3.0 Error: queue file write error");
-      if (r.addresses.empty()) add(rcpt, rcpt);
-      for (const std::string& to : r.addresses) add(rcpt, to);
+      if (r.addresses.empty()) add(rcpt.address, rcpt.address, rcpt.notify, rcpt.orcpt);
+      for (const std::string& to : r.addresses) add(rcpt.address, to, rcpt.notify, rcpt.orcpt);
     }
   }
+  bool any_dsn = !env.dsn_envid.empty();
+  for (size_t i = 0; i < out.recipients.size(); ++i)
+    any_dsn = any_dsn || out.recipient_notify[i] != 0 || !out.recipient_orcpt[i].empty();
+  if (!any_dsn) {
+    out.recipient_notify.clear();
+    out.recipient_orcpt.clear();
+  }
+  out.dsn_envid = env.dsn_envid;
   out.filter = filter;
   return result;
 }

@@ -84,6 +84,14 @@ struct CleanupEnvelope {
   std::string queue_id;
   std::string sender;                   // internal form, "" for <>
   std::vector<std::string> recipients;  // as accepted, in order
+  // Parallel to `recipients` (or empty): RCPT NOTIFY= bits and ORCPT=.
+  // Addresses a recipient expands to inherit them; BCC recipients get
+  // NOTIFY=NEVER, as in Postfix.
+  std::vector<uint8_t> recipient_notify;
+  std::vector<std::string> recipient_orcpt;
+  std::string dsn_envid;
+  // kMessageDsnRetFull / kMessageDsnRetHeaders / kMessageSmtputf8.
+  uint32_t message_flags = 0;
   bool body_8bitmime = false;
   // For the Received: header and log lines.
   std::string client_name = "unknown";

@@ -29,7 +29,11 @@ class Maillog;
 struct DeliveryRecipient {
   size_t index = 0;      // position in the queued message's recipient list
   std::string address;   // final recipient (after routing), internal form
-  std::string original;  // the recipient as the client gave it (ORCPT), may equal address
+  std::string original;  // the recipient as the client gave it, may equal address
+  // The DSN request (dsn.h): NOTIFY= bits (0: not given) and ORCPT= value
+  // ("rfc822;addr", "" when not given). The smtp agent passes them on.
+  uint8_t notify = 0;
+  std::string orcpt = {};
 };
 
 struct DeliveryRequest {
@@ -42,7 +46,8 @@ struct DeliveryRequest {
   std::vector<DeliveryRecipient> recipients;
   std::shared_ptr<const std::string> content;  // the queued message (headers + body, LF lines)
   int64_t arrival_micros = 0;
-  uint32_t flags = 0;       // queue_record.h kMessage8BitMime ...
+  uint32_t flags = 0;       // queue_record.h kMessage8BitMime, RET=, SMTPUTF8 ...
+  std::string dsn_envid;    // MAIL ENVID= (decoded), "" when not given
   // The bundle in force when delivery started, and the transport service's
   // resolved parameters inside it ("bulk/unix"). Keep the shared_ptr alive.
   std::shared_ptr<const tables::Snapshot> snapshot;
@@ -61,6 +66,9 @@ struct RecipientOutcome {
   // For the bounce report: the remote MTA's reply and its host, when any.
   std::string remote_mta;   // "mx.example.com"
   std::string diagnostic;   // "smtp; 550 5.1.1 <a@b>: Recipient address rejected"
+  // kSent only: the recipient's DSN request went on to a next hop that
+  // offers DSN, which now reports success itself (no "relayed" notice).
+  bool dsn_passed_on = false;
 };
 
 struct DeliveryResult {

@@ -118,6 +118,7 @@ std::string_view RecipientStatusName(RecipientStatus s) {
   switch (s) {
     case RecipientStatus::kPending: return "pending";
     case RecipientStatus::kDone: return "delivered";
+    case RecipientStatus::kDelivering: return "delivered";
     case RecipientStatus::kDeferred: return "deferred";
     case RecipientStatus::kBounced: return "bounced";
     case RecipientStatus::kBouncing: return "bounced";

@@ -35,6 +35,7 @@
 #include "asio/post.hpp"
 #include "asio/steady_timer.hpp"
 #include "runtime/bounce_message.h"
+#include "runtime/dsn.h"
 #include "runtime/qmgr_scheduler.h"
 #include "runtime/service_params.h"
 #include "tables/param_registry.h"
@@ -191,7 +192,8 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
     int pending = 0;  // store writes and notices not yet completed
     bool flush = false;
     bool hold_requested = false, delete_requested = false, requeue_requested = false;
-    bool bounce_tried = false, expiry_checked = false, warn_checked = false;
+    bool bounce_tried = false, success_tried = false, expiry_checked = false,
+         warn_checked = false;
     bool leaving = false;
   };
 
@@ -250,6 +252,12 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
                     absl::StatusOr<std::string> queued, absl::AnyInvocable<void(Msg&, bool)> then);
   void MaybeFinalize(Msg& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Finalize(Msg& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends one notice of `kind` about `notify` (a subset of `all`; none: no
+  // notice) and, once it is queued, records every recipient of `all` with
+  // status `then`.
+  void MarkNotified(Msg& m, BounceInput::Kind kind, const std::vector<uint32_t>& all,
+                    const std::vector<uint32_t>& notify, RecipientStatus then)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendNotice(Msg& m, BounceInput::Kind kind, const std::vector<uint32_t>& indexes,
                   absl::AnyInvocable<void(Msg&, bool)> then) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Leave(Msg& m, std::optional<Where> where, int64_t next_attempt = 0)
@@ -776,9 +784,11 @@ void QueueManager::Impl::Dispatch(SchedulerJob job) {
   request.source6 = job.source6;
   for (uint32_t index : job.recipients) {
     const QueueRecipient& r = m.meta.recipients[index];
-    request.recipients.push_back(DeliveryRecipient{index, m.final_address[index],
-                                                   r.original.empty() ? r.address : r.original});
+    request.recipients.push_back(DeliveryRecipient{
+        index, m.final_address[index], r.original.empty() ? r.address : r.original, r.notify,
+        r.orcpt});
   }
+  request.dsn_envid = m.meta.dsn_envid;
   request.content = m.content;
   request.arrival_micros = m.meta.arrival_micros;
   request.flags = m.meta.flags;
@@ -833,7 +843,13 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
         switch (out.status) {
           case RecipientOutcome::Status::kSent:
             if (dsn.empty() || dsn[0] != '2') dsn = "2.0.0";
-            Outcome(m, index, RecipientStatus::kDone, "sent", dsn, out.text, flight.program,
+            // NOTIFY=SUCCESS: the success notice is still owed unless the
+            // next hop took the request over.
+            Outcome(m, index,
+                    DsnWantsSuccess(m.meta.recipients[index].notify) && !out.dsn_passed_on
+                        ? RecipientStatus::kDelivering
+                        : RecipientStatus::kDone,
+                    "sent", dsn, out.text, flight.program,
                     result.relay, flight.started, result.connect_seconds, result.transmit_seconds,
                     out.diagnostic, out.remote_mta, &updates);
             break;
@@ -968,25 +984,28 @@ void QueueManager::Impl::Finalize(Msg& m) {
     Leave(m, std::nullopt);
     return;
   }
-  // 1. One non-delivery notice for the recipients that failed.
-  std::vector<uint32_t> failed;
+  // 1. One non-delivery notice for the recipients that failed (those whose
+  // NOTIFY= excludes FAILURE are only marked bounced).
+  std::vector<uint32_t> failed, failed_notify;
   for (uint32_t i = 0; i < m.meta.recipients.size(); ++i) {
-    if (m.meta.recipients[i].status == RecipientStatus::kBouncing) failed.push_back(i);
+    const QueueRecipient& r = m.meta.recipients[i];
+    if (r.status != RecipientStatus::kBouncing) continue;
+    failed.push_back(i);
+    if (DsnWantsFailure(r.notify)) failed_notify.push_back(i);
   }
   if (!failed.empty() && !m.bounce_tried) {
     m.bounce_tried = true;
-    SendNotice(m, BounceInput::Kind::kFailure, failed,
-               [this, failed](Msg& msg, bool queued) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                 if (!queued) return;  // they stay bouncing: the next pass tries again
-                 std::vector<RecipientUpdate> updates;
-                 for (uint32_t i : failed) {
-                   QueueRecipient& r = msg.meta.recipients[i];
-                   r.status = RecipientStatus::kBounced;
-                   updates.push_back(RecipientUpdate{i, RecipientStatus::kBounced, r.reason, r.dsn,
-                                                     r.diagnostic, r.remote_mta});
-                 }
-                 Record(msg, std::move(updates));
-               });
+    MarkNotified(m, BounceInput::Kind::kFailure, failed, failed_notify, RecipientStatus::kBounced);
+    return;
+  }
+  // 2. One success notice for the delivered recipients that asked for it.
+  std::vector<uint32_t> delivered;
+  for (uint32_t i = 0; i < m.meta.recipients.size(); ++i) {
+    if (m.meta.recipients[i].status == RecipientStatus::kDelivering) delivered.push_back(i);
+  }
+  if (!delivered.empty() && !m.success_tried) {
+    m.success_tried = true;
+    MarkNotified(m, BounceInput::Kind::kSuccess, delivered, delivered, RecipientStatus::kDone);
     return;
   }
   bool unfinished =
@@ -1009,7 +1028,7 @@ void QueueManager::Impl::Finalize(Msg& m) {
   for (uint32_t i = 0; i < m.meta.recipients.size(); ++i) {
     if (RecipientNeedsDelivery(m.meta.recipients[i].status)) waiting.push_back(i);
   }
-  // 2. Too old: what is still deferred is returned to the sender.
+  // 3. Too old: what is still deferred is returned to the sender.
   if (!waiting.empty() && !m.expiry_checked) {
     m.expiry_checked = true;
     int64_t lifetime = m.meta.sender.empty() ? c.bounce_lifetime : c.max_lifetime;
@@ -1028,18 +1047,21 @@ void QueueManager::Impl::Finalize(Msg& m) {
       return;
     }
   }
-  // 3. The one delay notice.
-  if (!waiting.empty() && !m.warn_checked) {
+  // 4. The one delay notice, for the recipients whose NOTIFY= allows it.
+  std::vector<uint32_t> warn;
+  for (uint32_t i : waiting)
+    if (DsnWantsDelay(m.meta.recipients[i].notify)) warn.push_back(i);
+  if (!warn.empty() && !m.warn_checked) {
     m.warn_checked = true;
     if (c.delay_warning > 0 && !m.meta.delay_warned &&
         now >= m.meta.arrival_micros + c.delay_warning - kSecond) {
-      SendNotice(m, BounceInput::Kind::kDelay, waiting, [](Msg& msg, bool queued) {
+      SendNotice(m, BounceInput::Kind::kDelay, warn, [](Msg& msg, bool queued) {
         msg.meta.delay_warned = msg.meta.delay_warned || queued;
       });
       return;
     }
   }
-  // 4. Deferred: retry after the message's age, within the backoff bounds.
+  // 5. Deferred: retry after the message's age, within the backoff bounds.
   int64_t delay = std::clamp(now - m.meta.arrival_micros, c.min_backoff, c.max_backoff);
   ScheduleUpdate schedule{now + delay, m.meta.attempts + 1, m.meta.delay_warned};
   MessageUpdate update;
@@ -1052,14 +1074,42 @@ void QueueManager::Impl::Finalize(Msg& m) {
         });
 }
 
+void QueueManager::Impl::MarkNotified(Msg& m, BounceInput::Kind kind,
+                                      const std::vector<uint32_t>& all,
+                                      const std::vector<uint32_t>& notify, RecipientStatus then) {
+  auto mark = [this, all, then](Msg& msg, bool queued) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (!queued) return;  // they keep their status: the next pass tries again
+    std::vector<RecipientUpdate> updates;
+    for (uint32_t i : all) {
+      QueueRecipient& r = msg.meta.recipients[i];
+      r.status = then;
+      updates.push_back(RecipientUpdate{i, then, r.reason, r.dsn, r.diagnostic, r.remote_mta});
+    }
+    Record(msg, std::move(updates));
+  };
+  if (notify.empty()) {
+    mark(m, true);
+    ready_.push_back(m.id);
+    return;
+  }
+  SendNotice(m, kind, notify, std::move(mark));
+}
+
 void QueueManager::Impl::SendNotice(Msg& m, BounceInput::Kind kind,
                                     const std::vector<uint32_t>& indexes,
                                     absl::AnyInvocable<void(Msg&, bool)> then) {
   const Config& c = *m.config;
   const std::string& sender = m.meta.sender;
   const bool failure = kind == BounceInput::Kind::kFailure;
+  const bool success = kind == BounceInput::Kind::kSuccess;
   std::string to, from, label;
-  if (sender.empty()) {
+  if (success) {
+    // Nothing goes to the null sender or the double-bounce address.
+    if (!sender.empty() && !SameAddress(sender, c.double_bounce)) {
+      to = sender;
+      label = "sender delivery status notification";
+    }
+  } else if (sender.empty()) {
     // A notice about a notice goes to the postmaster, when asked for.
     if (failure ? c.notify_2bounce : c.notify_delay) {
       to = failure ? c.double_bounce_rcpt : c.delay_rcpt;
@@ -1098,10 +1148,17 @@ void QueueManager::Impl::SendNotice(Msg& m, BounceInput::Kind kind,
   in.notice_queue_id = reserved.id;
   for (uint32_t i : indexes) {
     const QueueRecipient& r = m.meta.recipients[i];
-    in.recipients.push_back(BounceRecipient{r.address, r.original, r.dsn,
-                                            failure ? "failed" : "delayed", r.diagnostic,
-                                            r.remote_mta, r.reason});
+    // A success relayed to a next hop that takes no DSN is "relayed".
+    std::string action = failure   ? "failed"
+                         : success ? (r.remote_mta.empty() ? "delivered" : "relayed")
+                                   : "delayed";
+    BounceRecipient b{r.address, r.original, r.dsn, action, r.diagnostic, r.remote_mta, r.reason};
+    b.orcpt = r.orcpt;
+    in.recipients.push_back(std::move(b));
   }
+  in.dsn_envid = m.meta.dsn_envid;
+  // A success notice returns the headers only, whatever RET= says.
+  in.return_headers_only = success || (m.meta.flags & kMessageDsnRetHeaders) != 0;
   in.original_message = *m.content;
   in.bounce_size_limit = c.bounce_size_limit;
   in.delay_warning_time = absl::Microseconds(c.delay_warning);

@@ -6,9 +6,11 @@
 // them before anything is reserved.
 #include "runtime/queue_record.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/crc32c.h"
+#include "runtime/dsn.h"
 #include "runtime/queue_id.h"
 
 namespace posthaste::runtime {
@@ -118,7 +120,7 @@ class Decoder {
 
   RecipientStatus Status() {
     uint8_t b = Byte();
-    if (b > static_cast<uint8_t>(RecipientStatus::kBouncing)) Fail();
+    if (b > static_cast<uint8_t>(RecipientStatus::kDelivering)) Fail();
     return ok_ ? static_cast<RecipientStatus>(b) : RecipientStatus::kPending;
   }
 
@@ -186,10 +188,15 @@ void AppendMessageRecord(const MessageMeta& meta, std::string_view content, std:
   PutVarint(meta.sequence, out);
   out->push_back(static_cast<char>(meta.state));
   PutVarint(static_cast<uint64_t>(meta.arrival_micros < 0 ? 0 : meta.arrival_micros), out);
-  PutVarint(meta.flags, out);
+  bool dsn_fields = !meta.dsn_envid.empty() ||
+                    std::any_of(meta.recipients.begin(), meta.recipients.end(),
+                                [](const QueueRecipient& r) { return r.notify || !r.orcpt.empty(); });
+  uint32_t flags = (meta.flags & ~kMessageDsnFields) | (dsn_fields ? kMessageDsnFields : 0);
+  PutVarint(flags, out);
   PutString(meta.sender, out);
   PutString(meta.filter, out);
   PutString(meta.hold_reason, out);
+  if (dsn_fields) PutString(meta.dsn_envid, out);
   PutVarint(static_cast<uint64_t>(meta.next_attempt_micros < 0 ? 0 : meta.next_attempt_micros),
             out);
   PutVarint(meta.attempts, out);
@@ -203,6 +210,10 @@ void AppendMessageRecord(const MessageMeta& meta, std::string_view content, std:
     PutString(r.dsn, out);
     PutString(r.diagnostic, out);
     PutString(r.remote_mta, out);
+    if (dsn_fields) {
+      out->push_back(static_cast<char>(r.notify));
+      PutString(r.orcpt, out);
+    }
   }
   out->append(content);
   FinishRecord(start, RecordType::kMessage, out);
@@ -314,6 +325,10 @@ absl::StatusOr<MessageMeta> DecodeMessage(std::string_view payload, std::string_
   m.sender = std::string(d.String());
   m.filter = std::string(d.String());
   m.hold_reason = std::string(d.String());
+  if (m.flags & ~kMessageKnownFlags) d.Fail();
+  const bool dsn_fields = (m.flags & kMessageDsnFields) != 0;
+  m.flags &= ~kMessageDsnFields;
+  if (dsn_fields) m.dsn_envid = std::string(d.String());
   m.next_attempt_micros = d.Micros();
   m.attempts = d.U32();
   m.delay_warned = d.DelayWarned();
@@ -331,6 +346,11 @@ absl::StatusOr<MessageMeta> DecodeMessage(std::string_view payload, std::string_
     r.dsn = std::string(d.String());
     r.diagnostic = std::string(d.String());
     r.remote_mta = std::string(d.String());
+    if (dsn_fields) {
+      r.notify = d.Byte();
+      if (r.notify > kDsnNotifyAll) d.Fail();
+      r.orcpt = std::string(d.String());
+    }
     m.recipients.push_back(std::move(r));
   }
   if (!d.ok() || m.recipients.empty()) return Bad("message");

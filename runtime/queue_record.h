@@ -50,11 +50,15 @@ enum class RecipientStatus : uint8_t {
   kDeferred = 2,
   kBounced = 3,
   kBouncing = 4,
+  // Delivered, and the sender asked for a success notice (NOTIFY=SUCCESS)
+  // that is not queued yet; becomes kDone once it is.
+  kDelivering = 5,
 };
 // Done and bounced recipients need no more work.
 inline bool RecipientFinished(RecipientStatus s) {
   return s == RecipientStatus::kDone || s == RecipientStatus::kBounced;
 }
+// kDelivering counts as neither: it waits for its success notice only.
 // Pending and deferred recipients still wait for a delivery attempt.
 inline bool RecipientNeedsDelivery(RecipientStatus s) {
   return s == RecipientStatus::kPending || s == RecipientStatus::kDeferred;
@@ -62,6 +66,15 @@ inline bool RecipientNeedsDelivery(RecipientStatus s) {
 
 // Message flags.
 inline constexpr uint32_t kMessage8BitMime = 1u << 0;
+// RET=FULL / RET=HDRS (RFC 3461) from MAIL FROM.
+inline constexpr uint32_t kMessageDsnRetFull = 1u << 1;
+inline constexpr uint32_t kMessageDsnRetHeaders = 1u << 2;
+// MAIL FROM carried SMTPUTF8.
+inline constexpr uint32_t kMessageSmtputf8 = 1u << 3;
+// Set by the encoder, not by callers: the record carries the DSN fields
+// (ENVID, per-recipient NOTIFY and ORCPT).
+inline constexpr uint32_t kMessageDsnFields = 1u << 4;
+inline constexpr uint32_t kMessageKnownFlags = (1u << 5) - 1;
 
 struct QueueRecipient {
   std::string address;
@@ -76,6 +89,10 @@ struct QueueRecipient {
   std::string dsn = {};
   std::string diagnostic = {};
   std::string remote_mta = {};
+  // RCPT NOTIFY= bits (smtp_command.h kDsnNotify*, 0 = not given) and
+  // ORCPT= ("rfc822;addr", empty = not given).
+  uint8_t notify = 0;
+  std::string orcpt = {};
   bool operator==(const QueueRecipient&) const = default;
 };
 
@@ -88,6 +105,8 @@ struct MessageMeta {
   uint32_t flags = 0;
   std::string sender;  // internal form; empty for the null sender
   std::vector<QueueRecipient> recipients;
+  // MAIL ENVID= (decoded), empty when not given.
+  std::string dsn_envid;
   // The content filter request ("transport:nexthop") the message carries;
   // empty for none.
   std::string filter;

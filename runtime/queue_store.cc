@@ -398,6 +398,17 @@ void QueueStore::Enqueue(const NewMessage& message, std::string_view content,
     done(absl::InvalidArgumentError("original recipients do not match the recipients"));
     return;
   }
+  if ((!message.recipient_notify.empty() &&
+       message.recipient_notify.size() != message.recipients.size()) ||
+      (!message.recipient_orcpt.empty() &&
+       message.recipient_orcpt.size() != message.recipients.size())) {
+    done(absl::InvalidArgumentError("DSN requests do not match the recipients"));
+    return;
+  }
+  if (message.flags & ~(kMessageKnownFlags & ~kMessageDsnFields)) {
+    done(absl::InvalidArgumentError("unknown message flags"));
+    return;
+  }
   MessageMeta meta;
   if (message.reserved.id.empty()) {
     meta.arrival_micros = options_.clock();
@@ -416,6 +427,7 @@ void QueueStore::Enqueue(const NewMessage& message, std::string_view content,
   meta.sender = message.sender;
   meta.filter = message.filter;
   meta.hold_reason = message.hold_reason;
+  meta.dsn_envid = message.dsn_envid;
   meta.recipients.reserve(message.recipients.size());
   for (size_t i = 0; i < message.recipients.size(); ++i) {
     QueueRecipient r;
@@ -424,6 +436,8 @@ void QueueStore::Enqueue(const NewMessage& message, std::string_view content,
     if (!message.original_recipients.empty() && message.original_recipients[i] != r.address) {
       r.original = message.original_recipients[i];
     }
+    if (!message.recipient_notify.empty()) r.notify = message.recipient_notify[i];
+    if (!message.recipient_orcpt.empty()) r.orcpt = message.recipient_orcpt[i];
     meta.recipients.push_back(std::move(r));
   }
   std::string record;

@@ -99,6 +99,12 @@ struct NewMessage {
   // Parallel to `recipients`: each one as the client gave it (before
   // canonical rewriting and alias expansion). Empty: the same as recipients.
   std::vector<std::string> original_recipients;
+  // Parallel to `recipients` (or empty: none given): RCPT NOTIFY= bits and
+  // ORCPT= values (RFC 3461), see QueueRecipient.
+  std::vector<uint8_t> recipient_notify;
+  std::vector<std::string> recipient_orcpt;
+  // MAIL ENVID= (decoded); RET= and SMTPUTF8 travel in `flags`.
+  std::string dsn_envid;
   // The content filter request ("transport:nexthop") from content_filter or
   // a FILTER action; "" for none.
   std::string filter;

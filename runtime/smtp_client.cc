@@ -29,6 +29,7 @@
 #include "asio/use_awaitable.hpp"
 #include "asio/write.hpp"
 #include "runtime/dns_resolver.h"
+#include "runtime/dsn.h"
 #include "runtime/maillog.h"
 #include "runtime/queue_record.h"
 #include "runtime/service_params.h"
@@ -492,6 +493,8 @@ class Delivery {
   void Sent(Rcpt& rcpt, const SmtpReply& reply) {
     std::string text = reply.OneLine();
     Record(rcpt, RecipientOutcome::Status::kSent, reply.dsn, text, session_->host, Cat("smtp; ", text));
+    // The next hop got the NOTIFY= request and reports from here on.
+    result_.outcomes.back().dsn_passed_on = session_->features.dsn && rcpt.r->notify != 0;
   }
 
   // Postfix's vsmtp_fill_dsn(): a remote reply outside 4xx/5xx where one was
@@ -1063,6 +1066,19 @@ asio::awaitable<void> Delivery::Abort(bool pipelining) {
   }
 }
 
+// NOTIFY= value for a kDsnNotify* mask, in RFC 3461's order.
+std::string NotifyText(uint8_t notify) {
+  if (notify & kDsnNotifyNever) return "NEVER";
+  std::string out;
+  for (auto [bit, name] : {std::pair{kDsnNotifySuccess, "SUCCESS"}, std::pair{kDsnNotifyFailure, "FAILURE"},
+                           std::pair{kDsnNotifyDelay, "DELAY"}}) {
+    if (!(notify & bit)) continue;
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
+}
+
 asio::awaitable<void> Delivery::Xfer() {
   SmtpConnection& c = *session_;
   uint64_t size = content_.size();
@@ -1082,11 +1098,23 @@ asio::awaitable<void> Delivery::Xfer() {
   std::string mail = Cat("MAIL FROM:<", QuoteSmtpAddress(req_.sender), ">");
   if (c.features.size) mail += Cat(" SIZE=", size);
   if (c.features.eight_bit_mime && (req_.flags & kMessage8BitMime) != 0) mail += " BODY=8BITMIME";
+  if (c.features.smtputf8 && (req_.flags & kMessageSmtputf8) != 0) mail += " SMTPUTF8";
+  // The DSN request goes on to a next hop that offers DSN.
+  if (c.features.dsn) {
+    if (req_.flags & kMessageDsnRetFull) mail += " RET=FULL";
+    if (req_.flags & kMessageDsnRetHeaders) mail += " RET=HDRS";
+    if (!req_.dsn_envid.empty()) mail += Cat(" ENVID=", XtextEncode(req_.dsn_envid));
+  }
   commands.push_back({Stage::kMail, nullptr, std::move(mail)});
   for (Rcpt& r : rcpts_) {
     if (r.mark != Mark::kNone) continue;
     std::string rcpt = Cat("RCPT TO:<", QuoteSmtpAddress(r.r->address), ">");
-    if (c.features.dsn && !r.r->original.empty()) {
+    if (c.features.dsn && r.r->notify != 0) rcpt += Cat(" NOTIFY=", NotifyText(r.r->notify));
+    size_t semi = r.r->orcpt.find(';');
+    if (c.features.dsn && semi != std::string::npos) {
+      rcpt += Cat(" ORCPT=", std::string_view(r.r->orcpt).substr(0, semi), ";",
+                  XtextEncode(std::string_view(r.r->orcpt).substr(semi + 1)));
+    } else if (c.features.dsn && !r.r->original.empty()) {
       rcpt += Cat(" ORCPT=rfc822;", XtextEncode(QuoteSmtpAddress(r.r->original)));
     }
     commands.push_back({Stage::kRcpt, &r, std::move(rcpt)});

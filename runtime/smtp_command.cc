@@ -16,7 +16,7 @@ namespace posthaste::runtime {
 namespace {
 
 constexpr std::string_view kBadSyntax = "500 5.5.2 Error: bad syntax";
-constexpr std::string_view kNotRecognized = "502 5.5.2 Error: command not recognized";
+constexpr std::string_view kNotRecognized = "500 5.5.2 Error: command not recognized";
 constexpr std::string_view kNotImplemented = "502 5.5.1 Error: command not implemented";
 constexpr std::string_view kForbidden = "221 2.7.0 Error: I can break rules, too. Goodbye.";
 constexpr std::string_view kMailSyntax = "501 5.5.4 Syntax: MAIL FROM:<address>";
@@ -24,6 +24,17 @@ constexpr std::string_view kRcptSyntax = "501 5.5.4 Syntax: RCPT TO:<address>";
 constexpr std::string_view kBadSender = "501 5.1.7 Bad sender address syntax";
 constexpr std::string_view kBadRecipient = "501 5.1.3 Bad recipient address syntax";
 constexpr std::string_view kBadSize = "501 5.5.4 Bad message size syntax";
+constexpr std::string_view kBadRet = "501 5.5.4 Bad RET parameter syntax";
+constexpr std::string_view kBadEnvid = "501 5.5.4 Bad ENVID parameter syntax";
+constexpr std::string_view kBadNotify = "501 5.5.4 Error: Bad NOTIFY parameter syntax";
+constexpr std::string_view kBadOrcpt = "501 5.5.4 Error: Bad ORCPT parameter syntax";
+constexpr std::string_view kBadUtf8 = "500 5.5.2 Error: bad UTF-8 syntax";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
+}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -183,7 +194,7 @@ SmtpVerb LookupVerb(std::string_view verb) {
     std::string_view name;
     SmtpVerb verb;
   };
-  static constexpr std::array<Entry, 23> kVerbs = {{
+  static constexpr std::array<Entry, 18> kVerbs = {{
       {"EHLO", SmtpVerb::kEhlo},
       {"HELO", SmtpVerb::kHelo},
       {"MAIL", SmtpVerb::kMail},
@@ -193,17 +204,12 @@ SmtpVerb LookupVerb(std::string_view verb) {
       {"NOOP", SmtpVerb::kNoop},
       {"QUIT", SmtpVerb::kQuit},
       {"VRFY", SmtpVerb::kVrfy},
-      {"STARTTLS", SmtpVerb::kNotImplemented},
-      {"AUTH", SmtpVerb::kNotImplemented},
       {"ETRN", SmtpVerb::kNotImplemented},
+      {"STARTTLS", SmtpVerb::kNotImplemented},
       {"BDAT", SmtpVerb::kNotImplemented},
-      {"XCLIENT", SmtpVerb::kNotImplemented},
-      {"XFORWARD", SmtpVerb::kNotImplemented},
-      {"EXPN", SmtpVerb::kNotImplemented},
-      {"HELP", SmtpVerb::kNotImplemented},
-      {"TURN", SmtpVerb::kNotImplemented},
-      {"ATRN", SmtpVerb::kNotImplemented},
-      {"SEND", SmtpVerb::kNotImplemented},
+      {"AUTH", SmtpVerb::kAuth},
+      {"XCLIENT", SmtpVerb::kUnauthorized},
+      {"XFORWARD", SmtpVerb::kUnauthorized},
       {"CONNECT", SmtpVerb::kForbidden},
       {"GET", SmtpVerb::kForbidden},
       {"POST", SmtpVerb::kForbidden},
@@ -262,11 +268,63 @@ void ParseMail(std::string_view rest, const SmtpCommandOptions& options, ParsedS
         return;
       }
       out->command.size = value;
+    } else if (StartsWithIgnoreCase(param, "AUTH=")) {
+      // SASL is off: the AUTH= parameter is accepted and ignored.
+    } else if (options.smtputf8_enable && EqualsIgnoreCase(param, "SMTPUTF8")) {
+      out->command.smtputf8 = true;
+    } else if (options.dsn_enable && StartsWithIgnoreCase(param, "RET=")) {
+      std::string_view value = param.substr(4);
+      if (out->command.dsn_ret != DsnRet::kUnspecified) {
+        out->reply = kBadRet;
+        return;
+      }
+      if (EqualsIgnoreCase(value, "FULL")) {
+        out->command.dsn_ret = DsnRet::kFull;
+      } else if (EqualsIgnoreCase(value, "HDRS")) {
+        out->command.dsn_ret = DsnRet::kHeaders;
+      } else {
+        out->reply = kBadRet;
+        return;
+      }
+    } else if (options.dsn_enable && StartsWithIgnoreCase(param, "ENVID=")) {
+      std::optional<std::string> envid = DecodeXtext(param.substr(6));
+      if (!out->command.dsn_envid.empty() || !envid || envid->empty()) {
+        out->reply = kBadEnvid;
+        return;
+      }
+      out->command.dsn_envid = std::move(*envid);
     } else {
       out->reply = "555 5.5.4 Unsupported option: " + Printable(param);
       return;
     }
   }
+}
+
+// NOTIFY= value: NEVER alone, or a comma list of SUCCESS, FAILURE, DELAY.
+// Returns 0 when the value is not valid.
+uint8_t ParseNotify(std::string_view value) {
+  uint8_t mask = 0;
+  size_t i = 0;
+  while (i <= value.size()) {
+    size_t comma = value.find(',', i);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view word = value.substr(i, comma - i);
+    i = comma + 1;
+    if (word.empty()) continue;
+    if (EqualsIgnoreCase(word, "NEVER")) {
+      mask |= kDsnNotifyNever;
+    } else if (EqualsIgnoreCase(word, "SUCCESS")) {
+      mask |= kDsnNotifySuccess;
+    } else if (EqualsIgnoreCase(word, "FAILURE")) {
+      mask |= kDsnNotifyFailure;
+    } else if (EqualsIgnoreCase(word, "DELAY")) {
+      mask |= kDsnNotifyDelay;
+    } else {
+      return 0;
+    }
+  }
+  if ((mask & kDsnNotifyNever) && mask != kDsnNotifyNever) return 0;
+  return mask;
 }
 
 void ParseRcpt(std::string_view rest, const SmtpCommandOptions& options, ParsedSmtpCommand* out) {
@@ -282,14 +340,100 @@ void ParseRcpt(std::string_view rest, const SmtpCommandOptions& options, ParsedS
     return;
   }
   out->command.address = std::move(*address);
-  if (words->size() > 1) {
-    // No DSN (NOTIFY=, ORCPT=) is offered, so every RCPT parameter is
-    // unsupported.
-    out->reply = "555 5.5.4 Unsupported option: " + Printable((*words)[1]);
+  for (size_t i = 1; i < words->size(); ++i) {
+    std::string_view param = (*words)[i];
+    if (options.dsn_enable && StartsWithIgnoreCase(param, "NOTIFY=")) {
+      uint8_t mask = out->command.dsn_notify ? 0 : ParseNotify(param.substr(7));
+      if (mask == 0) {
+        out->reply = kBadNotify;
+        return;
+      }
+      out->command.dsn_notify = mask;
+    } else if (options.dsn_enable && StartsWithIgnoreCase(param, "ORCPT=")) {
+      // addr-type ";" xtext; the type is an atom (rfc822, utf-8 ...).
+      std::string_view value = param.substr(6);
+      size_t semi = value.find(';');
+      std::string_view type = semi == std::string_view::npos ? "" : value.substr(0, semi);
+      bool type_ok = !type.empty();
+      for (char c : type)
+        if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') type_ok = false;
+      std::optional<std::string> orcpt;
+      if (type_ok) orcpt = DecodeXtext(value.substr(semi + 1));
+      if (!out->command.dsn_orcpt.empty() || !orcpt || orcpt->empty()) {
+        out->reply = kBadOrcpt;
+        return;
+      }
+      out->command.dsn_orcpt = std::string(type) + ";" + *orcpt;
+    } else {
+      out->reply = "555 5.5.4 Unsupported option: " + Printable(param);
+      return;
+    }
   }
 }
 
 }  // namespace
+
+std::optional<std::string> DecodeXtext(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '+') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      auto hex = [](unsigned char h) -> int {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        return -1;
+      };
+      int hi = hex(static_cast<unsigned char>(text[i + 1]));
+      int lo = hex(static_cast<unsigned char>(text[i + 2]));
+      if (hi < 0 || lo < 0) return std::nullopt;
+      c = static_cast<unsigned char>(hi * 16 + lo);
+      i += 2;
+    } else if (c < '!' || c > '~' || c == '=') {
+      return std::nullopt;
+    }
+    if (c < 0x20 || c >= 0x7f) return std::nullopt;
+    out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
+
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
 
 bool ValidEnvelopeDomain(std::string_view domain) {
   if (domain.size() >= 2 && domain.front() == '[' && domain.back() == ']') {
@@ -343,6 +487,10 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
   ParsedSmtpCommand out;
   if (line.find('\0') != std::string_view::npos) {
     out.reply = kBadSyntax;
+    return out;
+  }
+  if (options.smtputf8_enable && !ValidUtf8(line)) {
+    out.reply = kBadUtf8;
     return out;
   }
   size_t i = 0;
@@ -412,6 +560,12 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
     }
     case SmtpVerb::kNotImplemented:
       out.reply = kNotImplemented;
+      return out;
+    case SmtpVerb::kAuth:
+      out.reply = "503 5.5.1 Error: authentication not enabled";
+      return out;
+    case SmtpVerb::kUnauthorized:
+      out.reply = "550 5.7.0 Error: insufficient authorization";
       return out;
     case SmtpVerb::kForbidden:
       out.reply = kForbidden;

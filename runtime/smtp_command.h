@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/dsn.h"
+
 namespace posthaste::runtime {
 
 enum class SmtpVerb {
@@ -32,15 +34,21 @@ enum class SmtpVerb {
   kNoop,
   kQuit,
   kVrfy,
-  // Known SMTP extensions we do not offer (STARTTLS, AUTH, ETRN, BDAT,
-  // XCLIENT, XFORWARD, EXPN, HELP, TURN): "502 5.5.1 Error: command not
-  // implemented".
+  // STARTTLS, BDAT and ETRN, which this server does not offer: "502 5.5.1 Error:
+  // command not implemented".
   kNotImplemented,
+  // AUTH while SASL is off: "503 5.5.1 Error: authentication not enabled".
+  kAuth,
+  // XCLIENT and XFORWARD from a client that smtpd_authorized_xclient_hosts
+  // and smtpd_authorized_xforward_hosts (empty by default) do not name:
+  // "550 5.7.0 Error: insufficient authorization".
+  kUnauthorized,
   // smtpd_forbidden_commands at its default (CONNECT, GET, POST, and any
   // line whose first byte is not a letter): the reply says goodbye and the
   // session must disconnect.
   kForbidden,
-  // Anything else, and empty lines.
+  // Anything else (HELP, EXPN and TURN included, as in Postfix), and empty
+  // lines: "500 5.5.2 Error: command not recognized".
   kUnknown,
 };
 
@@ -61,13 +69,28 @@ struct SmtpCommand {
   // MAIL SIZE=n, when given.
   std::optional<uint64_t> size;
   SmtpBody body = SmtpBody::kUnspecified;
+  // MAIL SMTPUTF8.
+  bool smtputf8 = false;
+  // MAIL RET= and ENVID= (ENVID decoded from xtext).
+  DsnRet dsn_ret = DsnRet::kUnspecified;
+  std::string dsn_envid;
+  // RCPT NOTIFY= (kDsnNotify* bits) and ORCPT= ("type;address", the address
+  // decoded from xtext; empty when not given).
+  uint8_t dsn_notify = 0;
+  std::string dsn_orcpt;
 };
 
 struct SmtpCommandOptions {
   // strict_rfc821_envelopes: addresses must be enclosed in <>.
   bool strict_rfc821_envelopes = false;
-  // smtputf8_enable: only changes the VRFY syntax reply text.
+  // smtputf8_enable: command lines must be valid UTF-8 ("500 5.5.2 Error:
+  // bad UTF-8 syntax"), MAIL takes SMTPUTF8, and the VRFY syntax reply
+  // mentions it.
   bool smtputf8_enable = true;
+  // DSN offered (not in smtpd_discard_ehlo_keywords): MAIL RET=/ENVID= and
+  // RCPT NOTIFY=/ORCPT= are understood; otherwise they are unsupported
+  // options.
+  bool dsn_enable = true;
   // disable_vrfy_command.
   bool disable_vrfy_command = false;
 };
@@ -96,5 +119,15 @@ std::optional<std::string> ExtractEnvelopeAddress(std::string_view token, bool s
 // bytes in all, an optional trailing dot) or an address literal [1.2.3.4] /
 // [IPv6:...].
 bool ValidEnvelopeDomain(std::string_view domain);
+
+// RFC 3461 xtext: "+XX" (two hex digits) stands for one byte, every other
+// byte must be printable ASCII other than '+' and '='. Returns nullopt when
+// `text` is not valid xtext or decodes to something non-printable.
+std::optional<std::string> DecodeXtext(std::string_view text);
+// (The smtp client's XtextEncode is the reverse.)
+
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF).
+bool ValidUtf8(std::string_view s);
 
 }  // namespace posthaste::runtime

@@ -128,6 +128,11 @@ class Session {
     counts_.emplace_back(std::string(verb), 1);
   }
 
+  bool Offered(std::string_view keyword) const {
+    for (const std::string& k : s_.discard_ehlo_keywords)
+      if (k == keyword) return false;
+    return true;
+  }
   asio::awaitable<void> DoEhlo(const SmtpCommand& cmd, bool esmtp);
   asio::awaitable<void> DoMail(const SmtpCommand& cmd);
   asio::awaitable<void> DoRcpt(const SmtpCommand& cmd);
@@ -170,7 +175,11 @@ class Session {
   std::string connect_refusal_;  // client restrictions refused at connect time
   bool in_mail_ = false;
   bool body_8bitmime_ = false;
+  uint32_t message_flags_ = 0;  // RET= and SMTPUTF8 (queue_record.h kMessage*)
+  std::string dsn_envid_;
   std::vector<std::string> recipients_;
+  std::vector<uint8_t> recipient_notify_;  // parallel to recipients_
+  std::vector<std::string> recipient_orcpt_;
   AccessVerdict effects_;  // accumulated HOLD/DISCARD/FILTER/... of this transaction
   QueueIdReservation reservation_;
 };
@@ -178,7 +187,12 @@ class Session {
 void Session::ResetTransaction() {
   in_mail_ = false;
   body_8bitmime_ = false;
+  message_flags_ = 0;
+  dsn_envid_.clear();
+  facts_.smtputf8 = false;
   recipients_.clear();
+  recipient_notify_.clear();
+  recipient_orcpt_.clear();
   facts_.sender.reset();
   facts_.recipient.clear();
   facts_.recipient_count = 0;
@@ -315,12 +329,19 @@ asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
     Reply(Cat("250 ", s_.myhostname));
     co_return;
   }
-  Reply(Cat("250-", s_.myhostname));
-  Reply("250-PIPELINING");
-  Reply(s_.message_size_limit ? Cat("250-SIZE ", s_.message_size_limit) : std::string("250-SIZE"));
-  if (!s_.disable_vrfy_command) Reply("250-VRFY");
-  Reply("250-ENHANCEDSTATUSCODES");
-  Reply("250 8BITMIME");
+  // Postfix's order; smtpd_discard_ehlo_keywords takes any of them out.
+  std::vector<std::string> keywords;
+  if (Offered("pipelining")) keywords.emplace_back("PIPELINING");
+  if (Offered("size"))
+    keywords.push_back(s_.message_size_limit ? Cat("SIZE ", s_.message_size_limit) : "SIZE");
+  if (!s_.disable_vrfy_command && Offered("vrfy")) keywords.emplace_back("VRFY");
+  if (Offered("enhancedstatuscodes")) keywords.emplace_back("ENHANCEDSTATUSCODES");
+  if (Offered("8bitmime")) keywords.emplace_back("8BITMIME");
+  if (Offered("dsn")) keywords.emplace_back("DSN");
+  if (s_.smtputf8_enable && Offered("smtputf8")) keywords.emplace_back("SMTPUTF8");
+  Reply(Cat(keywords.empty() ? "250 " : "250-", s_.myhostname));
+  for (size_t i = 0; i < keywords.size(); ++i)
+    Reply(Cat(i + 1 == keywords.size() ? "250 " : "250-", keywords[i]));
 }
 
 asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
@@ -342,16 +363,23 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
   }
   facts_.sender = cmd.address;
   facts_.size = cmd.size.value_or(0);
+  facts_.smtputf8 = cmd.smtputf8;
   AccessVerdict v = service_->access->Check(SmtpdStage::kMail, facts_);
   std::string refused = Refusal(v);
   if (!refused.empty()) {
     facts_.sender.reset();
+    facts_.smtputf8 = false;
     Reply(refused);
     co_return;
   }
   Merge(v);
   in_mail_ = true;
   body_8bitmime_ = cmd.body == SmtpBody::k8BitMime;
+  message_flags_ = (cmd.dsn_ret == DsnRet::kFull      ? kMessageDsnRetFull
+                    : cmd.dsn_ret == DsnRet::kHeaders ? kMessageDsnRetHeaders
+                                                      : 0) |
+                   (cmd.smtputf8 ? kMessageSmtputf8 : 0);
+  dsn_envid_ = cmd.dsn_envid;
   Reply("250 2.1.0 Ok");
 }
 
@@ -378,6 +406,8 @@ asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
     Log(Cat(facts_.queue_id, ": client=", Client()));
   }
   recipients_.push_back(cmd.address);
+  recipient_notify_.push_back(cmd.dsn_notify);
+  recipient_orcpt_.push_back(cmd.dsn_orcpt);
   facts_.recipient_count = recipients_.size();
   Reply("250 2.1.5 Ok");
 }
@@ -469,6 +499,10 @@ asio::awaitable<bool> Session::DoData() {
   env.queue_id = facts_.queue_id;
   env.sender = facts_.sender.value_or("");
   env.recipients = recipients_;
+  env.recipient_notify = recipient_notify_;
+  env.recipient_orcpt = recipient_orcpt_;
+  env.dsn_envid = dsn_envid_;
+  env.message_flags = message_flags_;
   env.body_8bitmime = body_8bitmime_;
   env.client_name = facts_.client_name;
   env.client_addr = facts_.client_addr;
@@ -572,6 +606,7 @@ asio::awaitable<void> Session::Run() {
   parse_options.strict_rfc821_envelopes = s_.strict_rfc821_envelopes;
   parse_options.smtputf8_enable = s_.smtputf8_enable;
   parse_options.disable_vrfy_command = s_.disable_vrfy_command;
+  parse_options.dsn_enable = Offered("dsn");
 
   bool alive = true;
   while (alive && !quit_) {
@@ -641,7 +676,7 @@ asio::awaitable<void> Session::Run() {
         }
         default:
           Count("unknown");
-          Reply("502 5.5.2 Error: command not recognized");
+          Reply("500 5.5.2 Error: command not recognized");
           break;
       }
     }
@@ -688,6 +723,10 @@ absl::StatusOr<std::shared_ptr<const SmtpdService>> SmtpdService::Build(
   s.disable_vrfy_command = p.Bool("disable_vrfy_command");
   s.strict_rfc821_envelopes = p.Bool("strict_rfc821_envelopes");
   s.smtputf8_enable = p.Bool("smtputf8_enable");
+  for (std::string k : p.List("smtpd_discard_ehlo_keywords")) {
+    for (char& c : k) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    s.discard_ehlo_keywords.push_back(std::move(k));
+  }
   s.helo_required = p.Bool("smtpd_helo_required");
   s.peername_lookup = p.Bool("smtpd_peername_lookup");
   s.rewrite_inet_interfaces = false;

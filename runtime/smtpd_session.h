@@ -52,6 +52,8 @@ struct SmtpdSettings {
   bool disable_vrfy_command = false;
   bool strict_rfc821_envelopes = false;
   bool smtputf8_enable = true;
+  // smtpd_discard_ehlo_keywords, lower-cased ("dsn", "pipelining", ...).
+  std::vector<std::string> discard_ehlo_keywords;
   bool helo_required = false;
   bool peername_lookup = true;
   // local_header_rewrite_clients, reduced to what we evaluate.

@@ -176,8 +176,87 @@ TEST(SmtpCommand, BadMailParameters) {
   EXPECT_EQ(Parse("MAIL FROM:<a@example.com> XYZ=1").reply, "555 5.5.4 Unsupported option: XYZ=1");
   EXPECT_EQ(Parse("MAIL FROM:<a@example.com> <b@example.com>").reply,
             "555 5.5.4 Unsupported option: <b@example.com>");
-  EXPECT_EQ(Parse("RCPT TO:<a@example.com> NOTIFY=NEVER").reply,
+  EXPECT_EQ(Parse("RCPT TO:<a@example.com> FOO=1").reply, "555 5.5.4 Unsupported option: FOO=1");
+  // With DSN left out of the EHLO keywords, its parameters are unknown.
+  SmtpCommandOptions no_dsn;
+  no_dsn.dsn_enable = false;
+  EXPECT_EQ(Parse("RCPT TO:<a@example.com> NOTIFY=NEVER", no_dsn).reply,
             "555 5.5.4 Unsupported option: NOTIFY=NEVER");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> RET=HDRS", no_dsn).reply,
+            "555 5.5.4 Unsupported option: RET=HDRS");
+}
+
+// The replies below are the ones Postfix 3.7.11's smtpd gave to the same
+// lines, seen in a live session.
+TEST(SmtpCommand, DsnMailParameters) {
+  auto p = Parse("MAIL FROM:<a@example.com> RET=hdrs ENVID=a+2Bb+3Dc");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.dsn_ret, DsnRet::kHeaders);
+  EXPECT_EQ(p.command.dsn_envid, "a+b=c");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> RET=FULL").command.dsn_ret, DsnRet::kFull);
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> RET=FULL RET=HDRS").reply,
+            "501 5.5.4 Bad RET parameter syntax");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> RET=BAD").reply, "501 5.5.4 Bad RET parameter syntax");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> ENVID=a+2").reply,
+            "501 5.5.4 Bad ENVID parameter syntax");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> ENVID=a+0Ab").reply,
+            "501 5.5.4 Bad ENVID parameter syntax");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> ENVID=x ENVID=y").reply,
+            "501 5.5.4 Bad ENVID parameter syntax");
+  // AUTH= is accepted and ignored while SASL is off; SMTPUTF8 is a flag.
+  p = Parse("MAIL FROM:<a@example.com> AUTH=<> BODY=7BIT SMTPUTF8");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_TRUE(p.command.smtputf8);
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> SMTPUTF8=yes").reply,
+            "555 5.5.4 Unsupported option: SMTPUTF8=yes");
+}
+
+TEST(SmtpCommand, DsnRcptParameters) {
+  auto p = Parse("RCPT TO:<u@example.com> NOTIFY=success,FAILURE ORCPT=rfc822;u+2Bx@example.com");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.dsn_notify, kDsnNotifySuccess | kDsnNotifyFailure);
+  EXPECT_EQ(p.command.dsn_orcpt, "rfc822;u+x@example.com");
+  EXPECT_EQ(Parse("RCPT TO:<u@example.com> NOTIFY=NEVER").command.dsn_notify, kDsnNotifyNever);
+  for (std::string_view bad : {"NOTIFY=NEVER,SUCCESS", "NOTIFY=BOGUS", "NOTIFY=",
+                               "NOTIFY=DELAY NOTIFY=DELAY"}) {
+    EXPECT_EQ(Parse(std::string("RCPT TO:<u@example.com> ") + std::string(bad)).reply,
+              "501 5.5.4 Error: Bad NOTIFY parameter syntax")
+        << bad;
+  }
+  for (std::string_view bad : {"ORCPT=bogus", "ORCPT=;a@b", "ORCPT=rfc822;", "ORCPT=rfc822;a+zz",
+                               "ORCPT=rfc822;a ORCPT=rfc822;b"}) {
+    EXPECT_EQ(Parse(std::string("RCPT TO:<u@example.com> ") + std::string(bad)).reply,
+              "501 5.5.4 Error: Bad ORCPT parameter syntax")
+        << bad;
+  }
+}
+
+TEST(SmtpCommand, Xtext) {
+  EXPECT_EQ(DecodeXtext("plain"), "plain");
+  EXPECT_EQ(DecodeXtext("a+2Bb+3d"), "a+b=");
+  EXPECT_EQ(DecodeXtext("a+2"), std::nullopt);
+  EXPECT_EQ(DecodeXtext("a=b"), std::nullopt);
+  EXPECT_EQ(DecodeXtext("a b"), std::nullopt);
+  EXPECT_EQ(DecodeXtext("+7F"), std::nullopt);  // decodes to a control byte
+}
+
+TEST(SmtpCommand, CommandLinesMustBeUtf8) {
+  EXPECT_TRUE(ValidUtf8("plain ascii"));
+  EXPECT_TRUE(ValidUtf8("J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x93\xa7"));
+  EXPECT_FALSE(ValidUtf8("\xfc"));              // Latin-1
+  EXPECT_FALSE(ValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(ValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(ValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(ValidUtf8("\xe2\x82"));          // cut short
+  EXPECT_EQ(Parse("MAIL FROM:<\xfc@example.com>").reply, "500 5.5.2 Error: bad UTF-8 syntax");
+  auto p = Parse("MAIL FROM:<j\xc3\xbc@example.com> SMTPUTF8");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.address, "j\xc3\xbc@example.com");
+  SmtpCommandOptions no_utf8;
+  no_utf8.smtputf8_enable = false;
+  EXPECT_EQ(Parse("NOOP \xfc", no_utf8).reply, "");
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com> SMTPUTF8", no_utf8).reply,
+            "555 5.5.4 Unsupported option: SMTPUTF8");
 }
 
 TEST(SmtpCommand, CommandsWithoutArguments) {
@@ -206,11 +285,23 @@ TEST(SmtpCommand, Vrfy) {
 }
 
 TEST(SmtpCommand, ExtensionsWeDoNotOfferAreNotImplemented) {
-  for (std::string_view line : {"STARTTLS", "AUTH PLAIN AGFiYwBkZWY=", "ETRN example.com",
-                                "BDAT 100 LAST", "XCLIENT ADDR=1.2.3.4", "EXPN staff"}) {
+  for (std::string_view line : {"STARTTLS", "ETRN example.com", "BDAT 100 LAST"}) {
     auto p = Parse(line);
     EXPECT_EQ(p.command.verb, SmtpVerb::kNotImplemented) << line;
     EXPECT_EQ(p.reply, "502 5.5.1 Error: command not implemented") << line;
+  }
+}
+
+// Postfix 3.7.11's replies with SASL off and no authorized XCLIENT/XFORWARD
+// clients; HELP, EXPN and TURN are not commands it knows.
+TEST(SmtpCommand, AuthXclientAndUnknownVerbsAsPostfix) {
+  EXPECT_EQ(Parse("AUTH PLAIN AGFiYwBkZWY=").reply, "503 5.5.1 Error: authentication not enabled");
+  EXPECT_EQ(Parse("XCLIENT ADDR=1.2.3.4").reply, "550 5.7.0 Error: insufficient authorization");
+  EXPECT_EQ(Parse("XFORWARD NAME=x").reply, "550 5.7.0 Error: insufficient authorization");
+  for (std::string_view line : {"HELP", "EXPN staff", "TURN", "SEND FROM:<a@b>"}) {
+    auto p = Parse(line);
+    EXPECT_EQ(p.command.verb, SmtpVerb::kUnknown) << line;
+    EXPECT_EQ(p.reply, "500 5.5.2 Error: command not recognized") << line;
   }
 }
 
@@ -224,8 +315,8 @@ TEST(SmtpCommand, ForbiddenCommandsSayGoodbye) {
 }
 
 TEST(SmtpCommand, UnknownAndEmptyLines) {
-  EXPECT_EQ(Parse("XYZZY").reply, "502 5.5.2 Error: command not recognized");
-  EXPECT_EQ(Parse("MAILFROM:<a@example.com>").reply, "502 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("XYZZY").reply, "500 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("MAILFROM:<a@example.com>").reply, "500 5.5.2 Error: command not recognized");
   EXPECT_EQ(Parse("").reply, "500 5.5.2 Error: bad syntax");
   EXPECT_EQ(Parse("  \t ").reply, "500 5.5.2 Error: bad syntax");
   EXPECT_EQ(Parse(std::string_view("NOOP\0x", 6)).reply, "500 5.5.2 Error: bad syntax");
@@ -246,7 +337,9 @@ namespace {
 // Found by smtp_command_fuzz: a parameter with control and 8-bit bytes was
 // echoed into the 555 reply as it came.
 TEST(SmtpCommand, RepliesNeverEchoControlBytes) {
-  auto p = ParseSmtpCommand("MAIL FROM:<a@example.com> X=\x01y\xff", {});
+  SmtpCommandOptions no_utf8;  // else \xff is refused as bad UTF-8 first
+  no_utf8.smtputf8_enable = false;
+  auto p = ParseSmtpCommand("MAIL FROM:<a@example.com> X=\x01y\xff", no_utf8);
   EXPECT_EQ(p.reply, "555 5.5.4 Unsupported option: X=?y?");
   // CR, VT and FF separate words like blanks, as in Postfix's tokenizer.
   p = ParseSmtpCommand("MAIL FROM:<a@example.com>\rSIZE=5\fBODY=7BIT", {});

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "runtime/dsn.h"
+#include "runtime/queue_store.h"
 #include "tests/support/posthasted_harness.h"
 #include "tests/support/run_command.h"
 
@@ -79,7 +81,7 @@ TEST_F(Dialogue, AcceptsAndQueuesAMessageDurably) {
   std::string ehlo = c.Command("EHLO client.example.com");
   EXPECT_EQ(ehlo,
             "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
-            "250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n");
+            "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n");
   EXPECT_EQ(c.Command("MAIL FROM:<alice@example.com> SIZE=100 BODY=8BITMIME"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(c.Command("RCPT TO:<bob@relay.example>"), "250 2.1.5 Ok\r\n");
   EXPECT_EQ(c.Command("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -134,6 +136,54 @@ TEST_F(Dialogue, PipelinedCommandsGetTheirRepliesInOrder) {
   EXPECT_EQ(c.Reply(), "221 2.0.0 Bye\r\n");
 }
 
+TEST_F(Dialogue, DiscardedEhloKeywordsAreNeitherShownNorAccepted) {
+  Boot("smtpd_discard_ehlo_keywords = DSN, smtputf8, vrfy\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(c.Command("EHLO client.example.com"),
+            "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+            "250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com> RET=HDRS"),
+            "555 5.5.4 Unsupported option: RET=HDRS\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example> NOTIFY=NEVER"),
+            "555 5.5.4 Unsupported option: NOTIFY=NEVER\r\n");
+}
+
+TEST_F(Dialogue, DsnParametersAreQueuedWithTheMessage) {
+  using namespace posthaste::runtime;
+  Boot("");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  c.Command("EHLO client.example.com");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com> RET=HDRS ENVID=env+2B1 SMTPUTF8"),
+            "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;B+40x"),
+            "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<c@relay.example>"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(c.Command("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  std::string reply = c.Command("Subject: dsn\r\n\r\nbody\r\n.");
+  ASSERT_EQ(reply.substr(0, 4), "250 ") << reply;
+  server_.Stop();
+  QueueStoreOptions options;
+  options.directory = server_.queue_dir() + "/queue";
+  RecoveryReport report;
+  auto store = QueueStore::Open(options, &report);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE(report.problems.empty()) << report.problems[0];
+  std::vector<QueuedMessage> queued = (*store)->List();
+  ASSERT_EQ(queued.size(), 1u);
+  const MessageMeta& m = queued[0].meta;
+  EXPECT_EQ(m.dsn_envid, "env+1");
+  EXPECT_EQ(m.flags & (kMessageDsnRetHeaders | kMessageSmtputf8),
+            kMessageDsnRetHeaders | kMessageSmtputf8);
+  ASSERT_EQ(m.recipients.size(), 2u);
+  EXPECT_EQ(m.recipients[0].notify, kDsnNotifySuccess | kDsnNotifyDelay);
+  EXPECT_EQ(m.recipients[0].orcpt, "rfc822;B@x");
+  EXPECT_EQ(m.recipients[1].notify, 0);
+  EXPECT_EQ(m.recipients[1].orcpt, "");
+}
+
 TEST_F(Dialogue, SequencingAndSyntaxErrors) {
   Boot("smtpd_helo_required = yes\nalias_maps =\n");
   SmtpTestClient c(server_.port());
@@ -147,7 +197,7 @@ TEST_F(Dialogue, SequencingAndSyntaxErrors) {
   EXPECT_EQ(c.Command("DATA"), "503 5.5.1 Error: need RCPT command\r\n");
   EXPECT_EQ(c.Command("RSET"), "250 2.0.0 Ok\r\n");
   EXPECT_EQ(c.Command("NOOP"), "250 2.0.0 Ok\r\n");
-  EXPECT_EQ(c.Command("FOO"), "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(c.Command("FOO"), "500 5.5.2 Error: command not recognized\r\n");
   EXPECT_EQ(c.Command("MAIL FROM:"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
   EXPECT_EQ(c.Command("VRFY root"), "252 2.0.0 root\r\n");
   EXPECT_EQ(c.Command("VRFY nosuchuser"),
@@ -216,9 +266,9 @@ TEST_F(Dialogue, HardErrorLimitEndsTheSession) {
   Boot("smtpd_hard_error_limit = 3\nsmtpd_soft_error_limit = 2\nsmtpd_error_sleep_time = 0\n");
   SmtpTestClient c(server_.port());
   c.Reply();
-  EXPECT_EQ(Code(c.Command("FOO")), "502");
-  EXPECT_EQ(Code(c.Command("FOO")), "502");
-  EXPECT_EQ(c.Command("FOO"), "502 5.5.2 Error: command not recognized\r\n");
+  EXPECT_EQ(Code(c.Command("FOO")), "500");
+  EXPECT_EQ(Code(c.Command("FOO")), "500");
+  EXPECT_EQ(c.Command("FOO"), "500 5.5.2 Error: command not recognized\r\n");
   EXPECT_EQ(c.Reply(), "421 4.7.0 mx.example.com Error: too many errors\r\n");
   EXPECT_TRUE(c.Closed());
   EXPECT_NE(server_.log().find("too many errors after FOO from localhost[127.0.0.1]"),
