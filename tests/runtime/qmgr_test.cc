@@ -5,6 +5,7 @@
 // destinations, deferral backoff (minimal, doubling, cap), lifetime expiry,
 // the one delay notice, null-sender and double-bounce rules, soft_bounce,
 // restart resume, hold / release / delete / requeue / flush, content filter.
+#include "runtime/dsn.h"
 #include "runtime/qmgr.h"
 
 #include <gtest/gtest.h>
@@ -557,6 +558,143 @@ TEST_F(QmgrTest, BouncedRecipientGetsANoticeAndTheOtherIsDelivered) {
   EXPECT_TRUE(Logged("bounce", id + ": sender non-delivery notification: " + notice.queue_id));
   EXPECT_NE(notice.content.find("nobody@bad.example"), std::string::npos);
   EXPECT_EQ(notice.content.find("bob@example.net"), std::string::npos);
+}
+
+// RFC 3461 NOTIFY=: NEVER and a list without FAILURE keep a failed recipient
+// out of the non-delivery notice; only the recipient without NOTIFY= (and
+// the one that listed FAILURE) are reported.
+TEST_F(QmgrTest, NotifyDecidesWhoIsInTheNonDeliveryNotice) {
+  Configure();
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    if (r.sender.empty()) return FakeAgent::AllSent(r);
+    return FakeAgent::With(r, RecipientOutcome::Status::kBounced, "5.1.1", "550 5.1.1 unknown");
+  };
+  StartQmgr();
+  std::string id = Queue("alice@example.org",
+                         {"never@bad.example", "delay@bad.example", "failure@bad.example",
+                          "plain@bad.example"},
+                         "Subject: test\n\nhello\n", [](NewMessage& m) {
+                           m.recipient_notify = {kDsnNotifyNever, kDsnNotifyDelay,
+                                                 kDsnNotifyFailure | kDsnNotifySuccess, 0};
+                         });
+  ASSERT_TRUE(RunUntil([&] { return Logged("qmgr", id + ": removed"); })) << AllLines();
+  EXPECT_EQ(CountLogged("status=bounced"), 4) << AllLines();
+  ASSERT_TRUE(RunUntil([&] { return smtp.seen.size() == 2; })) << AllLines();
+  const std::string& notice = smtp.seen[1].content;
+  EXPECT_NE(notice.find("Final-Recipient: rfc822; failure@bad.example"), std::string::npos);
+  EXPECT_NE(notice.find("Final-Recipient: rfc822; plain@bad.example"), std::string::npos);
+  EXPECT_EQ(notice.find("never@bad.example"), std::string::npos);
+  EXPECT_EQ(notice.find("delay@bad.example"), std::string::npos);
+}
+
+TEST_F(QmgrTest, NoNoticeAtAllWhenEveryFailedRecipientSaidNever) {
+  Configure();
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    return FakeAgent::With(r, RecipientOutcome::Status::kBounced, "5.1.1", "550 5.1.1 unknown");
+  };
+  StartQmgr();
+  std::string id = Queue("alice@example.org", {"never@bad.example"}, "Subject: t\n\nx\n",
+                         [](NewMessage& m) { m.recipient_notify = {kDsnNotifyNever}; });
+  ASSERT_TRUE(RunUntil([&] { return Logged("qmgr", id + ": removed"); })) << AllLines();
+  Settle();
+  EXPECT_EQ(smtp.seen.size(), 1u);
+  EXPECT_EQ(CountLogged("notification"), 0) << AllLines();
+}
+
+// NOTIFY=SUCCESS: a success notice once the recipient is delivered, with the
+// envelope ID, the ORCPT and only the headers of the message; a recipient
+// whose request went on to a next hop with DSN gets none from us.
+TEST_F(QmgrTest, NotifySuccessGetsADeliveryReport) {
+  Configure();
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    DeliveryResult out = FakeAgent::AllSent(r);
+    for (RecipientOutcome& o : out.outcomes)
+      for (const DeliveryRecipient& d : r.recipients)
+        if (d.index == o.index && d.address == "onward@example.net") o.dsn_passed_on = true;
+    return out;
+  };
+  StartQmgr();
+  std::string id = Queue("alice@example.org",
+                         {"bob@example.net", "onward@example.net", "quiet@example.net"},
+                         "Subject: report me\nX-Test: 1\n\nsecret body\n", [](NewMessage& m) {
+                           m.recipient_notify = {kDsnNotifySuccess, kDsnNotifySuccess, 0};
+                           m.recipient_orcpt = {"rfc822;Bob@Example.NET", "", ""};
+                           m.dsn_envid = "env-42";
+                           m.flags = kMessageDsnRetFull;
+                         });
+  ASSERT_TRUE(RunUntil([&] { return Logged("qmgr", id + ": removed"); })) << AllLines();
+  EXPECT_EQ(CountLogged(id + ": sender delivery status notification: "), 1) << AllLines();
+  ASSERT_TRUE(RunUntil([&] { return smtp.seen.size() >= 2; }));
+  Settle();
+  std::vector<const Seen*> notices;
+  for (const Seen& s : smtp.seen)
+    if (s.sender.empty()) notices.push_back(&s);
+  ASSERT_EQ(notices.size(), 1u);
+  const Seen& notice = *notices[0];
+  EXPECT_EQ(notice.recipients, std::vector<std::string>{"alice@example.org"});
+  const std::string& text = notice.content;
+  EXPECT_NE(text.find("Subject: Successful Mail Delivery Report\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Original-Envelope-Id: env-42\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Final-Recipient: rfc822; bob@example.net\n"
+                      "Original-Recipient: rfc822;Bob@Example.NET\n"
+                      "Action: delivered\n"
+                      "Status: 2.0.0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("onward@example.net"), std::string::npos);
+  EXPECT_EQ(text.find("quiet@example.net"), std::string::npos);
+  // Headers only, even with RET=FULL.
+  EXPECT_NE(text.find("Content-Type: text/rfc822-headers\n"), std::string::npos);
+  EXPECT_NE(text.find("X-Test: 1\n"), std::string::npos);
+  EXPECT_EQ(text.find("secret body"), std::string::npos);
+}
+
+// RET=HDRS: the non-delivery notice returns the headers only.
+TEST_F(QmgrTest, RetHdrsReturnsOnlyTheHeaders) {
+  Configure();
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    if (r.sender.empty()) return FakeAgent::AllSent(r);
+    return FakeAgent::With(r, RecipientOutcome::Status::kBounced, "5.1.1", "550 5.1.1 unknown");
+  };
+  StartQmgr();
+  std::string id = Queue("alice@example.org", {"gone@bad.example"},
+                         "Subject: small\n\nsecret body\n",
+                         [](NewMessage& m) { m.flags = kMessageDsnRetHeaders; });
+  ASSERT_TRUE(RunUntil([&] { return smtp.seen.size() == 2; })) << AllLines();
+  const std::string& text = smtp.seen[1].content;
+  EXPECT_NE(text.find("Content-Description: Undelivered Message Headers\n"
+                      "Content-Type: text/rfc822-headers\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("Subject: small\n"), std::string::npos);
+  EXPECT_EQ(text.find("secret body"), std::string::npos);
+}
+
+// The delay notice leaves out recipients whose NOTIFY= omits DELAY.
+TEST_F(QmgrTest, DelayNoticeOnlyForRecipientsThatAskForIt) {
+  Configure("delay_warning_time = 150s\nqueue_run_delay = 100s\n");
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    if (r.sender.empty()) return FakeAgent::AllSent(r);
+    return FakeAgent::With(r, RecipientOutcome::Status::kDeferred, "4.2.0", "450 4.2.0 busy");
+  };
+  StartQmgr();
+  std::string id = Queue("alice@example.org", {"fail-only@example.net", "wants-delay@example.net"},
+                         "Subject: t\n\nx\n", [](NewMessage& m) {
+                           m.recipient_notify = {kDsnNotifyFailure, kDsnNotifyDelay};
+                         });
+  ASSERT_TRUE(RunUntil([&] { return qmgr_->GetStatus().deferred == 1; })) << AllLines();
+  while (now_ < kT0 + 400 * kSec) Advance(100);
+  std::vector<std::string> notices;
+  for (const Seen& s : smtp.seen)
+    if (s.sender.empty()) notices.push_back(s.content);
+  ASSERT_EQ(notices.size(), 1u) << AllLines();
+  EXPECT_NE(notices[0].find("Final-Recipient: rfc822; wants-delay@example.net"), std::string::npos);
+  EXPECT_EQ(notices[0].find("fail-only@example.net"), std::string::npos);
 }
 
 TEST_F(QmgrTest, FailedNoticeIsDroppedUnlessTheDoubleBounceClassIsOn) {

@@ -22,6 +22,7 @@
 #include "asio/io_context.hpp"
 #include "gtest/gtest.h"
 #include "runtime/dns_resolver.h"
+#include "runtime/dsn.h"
 #include "runtime/maillog.h"
 #include "runtime/queue_record.h"
 #include "runtime/smtp_tls.h"
@@ -445,6 +446,43 @@ TEST_F(SmtpClientTest, PipelinesMailRcptAndDataWhenOffered) {
   EXPECT_EQ(s[0].messages[0],
             "From: sender@client.example\r\nTo: rcpt@example.test\r\nSubject: test\r\n\r\n"
             "line one\r\n..leading dot\r\n..\r\nlast line\r\n");
+}
+
+// The client's DSN request goes on to a next hop that offers DSN; one that
+// does not gets plain commands, and the success notice stays ours.
+TEST_F(SmtpClientTest, PassesTheDsnRequestOnWhenDsnIsOffered) {
+  ScriptedSmtpServer server("127.0.0.1");
+  DeliveryRequest req = Request(Literal("127.0.0.1", server.port()), {"a@x.test", "b@x.test"});
+  req.flags = kMessageDsnRetHeaders | kMessageSmtputf8;
+  req.dsn_envid = "id+1 two";
+  req.recipients[0].notify = kDsnNotifySuccess | kDsnNotifyDelay;
+  req.recipients[0].orcpt = "rfc822;A=1@x.test";
+  req.recipients[1].notify = kDsnNotifyNever;
+  server.SetEhloReply("250-scripted.example\n250-PIPELINING\n250-DSN\n250 SMTPUTF8");
+  DeliveryResult r = Deliver(req);
+  ASSERT_EQ(r.outcomes.size(), 2u);
+  std::vector<ScriptedSmtpServer::Session> s = server.sessions();
+  ASSERT_EQ(s.size(), 1u);
+  std::vector<std::string> expected = {
+      "EHLO client.example",
+      "MAIL FROM:<sender@client.example> SMTPUTF8 RET=HDRS ENVID=id+2B1+20two",
+      "RCPT TO:<a@x.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;A+3D1@x.test",
+      "RCPT TO:<b@x.test> NOTIFY=NEVER ORCPT=rfc822;b@x.test", "DATA"};
+  EXPECT_EQ(s[0].commands, expected);
+  for (const RecipientOutcome& o : r.outcomes) {
+    EXPECT_EQ(o.status, Status::kSent) << o.text;
+    EXPECT_TRUE(o.dsn_passed_on);
+  }
+
+  ScriptedSmtpServer plain("127.0.0.1");
+  plain.SetEhloReply("250-scripted.example\n250 PIPELINING");
+  req.nexthop = Literal("127.0.0.1", plain.port());
+  r = Deliver(req);
+  ASSERT_EQ(plain.sessions().size(), 1u);
+  expected = {"EHLO client.example", "MAIL FROM:<sender@client.example>", "RCPT TO:<a@x.test>",
+              "RCPT TO:<b@x.test>", "DATA"};
+  EXPECT_EQ(plain.sessions()[0].commands, expected);
+  for (const RecipientOutcome& o : r.outcomes) EXPECT_FALSE(o.dsn_passed_on);
 }
 
 TEST_F(SmtpClientTest, PerRecipientRepliesDecideEachOutcome) {
