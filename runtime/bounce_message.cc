@@ -233,7 +233,7 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
     out += Cat("Received: by ", host, " (", in.mail_name, ")\n\tid ", in.notice_queue_id, "; ",
                date, "\n");
   out += Cat("Date: ", date, "\n");
-  out += Cat("From: MAILER-DAEMON@", host, " (Mail Delivery System)\n");
+  out += Cat("From: Mail Delivery System <MAILER-DAEMON@", host, ">\n");
   std::string_view subject =
       success ? "Successful Mail Delivery Report"
       : postmaster_copy
@@ -282,18 +282,20 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
   out += "Content-Type: message/delivery-status\n";
   out += "\n";
   out += WrapText(Cat("Reporting-MTA: dns; ", host));
-  out += WrapText(Cat(xname, "-Queue-ID: ", Clean(in.queue_id)));
   if (!in.dsn_envid.empty()) out += WrapText(Cat("Original-Envelope-Id: ", Clean(in.dsn_envid)));
+  out += WrapText(Cat(xname, "-Queue-ID: ", Clean(in.queue_id)));
   out += WrapText(Cat(xname, "-Sender: rfc822; ", sender));
   if (in.arrival_micros > 0) out += Cat("Arrival-Date: ", FormatMailDate(in.arrival_micros), "\n");
   for (const BounceRecipient& r : in.recipients) {
     out += "\n";
     out += WrapText(Cat("Final-Recipient: rfc822; ", Clean(r.address)));
-    // The client's ORCPT= when it gave one ("rfc822;addr", shown as given).
-    if (!r.orcpt.empty())
-      out += WrapText(Cat("Original-Recipient: ", Clean(r.orcpt)));
-    else if (!r.original.empty())
-      out += WrapText(Cat("Original-Recipient: rfc822; ", Clean(r.original)));
+    // The client's ORCPT= when it gave one ("rfc822;addr", shown as given),
+    // else the recipient as the client wrote it, in the same form (Postfix's
+    // smtpd records one for every recipient).
+    out += WrapText(Cat("Original-Recipient: ",
+                        r.orcpt.empty()
+                            ? Cat("rfc822;", Clean(r.original.empty() ? r.address : r.original))
+                            : Clean(r.orcpt)));
     std::string action = success ? (r.action.empty() ? "delivered" : Clean(r.action))
                          : delay ? (r.action.empty() ? "delayed" : Clean(r.action))
                                  : "failed";
@@ -317,8 +319,10 @@ std::string ComposeDeliveryStatusNotice(const BounceInput& in) {
   bool headers_only = in.return_headers_only || (in.bounce_size_limit > 0 &&
                                                  in.original_message.size() > in.bounce_size_limit);
   out += Cat("\n--", boundary, "\n");
-  out += Cat("Content-Description: ", success ? "Delivered Message" : "Undelivered Message",
-             headers_only ? " Headers" : "", "\n");
+  out += Cat("Content-Description: ",
+             success ? "Message Headers" : headers_only ? "Undelivered Message Headers"
+                                                        : "Undelivered Message",
+             "\n");
   out += Cat("Content-Type: ", headers_only ? "text/rfc822-headers" : "message/rfc822", "\n");
   if (eight_bit) out += "Content-Transfer-Encoding: 8bit\n";
   out += "\n";

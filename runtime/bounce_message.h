@@ -11,7 +11,7 @@
 // Shape (RFC 3462 multipart/report, RFC 3464 delivery-status), as Postfix
 // writes it:
 //   headers: Received (when notice_queue_id is known), Date,
-//     From: MAILER-DAEMON@myhostname (Mail Delivery System),
+//     From: Mail Delivery System <MAILER-DAEMON@myhostname>,
 //     Subject: "Undelivered Mail Returned to Sender",
 //     "Delayed Mail (still being retried)" or "Successful Mail Delivery
 //     Report" (NOTIFY=SUCCESS), To: the original sender,
@@ -99,7 +99,9 @@ struct BounceInput {
   std::string dsn_envid;
   // Return only the original's headers (RET=HDRS, and success notices).
   bool return_headers_only = false;
-  // The original used 8BITMIME (or contains 8-bit bytes): 8bit encoding.
+  // UTF-8 text in 8bit encoding: the queue manager sets it when
+  // smtputf8_enable is on (as Postfix 3 writes its notices) or the original
+  // used 8BITMIME; 8-bit bytes anywhere also turn it on.
   bool eight_bit = false;
   // The notice's To: when it does not go to `sender` (a notice about a
   // null-sender message goes to the postmaster). "" = sender.

@@ -169,6 +169,8 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
     std::string double_bounce_rcpt, delay_rcpt;
     bool notify_2bounce = false, notify_delay = false;
     size_t bounce_size_limit = 50000;
+    // smtputf8_enable: notices are written as UTF-8 (8bit), as Postfix 3 does.
+    bool smtputf8_enable = true;
     int process_limit = 100;
     // Per transport, filled on first use (under the queue manager's mutex).
     mutable std::map<std::string, TransportLimits, std::less<>> limits;
@@ -412,6 +414,7 @@ std::shared_ptr<const QueueManager::Impl::Config> QueueManager::Impl::BuildConfi
     if (l == "delay") c->notify_delay = true;
   }
   c->bounce_size_limit = static_cast<size_t>(std::max<int64_t>(1, p.Int("bounce_size_limit")));
+  c->smtputf8_enable = p.Bool("smtputf8_enable");
   c->process_limit = static_cast<int>(std::max<int64_t>(0, p.Int("default_process_limit")));
   if (const tables::RouteProgram* program = s.route_program()) {
     std::vector<const tables::Table*> tables;
@@ -1164,7 +1167,7 @@ void QueueManager::Impl::SendNotice(Msg& m, BounceInput::Kind kind,
   in.delay_warning_time = absl::Microseconds(c.delay_warning);
   in.maximal_queue_lifetime =
       absl::Microseconds(sender.empty() ? c.bounce_lifetime : c.max_lifetime);
-  in.eight_bit = (m.meta.flags & kMessage8BitMime) != 0;
+  in.eight_bit = c.smtputf8_enable || (m.meta.flags & kMessage8BitMime) != 0;
   std::string text = ComposeDeliveryStatusNotice(in);
   // For the "message-id=" line cleanup would log for it.
   std::string message_id;

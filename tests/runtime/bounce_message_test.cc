@@ -225,6 +225,36 @@ TEST_F(BounceTest, TooBigOriginalSendsHeadersOnly) {
   EXPECT_EQ(problems, "");
 }
 
+// The DSN fields in the places a live Postfix 3.7.11 puts them (seen in its
+// notices for the same requests): Original-Envelope-Id right after
+// Reporting-MTA, the ORCPT as given, a success report with the headers.
+TEST_F(BounceTest, DsnFieldsAndTheSuccessReport) {
+  BounceInput in = FailureInput();
+  in.kind = BounceInput::Kind::kSuccess;
+  in.dsn_envid = "env+42";
+  in.return_headers_only = true;
+  in.recipients.resize(1);
+  in.recipients[0] = BounceRecipient{"g2@good.example", "", "2.0.0", "delivered", "", "", "good.example"};
+  in.recipients[0].orcpt = "rfc822;G2@good.example";
+  std::string m = ComposeDeliveryStatusNotice(in);
+  EXPECT_NE(m.find("Subject: Successful Mail Delivery Report\n"), std::string::npos);
+  EXPECT_NE(m.find("\nReporting-MTA: dns; mx.example.com\nOriginal-Envelope-Id: env+42\n"
+                   "X-Posthaste-Queue-ID: 4dQ7x2Lm9Kz3\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("\nFinal-Recipient: rfc822; g2@good.example\n"
+                   "Original-Recipient: rfc822;G2@good.example\n"
+                   "Action: delivered\n"
+                   "Status: 2.0.0\n"
+                   "Diagnostic-Code: X-Posthaste; good.example\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("<g2@good.example>: good.example\n"), std::string::npos);
+  EXPECT_NE(m.find("Content-Description: Message Headers\nContent-Type: text/rfc822-headers\n"),
+            std::string::npos);
+  EXPECT_EQ(m.find("the numbers are attached"), std::string::npos) << "headers only";
+}
+
 TEST_F(BounceTest, HeaderFieldsAndDefaults) {
   BounceInput in = FailureInput();
   in.date = "";
@@ -235,7 +265,8 @@ TEST_F(BounceTest, HeaderFieldsAndDefaults) {
   EXPECT_NE(m.find("boundary=\"4dQ7x2Lm9Kz3.1772532903/mx.example.com\""), std::string::npos);
   EXPECT_NE(m.find("Message-Id: <20260303101503.4dQ7x2Lm9Kz3@mx.example.com>\n"),
             std::string::npos);
-  EXPECT_NE(m.find("From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n"),
+  // Postfix 3.7's form of the address.
+  EXPECT_NE(m.find("From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\n"),
             std::string::npos);
   EXPECT_NE(m.find("To: sender@example.org\nAuto-Submitted: auto-replied\n"), std::string::npos);
   EXPECT_NE(m.find("X-Posthaste-Queue-ID: 4dQ7x2Lm9Kz3\n"
