@@ -65,7 +65,8 @@ std::string Printable(std::string_view s) {
 
 // Splits the rest of a command line into whitespace-separated words. A
 // double-quoted string (with backslash escapes) keeps its spaces, so
-// <"john doe"@example.com> stays one word.
+// <"john doe"@example.com> stays one word, and so does an address in angle
+// brackets: "< a@example.com >" is one word, as Postfix's smtpd reads it.
 std::vector<std::string_view> SplitWords(std::string_view s) {
   std::vector<std::string_view> words;
   size_t i = 0;
@@ -74,12 +75,20 @@ std::vector<std::string_view> SplitWords(std::string_view s) {
     if (i >= s.size()) break;
     size_t start = i;
     bool quoted = false;
-    while (i < s.size() && (quoted || !IsSpace(s[i]))) {
-      if (quoted && s[i] == '\\' && i + 1 < s.size()) {
+    bool bracketed = false;
+    while (i < s.size() && (quoted || bracketed || !IsSpace(s[i]))) {
+      if (s[i] == '\\' && i + 1 < s.size()) {
         i += 2;
         continue;
       }
-      if (s[i] == '"') quoted = !quoted;
+      if (s[i] == '"') {
+        quoted = !quoted;
+      } else if (!quoted && s[i] == '<') {
+        // Only when a '>' follows: a lone '<' does not swallow the line.
+        bracketed = s.find('>', i) != std::string_view::npos;
+      } else if (!quoted && s[i] == '>') {
+        bracketed = false;
+      }
       ++i;
     }
     words.push_back(s.substr(start, i - start));
@@ -187,6 +196,19 @@ size_t FindUnquoted(std::string_view s, char ch, bool last) {
     }
   }
   return found;
+}
+
+// A first word like "Subject:" or "From:x": message headers sent as
+// commands (a client that ignored a refused DATA). Postfix hangs up on
+// these as on smtpd_forbidden_commands.
+bool LooksLikeHeader(std::string_view word) {
+  size_t colon = word.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    auto c = static_cast<unsigned char>(word[i]);
+    if (c <= ' ' || c >= 0x7f) return false;
+  }
+  return true;
 }
 
 SmtpVerb LookupVerb(std::string_view verb) {
@@ -448,39 +470,110 @@ bool ValidEnvelopeDomain(std::string_view domain) {
   return ValidHostname(domain);
 }
 
+namespace {
+
+// Drops what RFC 822 lets surround an address and Postfix's parser ignores:
+// whitespace and (comments) outside quotes. Backslash escapes and quoted
+// strings are kept as they are. nullopt for an unbalanced comment.
+std::optional<std::string> DropBlanksAndComments(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool quoted = false;
+  int depth = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\\' && i + 1 < s.size()) {
+      if (depth == 0) {
+        out += c;
+        out += s[i + 1];
+      }
+      ++i;
+      continue;
+    }
+    if (depth > 0) {
+      if (c == '(') ++depth;
+      if (c == ')') --depth;
+      continue;
+    }
+    if (c == '"') quoted = !quoted;
+    if (!quoted) {
+      if (c == '(') {
+        depth = 1;
+        continue;
+      }
+      if (IsSpace(c)) continue;
+    }
+    out += c;
+  }
+  if (depth != 0 || quoted) return std::nullopt;
+  return out;
+}
+
+// What may follow the address's closing '>' in the same word: more '>',
+// list separators and comments, nothing else ("<a@b>x" and "<a@b>:" are
+// refused by Postfix, "<a@b>," and "<a@b>(note)" pass).
+bool HarmlessTail(std::string_view tail) {
+  std::optional<std::string> rest = DropBlanksAndComments(tail);
+  if (!rest) return false;
+  for (char c : *rest)
+    if (c != '>' && c != ',' && c != ';') return false;
+  return true;
+}
+
+}  // namespace
+
 std::optional<std::string> ExtractEnvelopeAddress(std::string_view token, bool strict) {
   std::string_view inner = token;
   size_t open = FindUnquoted(token, '<', false);
-  size_t close = FindUnquoted(token, '>', true);
-  if (open != std::string_view::npos || close != std::string_view::npos) {
-    if (open == std::string_view::npos || close == std::string_view::npos || close < open) {
+  if (strict) {
+    size_t close = FindUnquoted(token, '>', true);
+    if (open != 0 || close == std::string_view::npos || close != token.size() - 1) {
       return std::nullopt;
     }
-    // Only one <...> pair; anything around it is an RFC 822 phrase, which
-    // only the lenient mode tolerates.
-    if (FindUnquoted(token.substr(open + 1), '<', false) != std::string_view::npos) {
+    inner = token.substr(1, token.size() - 2);
+    if (FindUnquoted(inner, '<', false) != std::string_view::npos ||
+        FindUnquoted(inner, '>', false) != std::string_view::npos) {
       return std::nullopt;
     }
-    if (strict && (open != 0 || close != token.size() - 1)) return std::nullopt;
-    inner = token.substr(open + 1, close - open - 1);
-  } else if (strict) {
-    return std::nullopt;
+  } else {
+    // Anything before the first '<' is an RFC 822 phrase; extra '<' and '>'
+    // around the address are tolerated, as Postfix does.
+    if (open != std::string_view::npos) {
+      inner = token.substr(open);
+      size_t opens = 0;
+      while (!inner.empty() && inner.front() == '<') {
+        inner.remove_prefix(1);
+        ++opens;
+      }
+      size_t close = FindUnquoted(inner, '>', false);
+      if (close == std::string_view::npos) return std::nullopt;
+      // Each '<' needs its '>' ("<<a@b>>" passes, "<<a@b>" does not).
+      size_t closes = 0;
+      while (close + closes < inner.size() && inner[close + closes] == '>') ++closes;
+      if (closes < opens || !HarmlessTail(inner.substr(close))) return std::nullopt;
+      inner = inner.substr(0, close);
+    } else if (size_t close = FindUnquoted(token, '>', false); close != std::string_view::npos) {
+      if (!HarmlessTail(token.substr(close))) return std::nullopt;
+      inner = token.substr(0, close);
+    }
   }
-  if (inner.empty()) return std::string();
+  std::optional<std::string> cleaned = DropBlanksAndComments(inner);
+  if (!cleaned) return std::nullopt;
+  std::string_view rest = *cleaned;
+  if (rest.empty()) return std::string();
   // Source route: @hosta,@hostb:user@hostc becomes user@hostc.
-  if (inner.front() == '@') {
-    size_t colon = FindUnquoted(inner, ':', false);
+  if (rest.front() == '@') {
+    size_t colon = FindUnquoted(rest, ':', false);
     if (colon == std::string_view::npos) return std::nullopt;
-    inner.remove_prefix(colon + 1);
-    if (inner.empty() || inner.front() == '@') return std::nullopt;
+    rest.remove_prefix(colon + 1);
+    if (rest.empty() || rest.front() == '@') return std::nullopt;
   }
-  size_t at = FindUnquoted(inner, '@', true);
+  size_t at = FindUnquoted(rest, '@', true);
   if (at != std::string_view::npos) {
-    if (at == 0 || !ValidEnvelopeDomain(inner.substr(at + 1))) return std::nullopt;
+    if (at == 0 || !ValidEnvelopeDomain(rest.substr(at + 1))) return std::nullopt;
   }
-  std::optional<std::string> address = Unquote(inner);
-  if (!address || address->empty()) return std::nullopt;
-  return address;
+  // <""> is the null address.
+  return Unquote(rest);
 }
 
 ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptions& options) {
@@ -507,7 +600,8 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
   // smtpd_forbidden_commands pattern /^[^A-Z]/.
   out.command.verb_text = std::string(verb);
   SmtpVerb kind = LookupVerb(verb);
-  if (kind == SmtpVerb::kUnknown && !absl::ascii_isalpha(static_cast<unsigned char>(verb[0]))) {
+  if (kind == SmtpVerb::kUnknown &&
+      (!absl::ascii_isalpha(static_cast<unsigned char>(verb[0])) || LooksLikeHeader(verb))) {
     kind = SmtpVerb::kForbidden;
   }
   out.command.verb = kind;

@@ -431,12 +431,10 @@ asio::awaitable<absl::StatusOr<std::string>> EnqueueDurable(QueueStore& queue,
 }
 
 asio::awaitable<bool> Session::DoData() {
-  if (!in_mail_) {
-    Reply("503 5.5.1 Error: need MAIL command");
-    co_return true;
-  }
+  // Postfix's replies: no transaction at all asks for RCPT; a transaction
+  // whose recipients were all refused (or never given) has none valid.
   if (recipients_.empty()) {
-    Reply("503 5.5.1 Error: need RCPT command");
+    Reply(in_mail_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command");
     co_return true;
   }
   facts_.recipient = recipients_.front();  // DATA restrictions log the first recipient

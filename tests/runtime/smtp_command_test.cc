@@ -133,8 +133,9 @@ TEST(SmtpCommand, BadAddresses) {
   const std::string_view kSender = "501 5.1.7 Bad sender address syntax";
   const std::string_view kRcpt = "501 5.1.3 Bad recipient address syntax";
   EXPECT_EQ(Parse("MAIL FROM:<a@example.com").reply, kSender);
-  EXPECT_EQ(Parse("MAIL FROM:a@example.com>").reply, kSender);
-  EXPECT_EQ(Parse("MAIL FROM:<<a@example.com>>").reply, kSender);
+  EXPECT_EQ(Parse("MAIL FROM:<<a@example.com>").reply, kSender);
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com>x").reply, kSender);
+  EXPECT_EQ(Parse("MAIL FROM:<a@example.com>:").reply, kSender);
   EXPECT_EQ(Parse("MAIL FROM:<a@exa..mple.com>").reply, kSender);
   EXPECT_EQ(Parse("MAIL FROM:<\"unterminated@example.com>").reply, kSender);
   EXPECT_EQ(Parse("RCPT TO:<>").reply, kRcpt);
@@ -144,6 +145,32 @@ TEST(SmtpCommand, BadAddresses) {
   EXPECT_EQ(Parse("RCPT TO:<user@192.0.2.1>").reply, kRcpt);
   EXPECT_EQ(Parse("RCPT TO:<user@[192.0.2.256]>").reply, kRcpt);
   EXPECT_EQ(Parse("RCPT TO:<us(er@example.com>").reply, kRcpt);
+}
+
+// What a live Postfix 3.7.11 accepts around and inside the brackets (its
+// RFC 822 parser drops blanks and comments, tolerates a phrase, extra '>'
+// and list separators), each with the address it logged.
+TEST(SmtpCommand, LenientAddressFormsAsPostfix) {
+  for (auto [line, address] : std::vector<std::pair<std::string, std::string>>{
+           {"MAIL FROM:<a@example.com>>", "a@example.com"},
+           {"MAIL FROM:a@example.com>", "a@example.com"},
+           {"MAIL FROM:<<a@example.com>>", "a@example.com"},
+           {"MAIL FROM:< a@example.com>", "a@example.com"},
+           {"MAIL FROM:<a@example.com > SIZE=10", "a@example.com"},
+           {"MAIL FROM:<a(note)@example.com>", "a@example.com"},
+           {"MAIL FROM:<a\\ b@example.com>", "a b@example.com"},
+           {"MAIL FROM:x<a@example.com>", "a@example.com"},
+           {"MAIL FROM:\"Joe\"<a@example.com>", "a@example.com"},
+           {"MAIL FROM:<a@example.com>,", "a@example.com"},
+           {"MAIL FROM:<a@example.com>;", "a@example.com"},
+           {"MAIL FROM:<a@example.com>(comment)", "a@example.com"},
+           {"MAIL FROM:<\"\">", ""},
+       }) {
+    auto p = Parse(line);
+    EXPECT_TRUE(p.ok()) << line << ": " << p.reply;
+    EXPECT_EQ(p.command.address, address) << line;
+  }
+  EXPECT_EQ(Parse("RCPT TO:<\"\">").reply, "501 5.1.3 Bad recipient address syntax");
 }
 
 TEST(SmtpCommand, AddressLiterals) {
@@ -306,8 +333,11 @@ TEST(SmtpCommand, AuthXclientAndUnknownVerbsAsPostfix) {
 }
 
 TEST(SmtpCommand, ForbiddenCommandsSayGoodbye) {
+  // Header lines sent as commands (a client that went on after a refused
+  // DATA) end the session too, as in Postfix.
   for (std::string_view line : {"CONNECT example.com:443 HTTP/1.1", "GET / HTTP/1.0",
-                                "post /x HTTP/1.1", "\x16\x03\x01\x02"}) {
+                                "post /x HTTP/1.1", "\x16\x03\x01\x02", "Subject: hello",
+                                "From:someone", "NOOP:", "MAIL: x", "MAILFROM:<a@example.com>"}) {
     auto p = Parse(line);
     EXPECT_EQ(p.command.verb, SmtpVerb::kForbidden) << line;
     EXPECT_EQ(p.reply, "221 2.7.0 Error: I can break rules, too. Goodbye.");
@@ -316,7 +346,8 @@ TEST(SmtpCommand, ForbiddenCommandsSayGoodbye) {
 
 TEST(SmtpCommand, UnknownAndEmptyLines) {
   EXPECT_EQ(Parse("XYZZY").reply, "500 5.5.2 Error: command not recognized");
-  EXPECT_EQ(Parse("MAILFROM:<a@example.com>").reply, "500 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("MAILFROM").reply, "500 5.5.2 Error: command not recognized");
+  EXPECT_EQ(Parse("X-Foo : bar").reply, "500 5.5.2 Error: command not recognized");
   EXPECT_EQ(Parse("").reply, "500 5.5.2 Error: bad syntax");
   EXPECT_EQ(Parse("  \t ").reply, "500 5.5.2 Error: bad syntax");
   EXPECT_EQ(Parse(std::string_view("NOOP\0x", 6)).reply, "500 5.5.2 Error: bad syntax");
