@@ -557,7 +557,10 @@ std::optional<std::string> ExtractEnvelopeAddress(std::string_view token, bool s
       inner = token.substr(0, close);
     }
   }
-  std::optional<std::string> cleaned = DropBlanksAndComments(inner);
+  // Inside brackets, blanks and comments go; a bare address keeps them (and
+  // is refused for them: "VRFY a b c" is three words, not one address).
+  std::optional<std::string> cleaned =
+      open != std::string_view::npos ? DropBlanksAndComments(inner) : std::string(inner);
   if (!cleaned) return std::nullopt;
   std::string_view rest = *cleaned;
   if (rest.empty()) return std::string();

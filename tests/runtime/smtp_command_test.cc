@@ -171,6 +171,7 @@ TEST(SmtpCommand, LenientAddressFormsAsPostfix) {
     EXPECT_EQ(p.command.address, address) << line;
   }
   EXPECT_EQ(Parse("RCPT TO:<\"\">").reply, "501 5.1.3 Bad recipient address syntax");
+  EXPECT_EQ(Parse("VRFY a b c").reply, "501 5.1.3 Bad recipient address syntax");
 }
 
 TEST(SmtpCommand, AddressLiterals) {
