@@ -1568,9 +1568,12 @@ class Eval {
     // What the resolver makes of it: error and retry transports.
     std::string transport, nexthop;
     if (r.cls == AddrClass::kAlias) {
+      // A live Postfix 3.7.11 answers 5.1.7 for a sender, 5.1.1 for a
+      // recipient here (the other classes give a sender 5.1.0).
       transport = "error";
-      nexthop = c_.show_unknown_table ? "5.1.1 User unknown in virtual alias table"
-                                      : "5.1.1 User unknown";
+      nexthop = Cat(sender ? "5.1.7" : "5.1.1", c_.show_unknown_table
+                                                    ? " User unknown in virtual alias table"
+                                                    : " User unknown");
     } else if (c_.route && r.has_at) {
       tables::RouteRunResult rr = c_.route->Resolve(other, r.address, "");
       if (rr.deferred) {

@@ -246,6 +246,25 @@ TEST_F(SmtpdAccessTest, RejectsUnlistedSenders) {
   f.sender = "";  // the null sender is never checked
   EXPECT_EQ(Reply(Rcpt(*a, f, "root@mx.example.com")), "");
 
+  // An unknown sender in a virtual alias domain: 5.1.7 in a live Postfix
+  // 3.7.11, where the mailbox and relay tables give a sender 5.1.0.
+  Write("virtual", "a@valias.example b@elsewhere.example\n");
+  Write("vmailbox", "u@vmail.example u/\n");
+  auto virt = Build(
+      "smtpd_sender_restrictions = reject_unlisted_sender\n"
+      "virtual_alias_domains = valias.example\n"
+      "virtual_alias_maps = hash:$config_directory/virtual\n"
+      "virtual_mailbox_domains = vmail.example\n"
+      "virtual_mailbox_maps = hash:$config_directory/vmailbox\n");
+  f.sender = "other@valias.example";
+  EXPECT_EQ(Reply(Rcpt(*virt, f, "root@mx.example.com")),
+            "550 5.1.7 <other@valias.example>: Sender address rejected: User unknown in virtual "
+            "alias table");
+  f.sender = "nobox@vmail.example";
+  EXPECT_EQ(Reply(Rcpt(*virt, f, "root@mx.example.com")),
+            "550 5.1.0 <nobox@vmail.example>: Sender address rejected: User unknown in virtual "
+            "mailbox table");
+
   auto implicit = Build("smtpd_reject_unlisted_sender = yes\n");
   f.sender = "nosuchuser@mx.example.com";
   EXPECT_EQ(Reply(Rcpt(*implicit, f, "root@mx.example.com")),
