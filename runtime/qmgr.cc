@@ -141,6 +141,7 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
   void Start();
   void Notify(std::string id);
   void Flush();
+  void FlushSite(const std::string& domain);
   absl::Status Hold(std::string_view id);
   absl::Status Release(std::string_view id);
   absl::Status Delete(std::string_view id);
@@ -1474,6 +1475,30 @@ void QueueManager::Impl::Flush() {
   Progress();
 }
 
+void QueueManager::Impl::FlushSite(const std::string& domain) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_ || !started_) return;
+  std::string site = Lower(domain);
+  std::vector<std::string> ids;
+  for (const auto& [when, x] : deferred_) {
+    absl::StatusOr<QueuedMessage> info = store_.Info(x);
+    if (!info.ok()) continue;
+    for (const QueueRecipient& r : info->meta.recipients) {
+      size_t at = r.address.rfind('@');
+      if (RecipientNeedsDelivery(r.status) && at != std::string::npos &&
+          Lower(std::string_view(r.address).substr(at + 1)) == site) {
+        ids.push_back(x);
+        break;
+      }
+    }
+  }
+  for (const std::string& x : ids) {
+    SetWhere(x, Where::kDue);
+    due_.push_back(x);
+  }
+  Progress();
+}
+
 QueueManager::Status QueueManager::Impl::GetStatus() const {
   absl::MutexLock lock(&mu_);
   Status s;
@@ -1504,6 +1529,7 @@ QueueManager::~QueueManager() { impl_->Stop(); }
 void QueueManager::Start() { impl_->Start(); }
 void QueueManager::Notify(std::string queue_id) { impl_->Notify(std::move(queue_id)); }
 void QueueManager::Flush() { impl_->Flush(); }
+void QueueManager::FlushSite(std::string domain) { impl_->FlushSite(domain); }
 absl::Status QueueManager::Hold(std::string_view id) { return impl_->Hold(id); }
 absl::Status QueueManager::Release(std::string_view id) { return impl_->Release(id); }
 absl::Status QueueManager::Delete(std::string_view id) { return impl_->Delete(id); }

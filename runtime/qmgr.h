@@ -100,6 +100,9 @@ class QueueManager {
   // phctl flush (postqueue -f): every deferred message is due now, dead
   // destinations are revived, defer_transports is ignored for this run.
   void Flush();
+  // ETRN (postqueue -s site): the deferred messages with a recipient still
+  // to deliver in `domain` are due now.
+  void FlushSite(std::string domain);
   // postsuper -h / -H / -d / -r; "ALL" for every message. Hold of an active
   // message lets its running deliveries finish; Release makes it deferred
   // and due at the next deferred-queue scan (as Postfix); Requeue routes it

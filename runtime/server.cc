@@ -266,6 +266,7 @@ absl::Status Server::Impl::Start() {
       io_, *queue_, *log_, [this] { return Current()->snapshot; },
       [this](std::string_view process) { return agents_->Find(process); }, qmgr_options);
   context_.on_queued = [this](const std::string& id) { qmgr_->Notify(id); };
+  context_.on_etrn = [this](const std::string& domain) { qmgr_->FlushSite(domain); };
   qmgr_->Start();
   if (absl::Status s = OpenControlSocket(); !s.ok()) return s;
   log_->Info(kProgram, Cat("daemon started -- version posthaste, bundle ",

@@ -226,7 +226,7 @@ SmtpVerb LookupVerb(std::string_view verb) {
       {"NOOP", SmtpVerb::kNoop},
       {"QUIT", SmtpVerb::kQuit},
       {"VRFY", SmtpVerb::kVrfy},
-      {"ETRN", SmtpVerb::kNotImplemented},
+      {"ETRN", SmtpVerb::kEtrn},
       {"STARTTLS", SmtpVerb::kNotImplemented},
       {"BDAT", SmtpVerb::kNotImplemented},
       {"AUTH", SmtpVerb::kAuth},
@@ -655,6 +655,9 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
       out.command.address = std::move(*address);
       return out;
     }
+    case SmtpVerb::kEtrn:
+      out.command.argument = JoinWords(SplitWords(rest), 0);
+      return out;
     case SmtpVerb::kNotImplemented:
       out.reply = kNotImplemented;
       return out;

@@ -34,7 +34,10 @@ enum class SmtpVerb {
   kNoop,
   kQuit,
   kVrfy,
-  // STARTTLS, BDAT and ETRN, which this server does not offer: "502 5.5.1 Error:
+  // ETRN: `argument` holds the words after the verb joined by one space;
+  // the session checks them (its state comes first in Postfix's replies).
+  kEtrn,
+  // STARTTLS and BDAT, which this server does not offer: "502 5.5.1 Error:
   // command not implemented".
   kNotImplemented,
   // AUTH while SASL is off: "503 5.5.1 Error: authentication not enabled".

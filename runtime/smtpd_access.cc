@@ -46,6 +46,7 @@ constexpr std::string_view kSenderClass = "Sender address";
 constexpr std::string_view kRecipientClass = "Recipient address";
 constexpr std::string_view kDataClass = "Data command";
 constexpr std::string_view kEodClass = "End-of-data";
+constexpr std::string_view kEtrnClass = "Etrn command";
 constexpr int kMaxRecursion = 100;
 
 std::string Lower(std::string_view s) {
@@ -358,7 +359,7 @@ struct SmtpdAccess::Config {
   std::shared_ptr<const tables::Snapshot> snapshot;
   std::string service;
 
-  StepList client, helo, sender, relay, recipient, data, eod;
+  StepList client, helo, sender, relay, recipient, data, eod, etrn;
   std::vector<StepList> classes;
   std::map<std::string, size_t, std::less<>> class_index;
 
@@ -399,6 +400,7 @@ struct SmtpdAccess::Config {
 
   // Address classes (trivial-rewrite's view).
   MatchList mydestination, virtual_alias_domains, virtual_mailbox_domains, relay_domains;
+  MatchList fast_flush_domains;  // ETRN
   TableList local_rcpt_maps, virtual_alias_maps, virtual_mailbox_maps, relay_rcpt_maps,
       canonical_maps, recipient_canonical_maps, sender_canonical_maps;
 
@@ -477,6 +479,7 @@ class Eval {
       case SmtpdStage::kData: where_ = "DATA"; break;
       case SmtpdStage::kEndOfData: where_ = "END-OF-MESSAGE"; break;
       case SmtpdStage::kVrfy: where_ = "VRFY"; break;
+      case SmtpdStage::kEtrn: where_ = "ETRN"; break;
     }
     namaddr_ = Cat(f.client_name, "[", f.client_addr, "]");
     if (c.client_port_logging) namaddr_ += Cat(":", static_cast<int>(f.client_port));
@@ -510,6 +513,9 @@ class Eval {
         break;
       case SmtpdStage::kEndOfData:
         status = CheckData(c_.eod, "END-OF-MESSAGE", kEodClass);
+        break;
+      case SmtpdStage::kEtrn:
+        status = CheckEtrn();
         break;
     }
     if (status == kReject) {
@@ -607,6 +613,24 @@ class Eval {
     if (c_.reject_unlisted_recipient && status != kReject && !recipient_rcptmap_checked_ &&
         !discard_)
       status = CheckRecipientRcptMaps(rcpt);
+    return status;
+  }
+
+  // Postfix's smtpd_check_etrn(): the ETRN restrictions with the domain as
+  // the name in replies; without delayed rejects the client ones first.
+  int CheckEtrn() {
+    defer_if_permit_.active = false;
+    ResetStage();
+    int status = kDunno;
+    if (!c_.delay_reject && !c_.client.empty())
+      status = Generic(c_.client, namaddr_, kClientClass, R::kCheckClientAccess);
+    if (status != kReject && status != kOk && !c_.etrn.empty()) {
+      ResetStage();
+      status = Generic(c_.etrn, f_.etrn_domain, kEtrnClass, R::kCheckEtrnAccess);
+    }
+    if (status != kReject && defer_if_permit_.active)
+      status = CheckReject(defer_if_permit_.error_class, defer_if_permit_.code,
+                           defer_if_permit_.dsn, defer_if_permit_.reason);
     return status;
   }
 
@@ -862,6 +886,15 @@ class Eval {
                                  f_.client_addr, "]"));
         return kDunno;
       }
+
+      // ETRN
+      case R::kCheckEtrnAccess:
+        if (stage_ == SmtpdStage::kEtrn && !f_.etrn_domain.empty()) {
+          bool found = false;
+          return CheckDomainAccess(arg, table, f_.etrn_domain, f_.etrn_domain, kEtrnClass, def_acl,
+                                   &found);
+        }
+        return kDunno;
 
       // HELO
       case R::kCheckHeloAccess:
@@ -1885,6 +1918,7 @@ absl::StatusOr<std::shared_ptr<const SmtpdAccess>> SmtpdAccess::Build(
       {&c.virtual_alias_domains, "virtual_alias_domains", &rw, &rw_parent, MatchListKind::kDomain, ""},
       {&c.virtual_mailbox_domains, "virtual_mailbox_domains", &rw, &rw_parent, MatchListKind::kDomain, ""},
       {&c.relay_domains, "relay_domains", &rw, &rw_parent, MatchListKind::kDomain, ""},
+      {&c.fast_flush_domains, "fast_flush_domains", &p, &parent, MatchListKind::kDomain, ""},
   };
   for (ListSpec& s : specs) {
     std::string value = s.name == "mynetworks" ? s.value : Value(*s.params, s.name);
@@ -1938,7 +1972,8 @@ absl::StatusOr<std::shared_ptr<const SmtpdAccess>> SmtpdAccess::Build(
                         {"smtpd_relay_restrictions", &c.relay},
                         {"smtpd_recipient_restrictions", &c.recipient},
                         {"smtpd_data_restrictions", &c.data},
-                        {"smtpd_end_of_data_restrictions", &c.eod}};
+                        {"smtpd_end_of_data_restrictions", &c.eod},
+                        {"smtpd_etrn_restrictions", &c.etrn}};
   for (const Spec& s : lists) {
     if (absl::Status st = ParseRestrictions(&c, s.param, Value(p, s.param), s.list); !st.ok())
       return st;
@@ -1964,6 +1999,10 @@ AccessVerdict SmtpdAccess::Check(SmtpdStage stage, const SmtpdFacts& facts) cons
 
 bool SmtpdAccess::InMynetworks(std::string_view client_addr) const {
   return config_ && config_->mynetworks.MatchHost("unknown", client_addr) == MatchStatus::kMatch;
+}
+
+bool SmtpdAccess::FastFlushDomain(std::string_view domain) const {
+  return config_ && config_->fast_flush_domains.MatchDomain(domain) == MatchStatus::kMatch;
 }
 
 const std::string& SmtpdAccess::mynetworks() const {

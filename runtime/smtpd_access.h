@@ -58,7 +58,7 @@
 
 namespace posthaste::runtime {
 
-enum class SmtpdStage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData, kVrfy };
+enum class SmtpdStage { kConnect, kHelo, kMail, kRcpt, kData, kEndOfData, kVrfy, kEtrn };
 
 // Whether the client's host name could be looked up (reject_unknown_*).
 enum class PeerNameStatus : uint8_t {
@@ -99,6 +99,7 @@ struct SmtpdFacts {
   // first accepted recipient (logged as to=<...> when there is exactly one).
   std::string recipient;
   size_t recipient_count = 0;           // recipients accepted so far
+  std::string etrn_domain;              // ETRN: the domain being checked
   uint64_t size = 0;                    // MAIL SIZE= or bytes received at end of data
   std::string queue_id;                 // "" before the queue file exists (logs say NOQUEUE)
 
@@ -162,6 +163,8 @@ class SmtpdAccess {
   // permit_mynetworks for an address alone (no host name): true when it is
   // in $mynetworks (a table failure counts as no).
   bool InMynetworks(std::string_view client_addr) const;
+  // fast_flush_domains: whether ETRN may flush mail for `domain`.
+  bool FastFlushDomain(std::string_view domain) const;
 
   // The $mynetworks in effect (the computed default when not set).
   const std::string& mynetworks() const;

@@ -135,6 +135,7 @@ class Session {
   }
   asio::awaitable<void> DoEhlo(const SmtpCommand& cmd, bool esmtp);
   asio::awaitable<void> DoMail(const SmtpCommand& cmd);
+  void DoEtrn(const SmtpCommand& cmd);
   asio::awaitable<void> DoRcpt(const SmtpCommand& cmd);
   // false: the connection is gone.
   asio::awaitable<bool> DoData();
@@ -335,6 +336,7 @@ asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
   if (Offered("size"))
     keywords.push_back(s_.message_size_limit ? Cat("SIZE ", s_.message_size_limit) : "SIZE");
   if (!s_.disable_vrfy_command && Offered("vrfy")) keywords.emplace_back("VRFY");
+  if (Offered("etrn")) keywords.emplace_back("ETRN");
   if (Offered("enhancedstatuscodes")) keywords.emplace_back("ENHANCEDSTATUSCODES");
   if (Offered("8bitmime")) keywords.emplace_back("8BITMIME");
   if (Offered("dsn")) keywords.emplace_back("DSN");
@@ -410,6 +412,43 @@ asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
   recipient_orcpt_.push_back(cmd.dsn_orcpt);
   facts_.recipient_count = recipients_.size();
   Reply("250 2.1.5 Ok");
+}
+
+// Postfix's ETRN: its replies (without enhanced status codes) and order of
+// checks; a domain that fast_flush_domains names has its deferred mail
+// scheduled at once.
+void Session::DoEtrn(const SmtpCommand& cmd) {
+  if (s_.helo_required && facts_.helo.empty()) {
+    Reply("503 Error: send HELO/EHLO first");
+    return;
+  }
+  if (in_mail_) {
+    Reply("503 Error: MAIL transaction in progress");
+    return;
+  }
+  if (cmd.argument.empty() || cmd.argument.find(' ') != std::string::npos) {
+    Reply("500 Syntax: ETRN domain");
+    return;
+  }
+  std::string_view domain = cmd.argument;
+  if (domain.front() == '@' || domain.front() == '#') domain.remove_prefix(1);
+  if (!ValidEnvelopeDomain(domain)) {
+    Reply("501 Error: invalid parameter syntax");
+    return;
+  }
+  SmtpdFacts f = facts_;
+  f.etrn_domain = std::string(domain);
+  std::string refused = Refusal(service_->access->Check(SmtpdStage::kEtrn, f));
+  if (!refused.empty()) {
+    Reply(refused);
+    return;
+  }
+  if (!service_->access->FastFlushDomain(domain) || !ctx_.on_etrn) {
+    Reply(Cat("459 <", domain, ">: service unavailable"));
+    return;
+  }
+  ctx_.on_etrn(std::string(domain));
+  Reply("250 Queuing started");
 }
 
 // Waits for the queue to report the message durable.
@@ -655,6 +694,7 @@ asio::awaitable<void> Session::Run() {
           Reply("250 2.0.0 Ok");
           break;
         case SmtpVerb::kNoop: Count("noop"); Reply("250 2.0.0 Ok"); break;
+        case SmtpVerb::kEtrn: Count("etrn"); DoEtrn(cmd); break;
         case SmtpVerb::kQuit:
           Count("quit");
           Reply("221 2.0.0 Bye");

@@ -130,6 +130,8 @@ struct SmtpdContext {
   QueueStore* queue = nullptr;
   // Called with the queue ID after a message is durable (wakes the queue manager).
   std::function<void(const std::string& id)> on_queued;
+  // ETRN for a fast_flush_domains domain: deliver its deferred mail now.
+  std::function<void(const std::string& domain)> on_etrn;
   std::shared_ptr<ConnectionCounts> connections = std::make_shared<ConnectionCounts>();
   ClientNameCache client_names;
   // Blocking name lookups run here, off the event loop.

@@ -365,8 +365,11 @@ int BuildCommand(const std::vector<std::string>& argv) {
         bool reads = prog && p.info && (p.info->programs & tables::ProgramBit(*prog));
         // smtpd also reads the restriction classes its lists name, and
         // computes $mynetworks from mynetworks_style when it is left to the host.
+        // ETRN asks the flush service, whose fast_flush_domains posthasted's
+        // smtpd checks itself.
         if (prog == tables::Program::kSmtpd &&
-            (cs->params->restriction_classes().count(name) || name == "mynetworks_style"))
+            (cs->params->restriction_classes().count(name) || name == "mynetworks_style" ||
+             name == "fast_flush_domains"))
           reads = true;
         if ((prog == tables::Program::kQmgr || prog == tables::Program::kOqmgr) &&
             qmgr_transport_params.count(name))

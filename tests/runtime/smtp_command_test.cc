@@ -313,7 +313,7 @@ TEST(SmtpCommand, Vrfy) {
 }
 
 TEST(SmtpCommand, ExtensionsWeDoNotOfferAreNotImplemented) {
-  for (std::string_view line : {"STARTTLS", "ETRN example.com", "BDAT 100 LAST"}) {
+  for (std::string_view line : {"STARTTLS", "BDAT 100 LAST"}) {
     auto p = Parse(line);
     EXPECT_EQ(p.command.verb, SmtpVerb::kNotImplemented) << line;
     EXPECT_EQ(p.reply, "502 5.5.1 Error: command not implemented") << line;
@@ -322,6 +322,15 @@ TEST(SmtpCommand, ExtensionsWeDoNotOfferAreNotImplemented) {
 
 // Postfix 3.7.11's replies with SASL off and no authorized XCLIENT/XFORWARD
 // clients; HELP, EXPN and TURN are not commands it knows.
+TEST(SmtpCommand, EtrnKeepsItsWordsForTheSession) {
+  auto p = Parse("ETRN  #relay.example ");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.verb, SmtpVerb::kEtrn);
+  EXPECT_EQ(p.command.argument, "#relay.example");
+  EXPECT_EQ(Parse("ETRN a b").command.argument, "a b");
+  EXPECT_EQ(Parse("ETRN").command.argument, "");
+}
+
 TEST(SmtpCommand, AuthXclientAndUnknownVerbsAsPostfix) {
   EXPECT_EQ(Parse("AUTH PLAIN AGFiYwBkZWY=").reply, "503 5.5.1 Error: authentication not enabled");
   EXPECT_EQ(Parse("XCLIENT ADDR=1.2.3.4").reply, "550 5.7.0 Error: insufficient authorization");

@@ -81,7 +81,7 @@ TEST_F(Dialogue, AcceptsAndQueuesAMessageDurably) {
   std::string ehlo = c.Command("EHLO client.example.com");
   EXPECT_EQ(ehlo,
             "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
-            "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n");
+            "250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n");
   EXPECT_EQ(c.Command("MAIL FROM:<alice@example.com> SIZE=100 BODY=8BITMIME"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(c.Command("RCPT TO:<bob@relay.example>"), "250 2.1.5 Ok\r\n");
   EXPECT_EQ(c.Command("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -137,7 +137,7 @@ TEST_F(Dialogue, PipelinedCommandsGetTheirRepliesInOrder) {
 }
 
 TEST_F(Dialogue, DiscardedEhloKeywordsAreNeitherShownNorAccepted) {
-  Boot("smtpd_discard_ehlo_keywords = DSN, smtputf8, vrfy\n");
+  Boot("smtpd_discard_ehlo_keywords = DSN, smtputf8, vrfy, etrn\n");
   SmtpTestClient c(server_.port());
   c.Reply();
   EXPECT_EQ(c.Command("EHLO client.example.com"),
@@ -182,6 +182,49 @@ TEST_F(Dialogue, DsnParametersAreQueuedWithTheMessage) {
   EXPECT_EQ(m.recipients[0].orcpt, "rfc822;B@x");
   EXPECT_EQ(m.recipients[1].notify, 0);
   EXPECT_EQ(m.recipients[1].orcpt, "");
+}
+
+// ETRN as a live Postfix 3.7.11 answered the same commands (fast_flush_domains
+// defaults to $relay_domains); a flushed site's deferred mail is tried again.
+TEST_F(Dialogue, EtrnRepliesAndFlushesTheSite) {
+  Boot("smtpd_etrn_restrictions = check_etrn_access texthash:{DIR}/etrn, permit\n",
+       {{"etrn", "blocked.relay.example REJECT not you\n"}});
+  ASSERT_EQ(Send("a@example.com", {"x@relay.example"}, "Subject: t\r\n\r\nx\r\n").substr(0, 4),
+            "250 ");
+  auto attempts = [&] {
+    std::string log = server_.log();
+    size_t n = 0;
+    for (size_t at = log.find("to=<x@relay.example>"); at != std::string::npos;
+         at = log.find("to=<x@relay.example>", at + 1))
+      ++n;
+    return n;
+  };
+  for (int i = 0; i < 200 && attempts() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(attempts(), 1u) << server_.log();
+  // Deferred once its state is on disk (an active message is not flushed).
+  for (int i = 0; i < 200 && server_.Phctl({"status"}).find("active=0 deferred=1") == std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_NE(c.Command("EHLO client.example.com").find("\r\n250-ETRN\r\n"), std::string::npos);
+  EXPECT_EQ(c.Command("ETRN"), "500 Syntax: ETRN domain\r\n");
+  EXPECT_EQ(c.Command("ETRN a b"), "500 Syntax: ETRN domain\r\n");
+  EXPECT_EQ(c.Command("ETRN .relay.example"), "501 Error: invalid parameter syntax\r\n");
+  EXPECT_EQ(c.Command("ETRN other.example"), "459 <other.example>: service unavailable\r\n");
+  EXPECT_EQ(c.Command("ETRN blocked.relay.example"),
+            "554 5.7.1 <blocked.relay.example>: Etrn command rejected: not you\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("ETRN relay.example"), "503 Error: MAIL transaction in progress\r\n");
+  EXPECT_EQ(c.Command("RSET"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(c.Command("ETRN #relay.example"), "250 Queuing started\r\n");
+  // The deferred message was tried again at once (and deferred again:
+  // defer_transports still holds it).
+  for (int i = 0; i < 200 && attempts() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(attempts(), 2u) << server_.log();
 }
 
 TEST_F(Dialogue, SequencingAndSyntaxErrors) {
