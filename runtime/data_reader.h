@@ -58,7 +58,7 @@ class DataReader {
   // not passed to the sink. The session answers SizeExceededReply().
   bool size_exceeded() const { return size_exceeded_; }
   static constexpr std::string_view SizeExceededReply() {
-    return "552 5.3.4 Message size exceeds fixed limit";
+    return "552 5.3.4 Error: message file too big";
   }
   // Content bytes counted so far (one LF per line).
   uint64_t message_size() const { return size_; }

@@ -11,6 +11,7 @@
 
 #include "asio/experimental/awaitable_operators.hpp"
 #include "runtime/data_reader.h"
+#include "runtime/queue_file_size.h"
 #include "runtime/queue_id.h"
 #include "runtime/service_params.h"
 #include "runtime/smtp_command.h"
@@ -136,6 +137,9 @@ class Session {
   asio::awaitable<void> DoEhlo(const SmtpCommand& cmd, bool esmtp);
   asio::awaitable<void> DoMail(const SmtpCommand& cmd);
   void DoEtrn(const SmtpCommand& cmd);
+  bool TooBigForPostfix(const CleanupEnvelope& env, const NewMessage& message,
+                        std::string_view content) const;
+  void RefuseTooBig();
   asio::awaitable<void> DoRcpt(const SmtpCommand& cmd);
   // false: the connection is gone.
   asio::awaitable<bool> DoData();
@@ -181,6 +185,8 @@ class Session {
   std::vector<std::string> recipients_;
   std::vector<uint8_t> recipient_notify_;  // parallel to recipients_
   std::vector<std::string> recipient_orcpt_;
+  std::string server_addr_;  // the listener's address and port (queue_file_size.h)
+  uint16_t server_port_ = 0;
   AccessVerdict effects_;  // accumulated HOLD/DISCARD/FILTER/... of this transaction
   QueueIdReservation reservation_;
 };
@@ -451,6 +457,43 @@ void Session::DoEtrn(const SmtpCommand& cmd) {
   Reply("250 Queuing started");
 }
 
+// message_size_limit as Postfix applies it: to its queue file, envelope
+// records included (queue_file_size.h).
+bool Session::TooBigForPostfix(const CleanupEnvelope& env, const NewMessage& message,
+                               std::string_view content) const {
+  if (s_.message_size_limit == 0) return false;
+  QueueFileEnvelope e;
+  e.queue_id = facts_.queue_id;
+  e.arrival_micros = env.now_micros;
+  e.local_rewrite_context = env.local_rewrite_context;
+  e.sender = message.sender;
+  e.client_name = facts_.client_name;
+  e.reverse_client_name = facts_.reverse_client_name;
+  e.client_addr = facts_.client_addr;
+  e.client_port = facts_.client_port;
+  e.server_addr = server_addr_;
+  e.server_port = server_port_;
+  e.helo = facts_.helo;
+  e.protocol = facts_.protocol;
+  for (size_t i = 0; i < message.recipients.size(); ++i) {
+    QueueFileEnvelope::Recipient r;
+    r.address = message.recipients[i];
+    r.original = i < message.original_recipients.size() ? message.original_recipients[i]
+                                                        : message.recipients[i];
+    if (i < message.recipient_orcpt.size()) r.orcpt = message.recipient_orcpt[i];
+    e.recipients.push_back(std::move(r));
+  }
+  return ExceedsPostfixMessageLimit(e, content, s_.message_size_limit, s_.line_length_limit);
+}
+
+// Postfix's reply and cleanup's log line for a message over the limit.
+void Session::RefuseTooBig() {
+  logs_.Warning("cleanup", Cat(facts_.queue_id.empty() ? std::string("NOQUEUE") : facts_.queue_id,
+                               ": queue file size limit exceeded"));
+  Reply(DataReader::SizeExceededReply());
+  ResetTransaction();
+}
+
 // Waits for the queue to report the message durable.
 asio::awaitable<absl::StatusOr<std::string>> EnqueueDurable(QueueStore& queue,
                                                              const NewMessage& message,
@@ -516,11 +559,7 @@ asio::awaitable<bool> Session::DoData() {
   }
   facts_.size = reader.message_size();
   if (reader.size_exceeded()) {
-    Reply(DataReader::SizeExceededReply());
-    Log(Cat("NOQUEUE: reject: END-OF-MESSAGE from ", Client(), ": ",
-            DataReader::SizeExceededReply(), "; from=<", facts_.sender.value_or(""), "> proto=",
-            facts_.protocol, " helo=<", facts_.helo, ">"));
-    ResetTransaction();
+    RefuseTooBig();
     co_return true;
   }
   v = service_->access->Check(SmtpdStage::kEndOfData, facts_);
@@ -566,6 +605,11 @@ asio::awaitable<bool> Session::DoData() {
   cleaned.message.reserved = reservation_;
   for (const std::string& l : cleaned.log_lines) logs_.Info("cleanup", l);
   std::string id = facts_.queue_id;
+  if (cleaned.disposition == CleanupResult::Disposition::kQueue &&
+      TooBigForPostfix(env, cleaned.message, cleaned.content)) {
+    RefuseTooBig();
+    co_return true;
+  }
   switch (cleaned.disposition) {
     case CleanupResult::Disposition::kReject:
     case CleanupResult::Disposition::kDefer:
@@ -606,6 +650,13 @@ asio::awaitable<void> Session::Run() {
     addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
   facts_.client_addr = addr.to_string();
   facts_.client_port = peer.port();
+  if (asio::ip::tcp::endpoint local = socket_.local_endpoint(ec); !ec) {
+    asio::ip::address la = local.address();
+    if (la.is_v6() && la.to_v6().is_v4_mapped())
+      la = asio::ip::make_address_v4(asio::ip::v4_mapped, la.to_v6());
+    server_addr_ = la.to_string();
+    server_port_ = local.port();
+  }
   if (s_.peername_lookup && ctx_.lookup_pool) {
     std::string a = facts_.client_addr;
     std::string name;

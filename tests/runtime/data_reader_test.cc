@@ -175,7 +175,7 @@ TEST(DataReader, SizeLimitStopsContentButFindsTheEnd) {
   EXPECT_TRUE(o.done);
   EXPECT_TRUE(o.exceeded);
   EXPECT_EQ(Lines(o), (std::vector<std::string>{"12345", "123"}));
-  EXPECT_EQ(DataReader::SizeExceededReply(), "552 5.3.4 Message size exceeds fixed limit");
+  EXPECT_EQ(DataReader::SizeExceededReply(), "552 5.3.4 Error: message file too big");
 }
 
 TEST(DataReader, ExactlyAtTheSizeLimitIsAccepted) {
