@@ -228,7 +228,7 @@ SmtpVerb LookupVerb(std::string_view verb) {
       {"VRFY", SmtpVerb::kVrfy},
       {"ETRN", SmtpVerb::kEtrn},
       {"STARTTLS", SmtpVerb::kNotImplemented},
-      {"BDAT", SmtpVerb::kNotImplemented},
+      {"BDAT", SmtpVerb::kBdat},
       {"AUTH", SmtpVerb::kAuth},
       {"XCLIENT", SmtpVerb::kUnauthorized},
       {"XFORWARD", SmtpVerb::kUnauthorized},
@@ -658,6 +658,23 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
     case SmtpVerb::kEtrn:
       out.command.argument = JoinWords(SplitWords(rest), 0);
       return out;
+    case SmtpVerb::kBdat: {
+      words = SplitWords(rest);
+      bool ok = !words.empty() && words.size() <= 2 && !words[0].empty() && words[0].size() <= 18;
+      uint64_t count = 0;
+      for (size_t k = 0; ok && k < words[0].size(); ++k) {
+        if (!absl::ascii_isdigit(static_cast<unsigned char>(words[0][k]))) ok = false;
+        count = count * 10 + static_cast<uint64_t>(words[0][k] - '0');
+      }
+      if (ok && words.size() == 2) ok = EqualsIgnoreCase(words[1], "LAST");
+      if (!ok) {
+        out.reply = "521 5.5.4 Syntax: BDAT count [LAST]";
+        return out;
+      }
+      out.command.size = count;
+      out.command.last = words.size() == 2;
+      return out;
+    }
     case SmtpVerb::kNotImplemented:
       out.reply = kNotImplemented;
       return out;

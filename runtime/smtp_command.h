@@ -37,7 +37,11 @@ enum class SmtpVerb {
   // ETRN: `argument` holds the words after the verb joined by one space;
   // the session checks them (its state comes first in Postfix's replies).
   kEtrn,
-  // STARTTLS and BDAT, which this server does not offer: "502 5.5.1 Error:
+  // BDAT (CHUNKING): `size` holds the chunk size and `last` is set for
+  // "BDAT n LAST". A malformed one gets "521 5.5.4 Syntax: BDAT count
+  // [LAST]" and the session hangs up, as Postfix does.
+  kBdat,
+  // STARTTLS, which this server does not offer: "502 5.5.1 Error:
   // command not implemented".
   kNotImplemented,
   // AUTH while SASL is off: "503 5.5.1 Error: authentication not enabled".
@@ -74,6 +78,8 @@ struct SmtpCommand {
   SmtpBody body = SmtpBody::kUnspecified;
   // MAIL SMTPUTF8.
   bool smtputf8 = false;
+  // BDAT ... LAST.
+  bool last = false;
   // MAIL RET= and ENVID= (ENVID decoded from xtext).
   DsnRet dsn_ret = DsnRet::kUnspecified;
   std::string dsn_envid;

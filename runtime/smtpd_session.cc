@@ -143,6 +143,12 @@ class Session {
   asio::awaitable<void> DoRcpt(const SmtpCommand& cmd);
   // false: the connection is gone.
   asio::awaitable<bool> DoData();
+  asio::awaitable<void> FinishMessage(std::string message, std::string size_note);
+  // false: the connection is gone.
+  asio::awaitable<bool> DoBdat(const SmtpCommand& cmd);
+  // Takes exactly `n` bytes from the client (buffered ones first) into
+  // `out` (or drops them when `out` is null); false on timeout or EOF.
+  asio::awaitable<bool> ReadExactly(uint64_t n, std::string* out);
   asio::awaitable<void> ErrorPause();
 
   // Arms the session deadline for one read or write: smtpd_timeout from now.
@@ -185,6 +191,12 @@ class Session {
   std::vector<std::string> recipients_;
   std::vector<uint8_t> recipient_notify_;  // parallel to recipients_
   std::vector<std::string> recipient_orcpt_;
+  // CHUNKING: a BDAT transfer is under way (chunks so far in bdat_raw_), or
+  // an error in one makes the rest of its chunks be read and dropped until
+  // the LAST one (Postfix's "Discarded N bytes after earlier error").
+  bool bdat_ = false;
+  bool bdat_discard_ = false;
+  std::string bdat_raw_;
   std::string server_addr_;  // the listener's address and port (queue_file_size.h)
   uint16_t server_port_ = 0;
   AccessVerdict effects_;  // accumulated HOLD/DISCARD/FILTER/... of this transaction
@@ -194,6 +206,9 @@ class Session {
 void Session::ResetTransaction() {
   in_mail_ = false;
   body_8bitmime_ = false;
+  bdat_ = false;
+  bdat_discard_ = false;
+  bdat_raw_.clear();
   message_flags_ = 0;
   dsn_envid_.clear();
   facts_.smtputf8 = false;
@@ -347,6 +362,7 @@ asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
   if (Offered("8bitmime")) keywords.emplace_back("8BITMIME");
   if (Offered("dsn")) keywords.emplace_back("DSN");
   if (s_.smtputf8_enable && Offered("smtputf8")) keywords.emplace_back("SMTPUTF8");
+  if (Offered("chunking")) keywords.emplace_back("CHUNKING");
   Reply(Cat(keywords.empty() ? "250 " : "250-", s_.myhostname));
   for (size_t i = 0; i < keywords.size(); ++i)
     Reply(Cat(i + 1 == keywords.size() ? "250 " : "250-", keywords[i]));
@@ -359,6 +375,10 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
   }
   if (in_mail_) {
     Reply("503 5.5.1 Error: nested MAIL command");
+    co_return;
+  }
+  if (bdat_discard_) {
+    Reply("503 5.5.1 Error: MAIL after BDAT");
     co_return;
   }
   if (!connect_refusal_.empty()) {
@@ -392,6 +412,10 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
 }
 
 asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
+  if (bdat_ || (bdat_discard_ && in_mail_)) {
+    Reply("503 5.5.1 Error: RCPT after BDAT");
+    co_return;
+  }
   if (!in_mail_) {
     Reply("503 5.5.1 Error: need MAIL command");
     co_return;
@@ -513,6 +537,10 @@ asio::awaitable<absl::StatusOr<std::string>> EnqueueDurable(QueueStore& queue,
 }
 
 asio::awaitable<bool> Session::DoData() {
+  if (bdat_ || bdat_discard_) {
+    Reply("503 5.5.1 Error: DATA after BDAT");
+    co_return true;
+  }
   // Postfix's replies: no transaction at all asks for RCPT; a transaction
   // whose recipients were all refused (or never given) has none valid.
   if (recipients_.empty()) {
@@ -562,12 +590,117 @@ asio::awaitable<bool> Session::DoData() {
     RefuseTooBig();
     co_return true;
   }
-  v = service_->access->Check(SmtpdStage::kEndOfData, facts_);
-  refused = Refusal(v);
+  co_await FinishMessage(std::move(message), "");
+  co_return true;
+}
+
+asio::awaitable<bool> Session::ReadExactly(uint64_t n, std::string* out) {
+  while (n > 0) {
+    if (in_pos_ < in_.size()) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n, in_.size() - in_pos_));
+      if (out) out->append(in_, in_pos_, take);
+      in_pos_ += take;
+      n -= take;
+      continue;
+    }
+    ReadResult r = co_await ReadMore();
+    if (r == ReadResult::kTimeout) {
+      Log(Cat("timeout after BDAT from ", Client()));
+      Reply(Cat("421 4.4.2 ", s_.myhostname, " Error: timeout exceeded"));
+      co_await Flush();
+      co_return false;
+    }
+    if (r == ReadResult::kEof) {
+      Log(Cat("lost connection after BDAT from ", Client()));
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+// BDAT (RFC 3030) with Postfix 3.7's replies: "250 2.0.0 Ok: N bytes" per
+// chunk, "Ok: N bytes queued as ID" after the LAST one (N counted as for
+// DATA), errors that drop the rest of the transfer, and the size limit
+// checked before a chunk is read.
+asio::awaitable<bool> Session::DoBdat(const SmtpCommand& cmd) {
+  const uint64_t n = cmd.size.value_or(0);
+  if (bdat_discard_) {
+    if (!co_await ReadExactly(n, nullptr)) co_return false;
+    Reply(Cat("551 5.0.0 Discarded ", n, " bytes after earlier error"));
+    if (cmd.last) ResetTransaction();
+    co_return true;
+  }
+  std::string refusal;
+  if (!bdat_) {
+    if (recipients_.empty()) {
+      refusal = in_mail_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command";
+    } else {
+      facts_.recipient = recipients_.front();
+      AccessVerdict v = service_->access->Check(SmtpdStage::kData, facts_);
+      refusal = Refusal(v);
+      if (refusal.empty()) Merge(v);
+    }
+  }
+  if (refusal.empty() && s_.message_size_limit &&
+      bdat_raw_.size() + n > s_.message_size_limit) {
+    // Refused before reading: the chunk's bytes are read as commands next.
+    Reply("552 5.3.4 Chunk exceeds message size limit");
+    bdat_ = false;
+    bdat_raw_.clear();
+    bdat_discard_ = true;
+    co_return true;
+  }
+  if (!refusal.empty()) {
+    // The transaction stays (a RCPT now is "after BDAT"); the rest of the
+    // transfer is dropped up to its LAST chunk.
+    if (!co_await ReadExactly(n, nullptr)) co_return false;
+    Reply(refusal);
+    bdat_ = false;
+    bdat_raw_.clear();
+    if (cmd.last) {
+      ResetTransaction();
+    } else {
+      bdat_discard_ = true;
+    }
+    co_return true;
+  }
+  bdat_ = true;
+  if (!co_await ReadExactly(n, &bdat_raw_)) co_return false;
+  if (!cmd.last) {
+    Reply(Cat("250 2.0.0 Ok: ", n, " bytes"));
+    co_return true;
+  }
+  // CR LF and bare LF end lines; a last line without an end counts as one.
+  std::string message;
+  message.reserve(bdat_raw_.size());
+  uint64_t size = 0;
+  size_t pos = 0;
+  while (pos < bdat_raw_.size()) {
+    size_t nl = bdat_raw_.find('\n', pos);
+    size_t end = nl == std::string::npos ? bdat_raw_.size() : nl;
+    size_t line_end = end;
+    if (nl != std::string::npos && line_end > pos && bdat_raw_[line_end - 1] == '\r') --line_end;
+    message.append(bdat_raw_, pos, line_end - pos);
+    message.push_back('\n');
+    size += line_end - pos + 2;
+    pos = nl == std::string::npos ? bdat_raw_.size() : nl + 1;
+  }
+  bdat_raw_.clear();
+  facts_.size = size;
+  co_await FinishMessage(std::move(message), Cat(size, " bytes "));
+  co_return true;
+}
+
+// The end of a message, from DATA or the last BDAT chunk: end-of-data
+// restrictions, cleanup, Postfix's size limit, the queue, the 250.
+// `size_note` goes between "Ok: " and "queued as" ("20 bytes " for BDAT).
+asio::awaitable<void> Session::FinishMessage(std::string message, std::string size_note) {
+  AccessVerdict v = service_->access->Check(SmtpdStage::kEndOfData, facts_);
+  std::string refused = Refusal(v);
   if (!refused.empty()) {
     Reply(refused);
     ResetTransaction();
-    co_return true;
+    co_return;
   }
   Merge(v);
 
@@ -608,18 +741,18 @@ asio::awaitable<bool> Session::DoData() {
   if (cleaned.disposition == CleanupResult::Disposition::kQueue &&
       TooBigForPostfix(env, cleaned.message, cleaned.content)) {
     RefuseTooBig();
-    co_return true;
+    co_return;
   }
   switch (cleaned.disposition) {
     case CleanupResult::Disposition::kReject:
     case CleanupResult::Disposition::kDefer:
       Reply(cleaned.reply);
       ResetTransaction();
-      co_return true;
+      co_return;
     case CleanupResult::Disposition::kDiscard:
-      Reply(Cat("250 2.0.0 Ok: queued as ", id));
+      Reply(Cat("250 2.0.0 Ok: ", size_note, "queued as ", id));
       ResetTransaction();
-      co_return true;
+      co_return;
     case CleanupResult::Disposition::kQueue:
       break;
   }
@@ -634,11 +767,11 @@ asio::awaitable<bool> Session::DoData() {
       logs_.Info("cleanup", Cat(id, ": hold: ", cleaned.message.hold_reason.empty()
                                                        ? std::string("message held")
                                                        : cleaned.message.hold_reason));
-    Reply(Cat("250 2.0.0 Ok: queued as ", *queued));
+    Reply(Cat("250 2.0.0 Ok: ", size_note, "queued as ", *queued));
     if (ctx_.on_queued) ctx_.on_queued(*queued);
   }
   ResetTransaction();
-  co_return true;
+  co_return;
 }
 
 asio::awaitable<void> Session::Run() {
@@ -727,6 +860,10 @@ asio::awaitable<void> Session::Run() {
         co_await Flush();
         break;
       }
+      if (parsed.command.verb == SmtpVerb::kBdat) {  // 521: the chunk's extent is unknown
+        co_await Flush();
+        break;
+      }
       Count(parsed.command.verb == SmtpVerb::kUnknown ? "unknown" : Cat(verb));
     } else {
       const SmtpCommand& cmd = parsed.command;
@@ -746,6 +883,10 @@ asio::awaitable<void> Session::Run() {
           break;
         case SmtpVerb::kNoop: Count("noop"); Reply("250 2.0.0 Ok"); break;
         case SmtpVerb::kEtrn: Count("etrn"); DoEtrn(cmd); break;
+        case SmtpVerb::kBdat:
+          Count("bdat");
+          alive = co_await DoBdat(cmd);
+          break;
         case SmtpVerb::kQuit:
           Count("quit");
           Reply("221 2.0.0 Bye");

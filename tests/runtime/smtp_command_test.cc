@@ -313,7 +313,7 @@ TEST(SmtpCommand, Vrfy) {
 }
 
 TEST(SmtpCommand, ExtensionsWeDoNotOfferAreNotImplemented) {
-  for (std::string_view line : {"STARTTLS", "BDAT 100 LAST"}) {
+  for (std::string_view line : {"STARTTLS"}) {
     auto p = Parse(line);
     EXPECT_EQ(p.command.verb, SmtpVerb::kNotImplemented) << line;
     EXPECT_EQ(p.reply, "502 5.5.1 Error: command not implemented") << line;
@@ -322,6 +322,22 @@ TEST(SmtpCommand, ExtensionsWeDoNotOfferAreNotImplemented) {
 
 // Postfix 3.7.11's replies with SASL off and no authorized XCLIENT/XFORWARD
 // clients; HELP, EXPN and TURN are not commands it knows.
+TEST(SmtpCommand, BdatCountAndLast) {
+  auto p = Parse("BDAT 100 last");
+  ASSERT_TRUE(p.ok()) << p.reply;
+  EXPECT_EQ(p.command.verb, SmtpVerb::kBdat);
+  EXPECT_EQ(p.command.size, 100u);
+  EXPECT_TRUE(p.command.last);
+  p = Parse("BDAT 0");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.command.size, 0u);
+  EXPECT_FALSE(p.command.last);
+  for (std::string_view bad : {"BDAT", "BDAT abc", "BDAT -1", "BDAT 5 FOO", "BDAT 5 LAST x",
+                               "BDAT 9999999999999999999"}) {
+    EXPECT_EQ(Parse(bad).reply, "521 5.5.4 Syntax: BDAT count [LAST]") << bad;
+  }
+}
+
 TEST(SmtpCommand, EtrnKeepsItsWordsForTheSession) {
   auto p = Parse("ETRN  #relay.example ");
   ASSERT_TRUE(p.ok()) << p.reply;

@@ -81,7 +81,8 @@ TEST_F(Dialogue, AcceptsAndQueuesAMessageDurably) {
   std::string ehlo = c.Command("EHLO client.example.com");
   EXPECT_EQ(ehlo,
             "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
-            "250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n");
+            "250-ETRN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n"
+            "250 CHUNKING\r\n");
   EXPECT_EQ(c.Command("MAIL FROM:<alice@example.com> SIZE=100 BODY=8BITMIME"), "250 2.1.0 Ok\r\n");
   EXPECT_EQ(c.Command("RCPT TO:<bob@relay.example>"), "250 2.1.5 Ok\r\n");
   EXPECT_EQ(c.Command("DATA"), "354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -137,7 +138,7 @@ TEST_F(Dialogue, PipelinedCommandsGetTheirRepliesInOrder) {
 }
 
 TEST_F(Dialogue, DiscardedEhloKeywordsAreNeitherShownNorAccepted) {
-  Boot("smtpd_discard_ehlo_keywords = DSN, smtputf8, vrfy, etrn\n");
+  Boot("smtpd_discard_ehlo_keywords = DSN, smtputf8, vrfy, etrn, chunking\n");
   SmtpTestClient c(server_.port());
   c.Reply();
   EXPECT_EQ(c.Command("EHLO client.example.com"),
@@ -225,6 +226,54 @@ TEST_F(Dialogue, EtrnRepliesAndFlushesTheSite) {
   for (int i = 0; i < 200 && attempts() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(attempts(), 2u) << server_.log();
+}
+
+// CHUNKING with the replies a live Postfix 3.7.11 gave to the same
+// commands, and the message queued as DATA would queue it.
+TEST_F(Dialogue, BdatChunksAndTheirErrors) {
+  Boot("");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  c.Command("EHLO client.example.com");
+  auto bdat = [&](const std::string& command, const std::string& chunk) {
+    c.Send(command + "\r\n" + chunk);
+    return c.Reply();
+  };
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(bdat("BDAT 10", "Subject: x"), "250 2.0.0 Ok: 10 bytes\r\n");
+  EXPECT_EQ(bdat("BDAT 13", "\r\n\r\nbody\r\n..x"), "250 2.0.0 Ok: 13 bytes\r\n");
+  std::string last = bdat("BDAT 2 LAST", "\r\n");
+  // Counted as for DATA: two bytes per line ("Subject: x", "", "body", "..x").
+  EXPECT_EQ(last.rfind("250 2.0.0 Ok: 25 bytes queued as ", 0), 0u) << last;
+  std::string id = last.substr(33, last.size() - 35);
+  std::string content = server_.Phctl({"show", id});
+  // No dot-unstuffing in chunks; cleanup adds the missing headers as for DATA.
+  EXPECT_NE(content.find("\nSubject: x\n"), std::string::npos) << content;
+  EXPECT_NE(content.find("\n\nbody\n..x\n"), std::string::npos) << content;
+
+  // No transaction: the chunk is read and dropped, and so is the rest of the
+  // transfer up to its LAST chunk.
+  EXPECT_EQ(bdat("BDAT 3", "abc"), "503 5.5.1 Error: need RCPT command\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "503 5.5.1 Error: MAIL after BDAT\r\n");
+  EXPECT_EQ(c.Command("DATA"), "503 5.5.1 Error: DATA after BDAT\r\n");
+  EXPECT_EQ(bdat("BDAT 2 LAST", "xy"),
+            "551 5.0.0 Discarded 2 bytes after earlier error\r\n");
+  // A transaction without recipients.
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(bdat("BDAT 3", "abc"), "554 5.5.1 Error: no valid recipients\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"), "503 5.5.1 Error: RCPT after BDAT\r\n");
+  EXPECT_EQ(c.Command("RSET"), "250 2.0.0 Ok\r\n");
+  // DATA and RCPT in the middle of a transfer.
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(bdat("BDAT 4", "ab\r\n"), "250 2.0.0 Ok: 4 bytes\r\n");
+  EXPECT_EQ(c.Command("DATA"), "503 5.5.1 Error: DATA after BDAT\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<c@relay.example>"), "503 5.5.1 Error: RCPT after BDAT\r\n");
+  EXPECT_EQ(c.Command("RSET"), "250 2.0.0 Ok\r\n");
+  // A malformed BDAT cannot be skipped: 521 and the server hangs up.
+  EXPECT_EQ(c.Command("BDAT abc"), "521 5.5.4 Syntax: BDAT count [LAST]\r\n");
+  EXPECT_EQ(c.Reply(), "");
 }
 
 TEST_F(Dialogue, SequencingAndSyntaxErrors) {
