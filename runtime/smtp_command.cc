@@ -473,8 +473,10 @@ bool ValidEnvelopeDomain(std::string_view domain) {
 namespace {
 
 // Drops what RFC 822 lets surround an address and Postfix's parser ignores:
-// whitespace and (comments) outside quotes. Backslash escapes and quoted
-// strings are kept as they are. nullopt for an unbalanced comment.
+// (comments) outside quotes, and blanks at either end ("< a@b >"). Blanks
+// between the words of an address ("<a b@c>") are left for the address
+// check to refuse, as Postfix does. Backslash escapes and quoted strings
+// are kept as they are. nullopt for an unbalanced comment.
 std::optional<std::string> DropBlanksAndComments(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -501,12 +503,15 @@ std::optional<std::string> DropBlanksAndComments(std::string_view s) {
         depth = 1;
         continue;
       }
-      if (IsSpace(c)) continue;
     }
     out += c;
   }
   if (depth != 0 || quoted) return std::nullopt;
-  return out;
+  size_t first = 0;
+  while (first < out.size() && IsSpace(out[first])) ++first;
+  size_t last = out.size();
+  while (last > first && IsSpace(out[last - 1])) --last;
+  return out.substr(first, last - first);
 }
 
 // What may follow the address's closing '>' in the same word: more '>',

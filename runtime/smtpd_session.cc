@@ -196,6 +196,7 @@ class Session {
   // the LAST one (Postfix's "Discarded N bytes after earlier error").
   bool bdat_ = false;
   bool bdat_discard_ = false;
+  uint64_t refused_size_ = 0;  // a MAIL SIZE= over the limit, until RSET
   std::string bdat_raw_;
   std::string server_addr_;  // the listener's address and port (queue_file_size.h)
   uint16_t server_port_ = 0;
@@ -209,6 +210,7 @@ void Session::ResetTransaction() {
   bdat_ = false;
   bdat_discard_ = false;
   bdat_raw_.clear();
+  refused_size_ = 0;
   message_flags_ = 0;
   dsn_envid_.clear();
   facts_.smtputf8 = false;
@@ -385,10 +387,15 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
     Reply(connect_refusal_);
     co_return;
   }
-  if (cmd.size && s_.message_size_limit && *cmd.size > s_.message_size_limit) {
+  // As in Postfix, a SIZE= that was refused stays until the transaction is
+  // reset: a second MAIL without SIZE= is refused for it too.
+  if (cmd.size) refused_size_ = *cmd.size;
+  uint64_t size = cmd.size.value_or(refused_size_);
+  if (s_.message_size_limit && size > s_.message_size_limit) {
     Reply("552 5.3.4 Message size exceeds fixed limit");
     co_return;
   }
+  refused_size_ = 0;
   facts_.sender = cmd.address;
   facts_.size = cmd.size.value_or(0);
   facts_.smtputf8 = cmd.smtputf8;
@@ -854,7 +861,22 @@ asio::awaitable<void> Session::Run() {
     last_command_ = verb.empty() ? "UNKNOWN" : verb;
     size_t before = out_.size();
     if (!parsed.ok()) {
-      Reply(parsed.reply);
+      // Postfix checks the session state before the syntax of MAIL and RCPT.
+      std::string state_reply;
+      if (parsed.command.verb == SmtpVerb::kMail) {
+        if (s_.helo_required && facts_.helo.empty())
+          state_reply = "503 5.5.1 Error: send HELO/EHLO first";
+        else if (in_mail_)
+          state_reply = "503 5.5.1 Error: nested MAIL command";
+        else if (bdat_discard_)
+          state_reply = "503 5.5.1 Error: MAIL after BDAT";
+      } else if (parsed.command.verb == SmtpVerb::kRcpt) {
+        if (bdat_ || (bdat_discard_ && in_mail_))
+          state_reply = "503 5.5.1 Error: RCPT after BDAT";
+        else if (!in_mail_)
+          state_reply = "503 5.5.1 Error: need MAIL command";
+      }
+      Reply(state_reply.empty() ? parsed.reply : state_reply);
       if (parsed.command.verb == SmtpVerb::kForbidden) {
         Log(Cat("warning: non-SMTP command from ", Client(), ": ", line.substr(0, 100)));
         co_await Flush();

@@ -172,6 +172,8 @@ TEST(SmtpCommand, LenientAddressFormsAsPostfix) {
   }
   EXPECT_EQ(Parse("RCPT TO:<\"\">").reply, "501 5.1.3 Bad recipient address syntax");
   EXPECT_EQ(Parse("VRFY a b c").reply, "501 5.1.3 Bad recipient address syntax");
+  // Blanks only at the ends of the bracketed address.
+  EXPECT_EQ(Parse("MAIL FROM:<a b@example.com>").reply, "501 5.1.7 Bad sender address syntax");
 }
 
 TEST(SmtpCommand, AddressLiterals) {

@@ -276,6 +276,20 @@ TEST_F(Dialogue, BdatChunksAndTheirErrors) {
   EXPECT_EQ(c.Reply(), "");
 }
 
+// Postfix 3.7.11 checks the session state before the syntax of MAIL/RCPT.
+TEST_F(Dialogue, StateIsCheckedBeforeSyntax) {
+  Boot("");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  c.Command("EHLO client.example.com");
+  EXPECT_EQ(c.Command("RCPT TO:"), "503 5.5.1 Error: need MAIL command\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com> FOO=bar"),
+            "503 5.5.1 Error: nested MAIL command\r\n");
+  EXPECT_EQ(c.Command("MAIL"), "503 5.5.1 Error: nested MAIL command\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:"), "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+}
+
 TEST_F(Dialogue, SequencingAndSyntaxErrors) {
   Boot("smtpd_helo_required = yes\nalias_maps =\n");
   SmtpTestClient c(server_.port());
@@ -333,6 +347,10 @@ TEST_F(Dialogue, SizeLimitAtMailAndAtEndOfData) {
   EXPECT_NE(c.Command("EHLO a.example").find("250-SIZE 1000\r\n"), std::string::npos);
   EXPECT_EQ(c.Command("MAIL FROM:<a@example.com> SIZE=5000"),
             "552 5.3.4 Message size exceeds fixed limit\r\n");
+  // As in a live Postfix 3.7.11, the refused SIZE= stays until RSET.
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"),
+            "552 5.3.4 Message size exceeds fixed limit\r\n");
+  EXPECT_EQ(c.Command("RSET"), "250 2.0.0 Ok\r\n");
   EXPECT_EQ(Code(c.Command("MAIL FROM:<a@example.com>")), "250");
   EXPECT_EQ(Code(c.Command("RCPT TO:<b@relay.example>")), "250");
   EXPECT_EQ(Code(c.Command("DATA")), "354");
