@@ -135,6 +135,10 @@ class Session {
     return true;
   }
   asio::awaitable<void> DoEhlo(const SmtpCommand& cmd, bool esmtp);
+  // Why MAIL / RCPT cannot be taken in this state ("" when they can):
+  // Postfix answers these before looking at the command's syntax.
+  std::string_view MailStateRefusal() const;
+  std::string_view RcptStateRefusal() const;
   asio::awaitable<void> DoMail(const SmtpCommand& cmd);
   void DoEtrn(const SmtpCommand& cmd);
   bool TooBigForPostfix(const CleanupEnvelope& env, const NewMessage& message,
@@ -370,17 +374,22 @@ asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
     Reply(Cat(i + 1 == keywords.size() ? "250 " : "250-", keywords[i]));
 }
 
+std::string_view Session::MailStateRefusal() const {
+  if (s_.helo_required && facts_.helo.empty()) return "503 5.5.1 Error: send HELO/EHLO first";
+  if (in_mail_) return "503 5.5.1 Error: nested MAIL command";
+  if (bdat_discard_) return "503 5.5.1 Error: MAIL after BDAT";
+  return "";
+}
+
+std::string_view Session::RcptStateRefusal() const {
+  if (bdat_ || (bdat_discard_ && in_mail_)) return "503 5.5.1 Error: RCPT after BDAT";
+  if (!in_mail_) return "503 5.5.1 Error: need MAIL command";
+  return "";
+}
+
 asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
-  if (s_.helo_required && facts_.helo.empty()) {
-    Reply("503 5.5.1 Error: send HELO/EHLO first");
-    co_return;
-  }
-  if (in_mail_) {
-    Reply("503 5.5.1 Error: nested MAIL command");
-    co_return;
-  }
-  if (bdat_discard_) {
-    Reply("503 5.5.1 Error: MAIL after BDAT");
+  if (std::string_view refused = MailStateRefusal(); !refused.empty()) {
+    Reply(refused);
     co_return;
   }
   if (!connect_refusal_.empty()) {
@@ -419,12 +428,8 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
 }
 
 asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
-  if (bdat_ || (bdat_discard_ && in_mail_)) {
-    Reply("503 5.5.1 Error: RCPT after BDAT");
-    co_return;
-  }
-  if (!in_mail_) {
-    Reply("503 5.5.1 Error: need MAIL command");
+  if (std::string_view refused = RcptStateRefusal(); !refused.empty()) {
+    Reply(refused);
     co_return;
   }
   if (recipients_.size() >= s_.recipient_limit) {
@@ -862,21 +867,10 @@ asio::awaitable<void> Session::Run() {
     size_t before = out_.size();
     if (!parsed.ok()) {
       // Postfix checks the session state before the syntax of MAIL and RCPT.
-      std::string state_reply;
-      if (parsed.command.verb == SmtpVerb::kMail) {
-        if (s_.helo_required && facts_.helo.empty())
-          state_reply = "503 5.5.1 Error: send HELO/EHLO first";
-        else if (in_mail_)
-          state_reply = "503 5.5.1 Error: nested MAIL command";
-        else if (bdat_discard_)
-          state_reply = "503 5.5.1 Error: MAIL after BDAT";
-      } else if (parsed.command.verb == SmtpVerb::kRcpt) {
-        if (bdat_ || (bdat_discard_ && in_mail_))
-          state_reply = "503 5.5.1 Error: RCPT after BDAT";
-        else if (!in_mail_)
-          state_reply = "503 5.5.1 Error: need MAIL command";
-      }
-      Reply(state_reply.empty() ? parsed.reply : state_reply);
+      std::string_view state_reply;
+      if (parsed.command.verb == SmtpVerb::kMail) state_reply = MailStateRefusal();
+      if (parsed.command.verb == SmtpVerb::kRcpt) state_reply = RcptStateRefusal();
+      Reply(state_reply.empty() ? std::string_view(parsed.reply) : state_reply);
       if (parsed.command.verb == SmtpVerb::kForbidden) {
         Log(Cat("warning: non-SMTP command from ", Client(), ": ", line.substr(0, 100)));
         co_await Flush();
