@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "tables/casefold.h"
+#include "tables/message_walker.h"
 
 namespace posthaste::runtime {
 namespace {
@@ -196,19 +198,6 @@ size_t FindUnquoted(std::string_view s, char ch, bool last) {
     }
   }
   return found;
-}
-
-// A first word like "Subject:" or "From:x": message headers sent as
-// commands (a client that ignored a refused DATA). Postfix hangs up on
-// these as on smtpd_forbidden_commands.
-bool LooksLikeHeader(std::string_view word) {
-  size_t colon = word.find(':');
-  if (colon == 0 || colon == std::string_view::npos) return false;
-  for (size_t i = 0; i < colon; ++i) {
-    auto c = static_cast<unsigned char>(word[i]);
-    if (c <= ' ' || c >= 0x7f) return false;
-  }
-  return true;
 }
 
 SmtpVerb LookupVerb(std::string_view verb) {
@@ -422,41 +411,6 @@ std::optional<std::string> DecodeXtext(std::string_view text) {
   return out;
 }
 
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += len;
-  }
-  return true;
-}
-
 bool ValidEnvelopeDomain(std::string_view domain) {
   if (domain.size() >= 2 && domain.front() == '[' && domain.back() == ']') {
     std::string_view literal = domain.substr(1, domain.size() - 2);
@@ -590,7 +544,7 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
     out.reply = kBadSyntax;
     return out;
   }
-  if (options.smtputf8_enable && !ValidUtf8(line)) {
+  if (options.smtputf8_enable && !tables::IsValidUtf8(line)) {
     out.reply = kBadUtf8;
     return out;
   }
@@ -608,8 +562,10 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
   // smtpd_forbidden_commands pattern /^[^A-Z]/.
   out.command.verb_text = std::string(verb);
   SmtpVerb kind = LookupVerb(verb);
+  // A first word like "Subject:" is a message header sent as a command (a
+  // client that ignored a refused DATA): Postfix hangs up on it as well.
   if (kind == SmtpVerb::kUnknown &&
-      (!absl::ascii_isalpha(static_cast<unsigned char>(verb[0])) || LooksLikeHeader(verb))) {
+      (!absl::ascii_isalpha(static_cast<unsigned char>(verb[0])) || tables::HeaderNameLength(verb) > 0)) {
     kind = SmtpVerb::kForbidden;
   }
   out.command.verb = kind;

@@ -135,8 +135,4 @@ bool ValidEnvelopeDomain(std::string_view domain);
 std::optional<std::string> DecodeXtext(std::string_view text);
 // (The smtp client's XtextEncode is the reverse.)
 
-// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code
-// points past U+10FFFF).
-bool ValidUtf8(std::string_view s);
-
 }  // namespace posthaste::runtime

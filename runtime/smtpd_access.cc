@@ -23,6 +23,7 @@
 #include "tables/address_lookup.h"
 #include "tables/casefold.h"
 #include "tables/memory_table.h"
+#include "tables/message_walker.h"
 #include "tables/route_rules.h"
 #include "tables/route_vm.h"
 #include "tables/smtpd_restrictions.h"
@@ -314,19 +315,6 @@ bool ValidUtf8Hostname(bool utf8, std::string_view name) {
   for (char& c : folded)
     if (static_cast<unsigned char>(c) >= 0x80) c = 'x';
   return ValidHostname(folded);
-}
-
-// is_header(): a header name (printable, no colon or space) then ':'.
-bool IsHeader(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == ':' || c <= ' ' || c >= 0x7f) break;
-    ++i;
-  }
-  if (i == 0) return false;
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-  return i < s.size() && s[i] == ':';
 }
 
 // The external (RFC 5321) form of an address for logging: a local part that
@@ -1291,7 +1279,7 @@ class Eval {
                  ": action PREPEND must be used before smtpd_end_of_data_restrictions"));
         return kDunno;
       }
-      if (text.empty() || !IsHeader(text)) {
+      if (text.empty() || tables::HeaderNameLength(text) == 0) {
         Warn(Cat("access table ", table, " entry \"", datum, "\" requires header: text"));
         return kDunno;
       }

@@ -9,22 +9,6 @@ namespace {
 
 bool IsBlankChar(char c) { return c == ' ' || c == '\t'; }
 
-// Length of the header name when `line` starts a header ("Name:" or
-// "Name :"), else 0. Name characters: printable ASCII except ':' and space.
-size_t HeaderNameLength(std::string_view line) {
-  size_t n = 0;
-  while (n < line.size()) {
-    unsigned char c = static_cast<unsigned char>(line[n]);
-    if (c <= 32 || c >= 127 || c == ':') break;
-    ++n;
-  }
-  if (n == 0) return 0;
-  size_t colon = n;
-  while (colon < line.size() && IsBlankChar(line[colon])) ++colon;
-  if (colon >= line.size() || line[colon] != ':') return 0;
-  return n;
-}
-
 // "Name  : value" -> "Name: value".
 std::string Canonical(std::string_view line, size_t name_length) {
   size_t colon = line.find(':', name_length);
@@ -229,6 +213,23 @@ class Walker {
 };
 
 }  // namespace
+
+// Length of the header name when `line` starts a header ("Name:" or
+// "Name :"), else 0. Name characters: printable ASCII except ':' and space.
+size_t HeaderNameLength(std::string_view line) {
+  size_t n = 0;
+  while (n < line.size()) {
+    unsigned char c = static_cast<unsigned char>(line[n]);
+    if (c <= 32 || c >= 127 || c == ':') break;
+    ++n;
+  }
+  if (n == 0) return 0;
+  size_t colon = n;
+  while (colon < line.size() && IsBlankChar(line[colon])) ++colon;
+  if (colon >= line.size() || line[colon] != ':') return 0;
+  return n;
+}
+
 
 void WalkMessage(std::string_view message, const WalkOptions& options,
                  const std::function<bool(MessagePart part, std::string_view text)>& visit) {

@@ -21,6 +21,11 @@
 
 namespace posthaste::tables {
 
+// Length of the header name when `line` starts a header ("Name:" or
+// "Name :"), else 0 (Postfix's is_header()). Name characters: printable
+// ASCII except ':' and space.
+size_t HeaderNameLength(std::string_view line);
+
 enum class MessagePart {
   kPrimaryHeader,  // header of the message itself
   kMimeHeader,     // header of a MIME part

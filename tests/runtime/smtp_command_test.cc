@@ -2,6 +2,8 @@
 // replies it gives for bad commands.
 #include "runtime/smtp_command.h"
 
+#include "tables/casefold.h"
+
 #include <gtest/gtest.h>
 
 namespace posthaste::runtime {
@@ -271,13 +273,13 @@ TEST(SmtpCommand, Xtext) {
 }
 
 TEST(SmtpCommand, CommandLinesMustBeUtf8) {
-  EXPECT_TRUE(ValidUtf8("plain ascii"));
-  EXPECT_TRUE(ValidUtf8("J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x93\xa7"));
-  EXPECT_FALSE(ValidUtf8("\xfc"));              // Latin-1
-  EXPECT_FALSE(ValidUtf8("\xc0\xaf"));          // overlong
-  EXPECT_FALSE(ValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(ValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-  EXPECT_FALSE(ValidUtf8("\xe2\x82"));          // cut short
+  EXPECT_TRUE(tables::IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(tables::IsValidUtf8("J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x93\xa7"));
+  EXPECT_FALSE(tables::IsValidUtf8("\xfc"));              // Latin-1
+  EXPECT_FALSE(tables::IsValidUtf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(tables::IsValidUtf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(tables::IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(tables::IsValidUtf8("\xe2\x82"));          // cut short
   EXPECT_EQ(Parse("MAIL FROM:<\xfc@example.com>").reply, "500 5.5.2 Error: bad UTF-8 syntax");
   auto p = Parse("MAIL FROM:<j\xc3\xbc@example.com> SMTPUTF8");
   ASSERT_TRUE(p.ok()) << p.reply;
