@@ -146,6 +146,9 @@ class Session {
   void RefuseTooBig();
   asio::awaitable<void> DoRcpt(const SmtpCommand& cmd);
   // false: the connection is gone.
+  // The checks DATA and the first BDAT chunk share: recipients, then
+  // smtpd_data_restrictions (their effects merged when they pass). "" = go on.
+  std::string DataStageRefusal();
   asio::awaitable<bool> DoData();
   asio::awaitable<void> FinishMessage(std::string message, std::string size_note);
   // false: the connection is gone.
@@ -548,25 +551,27 @@ asio::awaitable<absl::StatusOr<std::string>> EnqueueDurable(QueueStore& queue,
       asio::use_awaitable);
 }
 
+std::string Session::DataStageRefusal() {
+  // Postfix's replies: no transaction at all asks for RCPT; a transaction
+  // whose recipients were all refused (or never given) has none valid.
+  if (recipients_.empty())
+    return in_mail_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command";
+  facts_.recipient = recipients_.front();  // DATA restrictions log the first recipient
+  AccessVerdict v = service_->access->Check(SmtpdStage::kData, facts_);
+  std::string refused = Refusal(v);
+  if (refused.empty()) Merge(v);
+  return refused;
+}
+
 asio::awaitable<bool> Session::DoData() {
   if (bdat_ || bdat_discard_) {
     Reply("503 5.5.1 Error: DATA after BDAT");
     co_return true;
   }
-  // Postfix's replies: no transaction at all asks for RCPT; a transaction
-  // whose recipients were all refused (or never given) has none valid.
-  if (recipients_.empty()) {
-    Reply(in_mail_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command");
-    co_return true;
-  }
-  facts_.recipient = recipients_.front();  // DATA restrictions log the first recipient
-  AccessVerdict v = service_->access->Check(SmtpdStage::kData, facts_);
-  std::string refused = Refusal(v);
-  if (!refused.empty()) {
+  if (std::string refused = DataStageRefusal(); !refused.empty()) {
     Reply(refused);
     co_return true;
   }
-  Merge(v);
   Reply("354 End data with <CR><LF>.<CR><LF>");
   if (!co_await Flush()) co_return false;
 
@@ -643,16 +648,7 @@ asio::awaitable<bool> Session::DoBdat(const SmtpCommand& cmd) {
     co_return true;
   }
   std::string refusal;
-  if (!bdat_) {
-    if (recipients_.empty()) {
-      refusal = in_mail_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command";
-    } else {
-      facts_.recipient = recipients_.front();
-      AccessVerdict v = service_->access->Check(SmtpdStage::kData, facts_);
-      refusal = Refusal(v);
-      if (refusal.empty()) Merge(v);
-    }
-  }
+  if (!bdat_) refusal = DataStageRefusal();
   if (refusal.empty() && s_.message_size_limit &&
       bdat_raw_.size() + n > s_.message_size_limit) {
     // Refused before reading: the chunk's bytes are read as commands next.
