@@ -27,6 +27,12 @@
 # smtp-source's own (the load generator shares the two cores with the MTA).
 # Prints per-run lines, medians and the ratio posthasted/Postfix of the medians.
 #
+# The ceiling (CEILING=1, the default; CEIL_PORT=2597): the same smtp-source load against
+# Postfix's smtp-sink, a one-process server that answers every command and stores
+# nothing (no fsync, no parsing, no logging), in the same runs. No MTA can receive faster
+# than that with this load generator on this machine; the line "ceiling/postfix" says how
+# many times Postfix's rate the load generator allows at all.
+#
 # Memory: posthasted started on an empty queue, VmRSS and PSS after 2 s idle, then with
 # IDLE_CONNS connections open (bench/idle_conns.py reads each banner and keeps the socket
 # idle). For context the same for the Postfix instance (sum of PSS over its processes;
@@ -39,6 +45,8 @@ source "$root/bench/mta_lib.sh"
 RUNS=${RUNS:-5}; MSGS=${MSGS:-10000}; WARMUP=${WARMUP:-500}; SESSIONS=${SESSIONS:-20}
 SIZES=${SIZES:-4096 32768}; PF_PORT=${PF_PORT:-2525}; PH_PORT=${PH_PORT:-2535}
 IDLE_CONNS=${IDLE_CONNS:-1000}
+CEILING=${CEILING:-1}; CEIL_PORT=${CEIL_PORT:-2597}; CEIL_PID=""
+MTAS="postfix posthasted"; [ "$CEILING" = 1 ] && MTAS="postfix posthasted smtp-sink"
 SINK_PORT=2599  # never listened on: nothing is delivered in this benchmark
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -53,24 +61,41 @@ pf_start || exit 1
 # one_run MTA SIZE: sets RUN_RATE (msg/s), RUN_CPU (us/msg), RUN_SRC_CPU (smtp-source's
 # us/msg), RUN_BUSY (% of both cores), RUN_STATE.
 # Not in a subshell: it starts and stops posthasted (PH_PID).
+stop_ceiling() {
+  [ -n "$CEIL_PID" ] && { kill "$CEIL_PID" 2>/dev/null; wait "$CEIL_PID" 2>/dev/null; }
+  CEIL_PID=""
+}
+start_ceiling() {
+  stop_ceiling
+  port_free 127.0.0.1 "$CEIL_PORT" || return 1
+  smtp-sink -u nobody -c "127.0.0.1:$CEIL_PORT" 1024 >/dev/null 2>&1 &
+  CEIL_PID=$!
+  wait_port 127.0.0.1 "$CEIL_PORT" 10
+}
+trap 'stop_ceiling; mta_cleanup' EXIT
+
 one_run() {
   local mta="$1" size="$2" port c0 c1 b0 i0 b1 i1 state n
-  if [ "$mta" = postfix ]; then
-    pf_clear; port=$PF_PORT
-  else
-    ph_stop; ph_start fresh || return 1; port=$PH_PORT
-  fi
+  case "$mta" in
+    postfix) pf_clear; port=$PF_PORT ;;
+    posthasted) ph_stop; ph_start fresh || return 1; port=$PH_PORT ;;
+    smtp-sink) start_ceiling || return 1; port=$CEIL_PORT ;;
+  esac
   [ "$WARMUP" -gt 0 ] && src "127.0.0.1:$port" "$WARMUP" "$size" "$SESSIONS" >/dev/null 2>&1
-  if [ "$mta" = postfix ]; then c0=$(pf_cpu); else c0=$(proc_cpu "$PH_PID"); fi
+  case "$mta" in
+    postfix) c0=$(pf_cpu) ;;
+    posthasted) c0=$(proc_cpu "$PH_PID") ;;
+    smtp-sink) c0=$(proc_cpu "$CEIL_PID") ;;
+  esac
   read -r b0 i0 < <(cpu_ticks)
   src_timed "$WORK/src.out" "127.0.0.1:$port" "$MSGS" "$size" "$SESSIONS" ||
     log "$mta: smtp-source failed: $(tail -2 "$WORK/src.out")"
   read -r b1 i1 < <(cpu_ticks)
-  if [ "$mta" = postfix ]; then
-    c1=$(pf_cpu); n=$(pf_held); state="hold=$n"
-  else
-    c1=$(proc_cpu "$PH_PID"); n=$(ph_queued_total); state=$(ph_count)
-  fi
+  case "$mta" in
+    postfix) c1=$(pf_cpu); n=$(pf_held); state="hold=$n" ;;
+    posthasted) c1=$(proc_cpu "$PH_PID"); n=$(ph_queued_total); state=$(ph_count) ;;
+    smtp-sink) c1=$(proc_cpu "$CEIL_PID"); n=$((MSGS + WARMUP)); state="(nothing stored)"; stop_ceiling ;;
+  esac
   [ "$n" = $((MSGS + WARMUP)) ] || log "$mta: $n messages queued, expected $((MSGS + WARMUP))"
   RUN_RATE=$(calc "f'{$MSGS/$SRC_WALL:.1f}'")
   RUN_SRC_CPU=$(calc "f'{1e6*$SRC_CPU/$MSGS:.0f}'")
@@ -84,7 +109,7 @@ for size in $SIZES; do
   [ "$RUNS" -gt 0 ] || break
   echo "## size $size bytes, loadavg $(loadavg)"
   for ((r = 1; r <= RUNS; r++)); do
-    if ((r % 2)); then order="postfix posthasted"; else order="posthasted postfix"; fi
+    if ((r % 2)); then order="$MTAS"; else order=$(echo "$MTAS" | tr ' ' '\n' | tac | tr '\n' ' '); fi
     for mta in $order; do
       one_run "$mta" "$size" || { log "$mta run $r failed"; exit 1; }
       rate[$mta,$size]+="$RUN_RATE "; cpu[$mta,$size]+="$RUN_CPU "; srccpu[$mta,$size]+="$RUN_SRC_CPU "
@@ -98,7 +123,7 @@ ph_stop
 [ "$RUNS" -gt 0 ] && echo "## results (medians of $RUNS runs; ratio = posthasted / Postfix)"
 for size in $SIZES; do
   [ "$RUNS" -gt 0 ] || break
-  for mta in postfix posthasted; do
+  for mta in $MTAS; do
     # shellcheck disable=SC2086
     stats "RESULT receive size=$size $mta msg/s" ${rate[$mta,$size]}
     # shellcheck disable=SC2086
@@ -111,6 +136,11 @@ for size in $SIZES; do
   # shellcheck disable=SC2086
   pc=$(median ${cpu[postfix,$size]}); hc=$(median ${cpu[posthasted,$size]})
   echo "RATIO receive size=$size msg/s posthasted/postfix = $(calc "f'{$hm/$pm:.2f}'")  cpu/msg postfix/posthasted = $(calc "f'{$pc/max(1,$hc):.2f}'")"
+  if [ "$CEILING" = 1 ]; then
+    # shellcheck disable=SC2086
+    cm=$(median ${rate[smtp-sink,$size]})
+    echo "RATIO receive size=$size msg/s ceiling(smtp-sink)/postfix = $(calc "f'{$cm/$pm:.2f}'")  posthasted/ceiling = $(calc "f'{$hm/$cm:.2f}'")"
+  fi
 done
 
 [ -n "${SKIP_RSS:-}" ] && exit 0
@@ -131,7 +161,7 @@ release_conns() {
   [ -n "$CONN_PID" ] && { kill "$CONN_PID" 2>/dev/null; wait "$CONN_PID" 2>/dev/null; }
   CONN_PID=""
 }
-trap 'release_conns; mta_cleanup' EXIT
+trap 'release_conns; stop_ceiling; mta_cleanup' EXIT
 
 ph_start fresh || exit 1
 sleep 2

@@ -35,6 +35,9 @@ class DeliveryAgents {
   DeliveryAgent* Find(std::string_view process_name) const;
   // Closes cached SMTP connections (shutdown).
   void CloseIdle();
+  // The c-ares resolver the smtp agent uses; the SMTP server's DNS-based
+  // restrictions share it.
+  DnsResolver* resolver() const { return resolver_.get(); }
 
  private:
   DeliveryAgents() = default;

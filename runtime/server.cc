@@ -260,6 +260,7 @@ absl::Status Server::Impl::Start() {
   auto agents = DeliveryAgents::Create(io_, log_, std::move(agent_options));
   if (!agents.ok()) return agents.status();
   agents_ = std::move(*agents);
+  context_.resolver = agents_->resolver();
   QmgrOptions qmgr_options;
   qmgr_options.delivery_executor = [this] { return NextLoopExecutor(); };
   qmgr_ = std::make_unique<QueueManager>(

@@ -372,7 +372,10 @@ struct SmtpdAccess::Config {
       defer_code = 450, relay_code = 554, non_fqdn_code = 504, bad_name_code = 501,
       unknown_client_code = 450, plaintext_code = 450, local_rcpt_code = 550,
       relay_rcpt_code = 550, virt_alias_code = 550, virt_mailbox_code = 550,
-      multi_rcpt_code = 550;
+      multi_rcpt_code = 550, unknown_address_code = 450, unknown_name_code = 450;
+  // unknown_address_tempfail_action / unknown_helo_hostname_tempfail_action
+  // is "defer" (else defer_if_permit).
+  bool unknown_address_defer_all = false, unknown_name_defer_all = false;
 
   std::string null_key = "<>";
   std::string recipient_delimiter;
@@ -482,6 +485,33 @@ class Eval {
 
   AccessVerdict Run() {
     int status = kDunno;
+    try {
+      status = RunStage();
+    } catch (NeedDns& need) {
+      AccessVerdict v;
+      v.dns_needed = std::move(need.query);
+      return v;
+    }
+    if (status == kReject) {
+      v_.reply = error_text_;
+      v_.result = !error_text_.empty() && error_text_[0] == '4' ? AccessVerdict::Result::kDefer
+                                                                : AccessVerdict::Result::kReject;
+    } else if (status == kOk) {
+      v_.result = AccessVerdict::Result::kPermit;
+    }
+    return std::move(v_);
+  }
+
+ private:
+  // Thrown when a restriction needs a DNS answer the facts lack: the walk
+  // stops at once, whatever it collected is dropped (Run answers with only
+  // dns_needed), and the session asks again once it has the answer.
+  struct NeedDns {
+    SmtpdDnsQuery query;
+  };
+
+  int RunStage() {
+    int status = kDunno;
     switch (stage_) {
       case SmtpdStage::kConnect:
         if (!c_.delay_reject) status = CheckClient();
@@ -506,17 +536,9 @@ class Eval {
         status = CheckEtrn();
         break;
     }
-    if (status == kReject) {
-      v_.reply = error_text_;
-      v_.result = !error_text_.empty() && error_text_[0] == '4' ? AccessVerdict::Result::kDefer
-                                                                : AccessVerdict::Result::kReject;
-    } else if (status == kOk) {
-      v_.result = AccessVerdict::Result::kPermit;
-    }
-    return std::move(v_);
+    return status;
   }
 
- private:
   // --- the per-stage drivers (Postfix's smtpd_check_client ... _eod) ---
 
   void ResetStage() {
@@ -911,7 +933,17 @@ class Eval {
         return kDunno;
       }
 
+      case R::kRejectUnknownHeloHostname:
+      case R::kRejectUnknownHostname:
+        if (!helo_) return kDunno;
+        if (!helo_->empty() && (*helo_)[0] == '[') return RejectInvalidHostaddr(*helo_, *helo_, kHeloClass);
+        return RejectUnknownHostname(*helo_, *helo_, kHeloClass);
+
       // sender
+      case R::kRejectUnknownSenderDomain:
+      case R::kRejectUnknownAddress:
+        if (sender && !sender->empty()) return RejectUnknownAddress(*sender, kSenderClass);
+        return kDunno;
       case R::kCheckSenderAccess:
         if (sender && !sender->empty()) {
           bool found = false;
@@ -956,6 +988,9 @@ class Eval {
       }
       case R::kRejectNonFqdnRecipient:
         if (rcpt) return RejectNonFqdnAddress(*rcpt, kRecipientClass);
+        return kDunno;
+      case R::kRejectUnknownRecipientDomain:
+        if (rcpt && !rcpt->empty()) return RejectUnknownAddress(*rcpt, kRecipientClass);
         return kDunno;
       case R::kRejectUnlistedRecipient:
       case R::kCheckRecipientMaps:
@@ -1004,6 +1039,81 @@ class Eval {
       return CheckReject(kPolicy, c_.bad_name_code, "5.5.2",
                          Cat("<", reply_name, ">: ", reply_class, " rejected: invalid ip address"));
     return kDunno;
+  }
+
+  // --- DNS (answers from the session, see SmtpdDnsQuery) ---
+
+  SmtpdDnsStatus Dns(SmtpdDnsKind kind, std::string_view name) {
+    SmtpdDnsQuery query{kind, std::string(name)};
+    if (f_.dns) {
+      auto it = f_.dns->find(query);
+      if (it != f_.dns->end()) return it->second;
+    }
+    throw NeedDns{std::move(query)};
+  }
+
+  // A DNS answer that could not be had for now: unknown_*_tempfail_action
+  // says whether that defers at once ("defer") or only a later permit
+  // ("defer_if_permit"); under warn_if_reject it is a reject_warning.
+  int TempfailAction(bool defer_all, std::string_view dsn, std::string text) {
+    if (defer_all) return CheckReject(kPolicy, 450, dsn, text);
+    return DeferIfPermit(kPolicy, 450, dsn, std::move(text));
+  }
+
+  // Postfix's reject_unknown_address(): only domains we are not the final
+  // destination for, and not [address] literals.
+  int RejectUnknownAddress(const std::string& addr, std::string_view reply_class) {
+    const Resolved& r = Resolve(addr);
+    if (r.fail) {
+      Warn(Cat("address resolution for ", addr, ": ", r.why));
+      return RejectDictRetry(addr);
+    }
+    if (!r.has_at) return kDunno;
+    if (r.cls == AddrClass::kLocal || r.cls == AddrClass::kAlias || r.cls == AddrClass::kVirtual)
+      return kDunno;
+    const std::string& domain = r.domain;
+    if (domain.size() >= 2 && domain.front() == '[' && domain.back() == ']') return kDunno;
+    return RejectUnknownMailhost(domain, addr, reply_class);
+  }
+
+  // Postfix's reject_unknown_mailhost(): MX, then address records.
+  int RejectUnknownMailhost(const std::string& domain, std::string_view reply_name,
+                            std::string_view reply_class) {
+    bool sender = reply_class == kSenderClass;
+    std::string_view dsn = sender ? "4.1.8" : "4.1.2";
+    switch (Dns(SmtpdDnsKind::kMailHost, domain)) {
+      case SmtpdDnsStatus::kOk:
+        return kDunno;
+      case SmtpdDnsStatus::kNullMx:
+        return CheckReject(kPolicy, sender ? 550 : 556, sender ? "4.7.27" : "4.1.10",
+                           Cat("<", reply_name, ">: ", reply_class, " rejected: Domain ", domain,
+                               " does not accept mail (nullMX)"));
+      case SmtpdDnsStatus::kNotFound:
+        return CheckReject(kPolicy, c_.unknown_address_code, dsn,
+                           Cat("<", reply_name, ">: ", reply_class, " rejected: Domain not found"));
+      case SmtpdDnsStatus::kTempFail:
+        break;
+    }
+    return TempfailAction(c_.unknown_address_defer_all, dsn,
+                          Cat("<", reply_name, ">: ", reply_class, " rejected: Domain not found"));
+  }
+
+  // Postfix's reject_unknown_hostname(): address records, then MX (a null
+  // MX is fine for a host name).
+  int RejectUnknownHostname(const std::string& name, std::string_view reply_name,
+                            std::string_view reply_class) {
+    switch (Dns(SmtpdDnsKind::kHostName, name)) {
+      case SmtpdDnsStatus::kOk:
+      case SmtpdDnsStatus::kNullMx:
+        return kDunno;
+      case SmtpdDnsStatus::kNotFound:
+        return CheckReject(kPolicy, c_.unknown_name_code, "4.7.1",
+                           Cat("<", reply_name, ">: ", reply_class, " rejected: Host not found"));
+      case SmtpdDnsStatus::kTempFail:
+        break;
+    }
+    return TempfailAction(c_.unknown_name_defer_all, "4.7.1",
+                          Cat("<", reply_name, ">: ", reply_class, " rejected: Host not found"));
   }
 
   int RejectNonFqdnAddress(const std::string& addr, std::string_view reply_class) {
@@ -1714,6 +1824,19 @@ bool BoolValue(const ServiceParams& p, std::string_view name, bool fallback) {
   return ParsePostfixBool(Value(p, name), &b) ? b : fallback;
 }
 
+// A *_tempfail_action: true for "defer", false for "defer_if_permit" (the
+// default). A registry default that names another parameter
+// ("$reject_tempfail_action") is followed.
+bool TempfailActionIsDefer(const ServiceParams& p, std::string_view name) {
+  std::string v = Value(p, name);
+  for (int depth = 0; depth < 4 && !v.empty() && v[0] == '$'; ++depth) {
+    std::string ref = v.substr(1);
+    if (ref.size() > 2 && ref.front() == '{' && ref.back() == '}') ref = ref.substr(1, ref.size() - 2);
+    v = Value(p, ref);
+  }
+  return Lower(v) == "defer";
+}
+
 bool InList(const std::vector<std::string>& list, std::string_view name) {
   for (const std::string& item : list)
     if (item == name) return true;
@@ -1862,6 +1985,10 @@ absl::StatusOr<std::shared_ptr<const SmtpdAccess>> SmtpdAccess::Build(
   c.virt_alias_code = static_cast<int>(p.Int("unknown_virtual_alias_reject_code"));
   c.virt_mailbox_code = static_cast<int>(p.Int("unknown_virtual_mailbox_reject_code"));
   c.multi_rcpt_code = static_cast<int>(p.Int("multi_recipient_bounce_reject_code"));
+  c.unknown_address_code = static_cast<int>(p.Int("unknown_address_reject_code"));
+  c.unknown_name_code = static_cast<int>(p.Int("unknown_hostname_reject_code"));
+  c.unknown_address_defer_all = TempfailActionIsDefer(p, "unknown_address_tempfail_action");
+  c.unknown_name_defer_all = TempfailActionIsDefer(p, "unknown_helo_hostname_tempfail_action");
 
   c.null_key = Value(p, "smtpd_null_access_lookup_key");
   c.recipient_delimiter = Value(p, "recipient_delimiter");

@@ -7,7 +7,9 @@
 // message (HOLD, DISCARD, FILTER, REDIRECT, BCC, PREPEND); and the complete
 // "NOQUEUE: reject: RCPT from ..." log lines, worded as Postfix words them.
 // It never touches the network and never blocks beyond table lookups (and
-// getpwnam_r for unix:passwd.byname in local_recipient_maps).
+// getpwnam_r for unix:passwd.byname in local_recipient_maps): the DNS
+// answers reject_unknown_{sender,recipient}_domain and
+// reject_unknown_helo_hostname need come from the session (SmtpdDnsQuery).
 //
 // What it evaluates (tables/smtpd_restrictions.def lists the restrictions it
 // carries out; `phc check` refuses the others):
@@ -47,6 +49,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +70,31 @@ enum class PeerNameStatus : uint8_t {
   kTempFail,  // DNS said try again
   kPermFail,  // no name
 };
+
+// DNS answers for the restrictions that need them. The evaluator never
+// queries DNS itself: when a restriction needs an answer that
+// SmtpdFacts::dns lacks, Check stops and returns a verdict with only
+// `dns_needed` set; the session resolves it (runtime/smtpd_dns.h), adds the
+// answer and asks again. Check stays a pure function of the facts.
+enum class SmtpdDnsKind : uint8_t {
+  kMailHost,  // reject_unknown_{sender,recipient}_domain: MX, then A and AAAA
+  kHostName,  // reject_unknown_helo_hostname: A and AAAA, then MX
+};
+enum class SmtpdDnsStatus : uint8_t {
+  kOk,        // a record (for kHostName a null MX counts too)
+  kNotFound,  // NXDOMAIN, no record of any type, or a name DNS cannot carry
+  kTempFail,  // SERVFAIL, timeout, malformed reply
+  kNullMx,    // kMailHost: the domain publishes a null MX (RFC 7505)
+};
+struct SmtpdDnsQuery {
+  SmtpdDnsKind kind = SmtpdDnsKind::kMailHost;
+  std::string name;
+  bool operator<(const SmtpdDnsQuery& o) const {
+    return kind != o.kind ? kind < o.kind : name < o.name;
+  }
+  bool operator==(const SmtpdDnsQuery& o) const { return kind == o.kind && name == o.name; }
+};
+using SmtpdDnsAnswers = std::map<SmtpdDnsQuery, SmtpdDnsStatus>;
 
 // A defer_if_permit that an earlier stage raised: with smtpd_delay_reject =
 // no, the verdict of CONNECT, HELO and MAIL carries it (AccessVerdict::carry)
@@ -114,6 +142,9 @@ struct SmtpdFacts {
   bool hold = false;
   bool discard = false;
   SmtpdCarry carry;                     // from the previous verdict (see SmtpdCarry)
+  // Answers the session has resolved so far (see SmtpdDnsQuery); nullptr
+  // means none yet.
+  const SmtpdDnsAnswers* dns = nullptr;
 };
 
 struct AccessVerdict {
@@ -139,6 +170,10 @@ struct AccessVerdict {
   // in a table result, ...).
   std::vector<std::string> warnings;
   SmtpdCarry carry;  // hand back in the next SmtpdFacts::carry
+  // Set when a restriction needs a DNS answer the facts lack; everything
+  // else in the verdict is then empty: resolve, add the answer to
+  // SmtpdFacts::dns and call Check again.
+  std::optional<SmtpdDnsQuery> dns_needed;
 };
 
 class SmtpdAccess {

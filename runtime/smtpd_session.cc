@@ -15,6 +15,7 @@
 #include "runtime/queue_id.h"
 #include "runtime/service_params.h"
 #include "runtime/smtp_command.h"
+#include "runtime/smtpd_dns.h"
 #include "tables/str_cat.h"
 
 namespace posthaste::runtime {
@@ -86,7 +87,9 @@ class Session {
         service_(std::move(service)),
         s_(service_->settings),
         ctx_(context),
-        logs_(*context.log) {}
+        logs_(*context.log) {
+    facts_.dns = &dns_answers_;
+  }
 
   asio::awaitable<void> Run();
   // Closes in-flight I/O whose deadline passed; runs beside Run() until
@@ -112,6 +115,9 @@ class Session {
   }
   void ResetTransaction();
   void Merge(const AccessVerdict& v);
+  // The access verdict at `stage`, with the DNS answers its restrictions
+  // ask for resolved first (SmtpdDnsQuery).
+  asio::awaitable<AccessVerdict> Check(SmtpdStage stage, const SmtpdFacts& facts);
   // Returns the reply for a refused verdict, or "" when it lets the command through.
   std::string Refusal(const AccessVerdict& v) {
     LogVerdict(v);
@@ -140,7 +146,7 @@ class Session {
   std::string_view MailStateRefusal() const;
   std::string_view RcptStateRefusal() const;
   asio::awaitable<void> DoMail(const SmtpCommand& cmd);
-  void DoEtrn(const SmtpCommand& cmd);
+  asio::awaitable<void> DoEtrn(const SmtpCommand& cmd);
   bool TooBigForPostfix(const CleanupEnvelope& env, const NewMessage& message,
                         std::string_view content) const;
   void RefuseTooBig();
@@ -148,7 +154,7 @@ class Session {
   // false: the connection is gone.
   // The checks DATA and the first BDAT chunk share: recipients, then
   // smtpd_data_restrictions (their effects merged when they pass). "" = go on.
-  std::string DataStageRefusal();
+  asio::awaitable<std::string> DataStageRefusal();
   asio::awaitable<bool> DoData();
   asio::awaitable<void> FinishMessage(std::string message, std::string size_note);
   // false: the connection is gone.
@@ -190,6 +196,7 @@ class Session {
   bool quit_ = false;
 
   SmtpdFacts facts_;
+  SmtpdDnsAnswers dns_answers_;  // facts_.dns: what this session resolved
   std::string connect_refusal_;  // client restrictions refused at connect time
   bool in_mail_ = false;
   bool body_8bitmime_ = false;
@@ -247,6 +254,18 @@ void Session::Merge(const AccessVerdict& v) {
   if (v.redirect) effects_.redirect = v.redirect;
   for (const std::string& b : v.bcc) effects_.bcc.push_back(b);
   for (const std::string& p : v.prepend) effects_.prepend.push_back(p);
+}
+
+asio::awaitable<AccessVerdict> Session::Check(SmtpdStage stage, const SmtpdFacts& facts) {
+  for (;;) {
+    AccessVerdict v = service_->access->Check(stage, facts);
+    if (!v.dns_needed) co_return v;
+    // Without a resolver every answer is a temporary failure. Each round
+    // adds a new answer, so the loop ends.
+    SmtpdDnsStatus answer = SmtpdDnsStatus::kTempFail;
+    if (ctx_.resolver) answer = co_await ResolveSmtpdDns(*ctx_.resolver, *v.dns_needed);
+    dns_answers_[*v.dns_needed] = answer;
+  }
 }
 
 asio::awaitable<Session::ReadResult> Session::ReadMore() {
@@ -349,7 +368,7 @@ asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
   facts_.helo = cmd.argument;
   facts_.ehlo = esmtp;
   std::string refused = connect_refusal_;
-  if (refused.empty()) refused = Refusal(service_->access->Check(SmtpdStage::kHelo, facts_));
+  if (refused.empty()) refused = Refusal(co_await Check(SmtpdStage::kHelo, facts_));
   if (!refused.empty()) {
     facts_.helo = old_helo;
     Reply(refused);
@@ -411,7 +430,7 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
   facts_.sender = cmd.address;
   facts_.size = cmd.size.value_or(0);
   facts_.smtputf8 = cmd.smtputf8;
-  AccessVerdict v = service_->access->Check(SmtpdStage::kMail, facts_);
+  AccessVerdict v = co_await Check(SmtpdStage::kMail, facts_);
   std::string refused = Refusal(v);
   if (!refused.empty()) {
     facts_.sender.reset();
@@ -440,7 +459,7 @@ asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
     co_return;
   }
   facts_.recipient = cmd.address;
-  AccessVerdict v = service_->access->Check(SmtpdStage::kRcpt, facts_);
+  AccessVerdict v = co_await Check(SmtpdStage::kRcpt, facts_);
   std::string refused = Refusal(v);
   if (!refused.empty()) {
     Reply(refused);
@@ -462,35 +481,35 @@ asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
 // Postfix's ETRN: its replies (without enhanced status codes) and order of
 // checks; a domain that fast_flush_domains names has its deferred mail
 // scheduled at once.
-void Session::DoEtrn(const SmtpCommand& cmd) {
+asio::awaitable<void> Session::DoEtrn(const SmtpCommand& cmd) {
   if (s_.helo_required && facts_.helo.empty()) {
     Reply("503 Error: send HELO/EHLO first");
-    return;
+    co_return;
   }
   if (in_mail_) {
     Reply("503 Error: MAIL transaction in progress");
-    return;
+    co_return;
   }
   if (cmd.argument.empty() || cmd.argument.find(' ') != std::string::npos) {
     Reply("500 Syntax: ETRN domain");
-    return;
+    co_return;
   }
   std::string_view domain = cmd.argument;
   if (domain.front() == '@' || domain.front() == '#') domain.remove_prefix(1);
   if (!ValidEnvelopeDomain(domain)) {
     Reply("501 Error: invalid parameter syntax");
-    return;
+    co_return;
   }
   SmtpdFacts f = facts_;
   f.etrn_domain = std::string(domain);
-  std::string refused = Refusal(service_->access->Check(SmtpdStage::kEtrn, f));
+  std::string refused = Refusal(co_await Check(SmtpdStage::kEtrn, f));
   if (!refused.empty()) {
     Reply(refused);
-    return;
+    co_return;
   }
   if (!service_->access->FastFlushDomain(domain) || !ctx_.on_etrn) {
     Reply(Cat("459 <", domain, ">: service unavailable"));
-    return;
+    co_return;
   }
   ctx_.on_etrn(std::string(domain));
   Reply("250 Queuing started");
@@ -551,16 +570,16 @@ asio::awaitable<absl::StatusOr<std::string>> EnqueueDurable(QueueStore& queue,
       asio::use_awaitable);
 }
 
-std::string Session::DataStageRefusal() {
+asio::awaitable<std::string> Session::DataStageRefusal() {
   // Postfix's replies: no transaction at all asks for RCPT; a transaction
   // whose recipients were all refused (or never given) has none valid.
   if (recipients_.empty())
-    return in_mail_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command";
+    co_return in_mail_ ? "554 5.5.1 Error: no valid recipients" : "503 5.5.1 Error: need RCPT command";
   facts_.recipient = recipients_.front();  // DATA restrictions log the first recipient
-  AccessVerdict v = service_->access->Check(SmtpdStage::kData, facts_);
+  AccessVerdict v = co_await Check(SmtpdStage::kData, facts_);
   std::string refused = Refusal(v);
   if (refused.empty()) Merge(v);
-  return refused;
+  co_return refused;
 }
 
 asio::awaitable<bool> Session::DoData() {
@@ -568,7 +587,7 @@ asio::awaitable<bool> Session::DoData() {
     Reply("503 5.5.1 Error: DATA after BDAT");
     co_return true;
   }
-  if (std::string refused = DataStageRefusal(); !refused.empty()) {
+  if (std::string refused = co_await DataStageRefusal(); !refused.empty()) {
     Reply(refused);
     co_return true;
   }
@@ -648,7 +667,7 @@ asio::awaitable<bool> Session::DoBdat(const SmtpCommand& cmd) {
     co_return true;
   }
   std::string refusal;
-  if (!bdat_) refusal = DataStageRefusal();
+  if (!bdat_) refusal = co_await DataStageRefusal();
   if (refusal.empty() && s_.message_size_limit &&
       bdat_raw_.size() + n > s_.message_size_limit) {
     // Refused before reading: the chunk's bytes are read as commands next.
@@ -703,7 +722,7 @@ asio::awaitable<bool> Session::DoBdat(const SmtpCommand& cmd) {
 // restrictions, cleanup, Postfix's size limit, the queue, the 250.
 // `size_note` goes between "Ok: " and "queued as" ("20 bytes " for BDAT).
 asio::awaitable<void> Session::FinishMessage(std::string message, std::string size_note) {
-  AccessVerdict v = service_->access->Check(SmtpdStage::kEndOfData, facts_);
+  AccessVerdict v = co_await Check(SmtpdStage::kEndOfData, facts_);
   std::string refused = Refusal(v);
   if (!refused.empty()) {
     Reply(refused);
@@ -828,7 +847,7 @@ asio::awaitable<void> Session::Run() {
     Log(Cat("disconnect from ", Client()));
     co_return;
   }
-  connect_refusal_ = Refusal(service_->access->Check(SmtpdStage::kConnect, facts_));
+  connect_refusal_ = Refusal(co_await Check(SmtpdStage::kConnect, facts_));
   Reply(Cat("220 ", s_.banner));
 
   SmtpCommandOptions parse_options;
@@ -894,7 +913,7 @@ asio::awaitable<void> Session::Run() {
           Reply("250 2.0.0 Ok");
           break;
         case SmtpVerb::kNoop: Count("noop"); Reply("250 2.0.0 Ok"); break;
-        case SmtpVerb::kEtrn: Count("etrn"); DoEtrn(cmd); break;
+        case SmtpVerb::kEtrn: Count("etrn"); co_await DoEtrn(cmd); break;
         case SmtpVerb::kBdat:
           Count("bdat");
           alive = co_await DoBdat(cmd);
@@ -912,7 +931,7 @@ asio::awaitable<void> Session::Run() {
           }
           SmtpdFacts f = facts_;
           f.recipient = cmd.address;
-          std::string refused = Refusal(service_->access->Check(SmtpdStage::kVrfy, f));
+          std::string refused = Refusal(co_await Check(SmtpdStage::kVrfy, f));
           Reply(refused.empty() ? Cat("252 2.0.0 ", cmd.argument) : refused);
           break;
         }

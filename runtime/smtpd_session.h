@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "asio.hpp"
 #include "runtime/cleanup.h"
+#include "runtime/dns_resolver.h"
 #include "runtime/maillog.h"
 #include "runtime/queue_store.h"
 #include "runtime/smtpd_access.h"
@@ -136,6 +137,9 @@ struct SmtpdContext {
   ClientNameCache client_names;
   // Blocking name lookups run here, off the event loop.
   asio::thread_pool* lookup_pool = nullptr;
+  // DNS for restrictions (reject_unknown_*_domain ...); nullptr: every such
+  // answer is a temporary failure.
+  DnsResolver* resolver = nullptr;
   std::atomic<uint64_t> sessions_started{0};
   std::atomic<uint64_t> messages_queued{0};
 };

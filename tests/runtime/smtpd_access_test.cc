@@ -348,6 +348,164 @@ TEST_F(SmtpdAccessTest, ChecksHeloNames) {
   EXPECT_NE(Reply(Rcpt(*invalid, f, "root@mx.example.com")), "");
 }
 
+// Asks with the answers in `dns`, and checks that every DNS answer the
+// evaluator needed was there (it asks for a missing one instead of deciding).
+AccessVerdict RcptWithDns(const SmtpdAccess& a, SmtpdFacts f, const std::string& rcpt,
+                          const SmtpdDnsAnswers& dns) {
+  f.recipient = rcpt;
+  f.dns = &dns;
+  AccessVerdict v = a.Check(SmtpdStage::kRcpt, f);
+  EXPECT_FALSE(v.dns_needed) << (v.dns_needed ? v.dns_needed->name : "");
+  return v;
+}
+
+TEST_F(SmtpdAccessTest, AsksForTheDnsAnswersItNeedsAndNothingElse) {
+  auto a = Build("smtpd_sender_restrictions = reject_unknown_sender_domain\n"
+                 "smtpd_recipient_restrictions = reject_unknown_recipient_domain\n"
+                 "smtpd_helo_restrictions = reject_unknown_helo_hostname\n"
+                 "relay_domains = relay.example\n"
+                 "virtual_alias_domains = alias.example\n");
+  SmtpdFacts f = Inside();
+  f.recipient = "x@relay.example";
+  // HELO first (delayed to RCPT: client, HELO, sender, then recipient lists).
+  AccessVerdict v = a->Check(SmtpdStage::kRcpt, f);
+  ASSERT_TRUE(v.dns_needed);
+  EXPECT_EQ(v.dns_needed->kind, SmtpdDnsKind::kHostName);
+  EXPECT_EQ(v.dns_needed->name, "helo.example.net");
+  EXPECT_EQ(v.result, Result::kNone);
+  EXPECT_TRUE(v.log_lines.empty());
+  SmtpdDnsAnswers dns{{{SmtpdDnsKind::kHostName, "helo.example.net"}, SmtpdDnsStatus::kOk}};
+  f.dns = &dns;
+  v = a->Check(SmtpdStage::kRcpt, f);
+  ASSERT_TRUE(v.dns_needed);
+  EXPECT_EQ(v.dns_needed->kind, SmtpdDnsKind::kMailHost);
+  EXPECT_EQ(v.dns_needed->name, "sender.example");
+  dns[{SmtpdDnsKind::kMailHost, "sender.example"}] = SmtpdDnsStatus::kOk;
+  v = a->Check(SmtpdStage::kRcpt, f);
+  ASSERT_TRUE(v.dns_needed);
+  EXPECT_EQ(v.dns_needed->name, "relay.example");  // relay domains are not final: checked
+  dns[{SmtpdDnsKind::kMailHost, "relay.example"}] = SmtpdDnsStatus::kOk;
+  v = a->Check(SmtpdStage::kRcpt, f);
+  EXPECT_FALSE(v.dns_needed);
+  EXPECT_EQ(Reply(v), "");
+
+  // Domains we are the final destination for, address literals, the null
+  // sender and postmaster need no DNS.
+  SmtpdDnsAnswers helo_only{{{SmtpdDnsKind::kHostName, "helo.example.net"}, SmtpdDnsStatus::kOk}};
+  f.sender = "a@mx.example.com";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", helo_only)), "");
+  const std::string unlisted =
+      "550 5.1.1 <x@alias.example>: Recipient address rejected: User unknown in virtual alias table";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "x@alias.example", helo_only)), unlisted);
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "x@[192.0.2.1]", helo_only)), "");
+  f.sender = "";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "postmaster", {})), "");
+  f.sender = "a@[192.0.2.7]";
+  f.helo = "[192.0.2.7]";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "x@alias.example", {})), unlisted);
+}
+
+TEST_F(SmtpdAccessTest, RejectsUnknownSenderAndRecipientDomainsAsPostfixDoes) {
+  auto a = Build("smtpd_sender_restrictions = reject_unknown_sender_domain\n"
+                 "smtpd_recipient_restrictions = permit_mynetworks, reject_unknown_recipient_domain,"
+                 " reject\n");
+  SmtpdFacts f = Outside();
+  f.sender = "a@nx.example";
+  SmtpdDnsAnswers dns{{{SmtpdDnsKind::kMailHost, "nx.example"}, SmtpdDnsStatus::kNotFound},
+                      {{SmtpdDnsKind::kMailHost, "null.example"}, SmtpdDnsStatus::kNullMx},
+                      {{SmtpdDnsKind::kMailHost, "slow.example"}, SmtpdDnsStatus::kTempFail},
+                      {{SmtpdDnsKind::kMailHost, "ok.example"}, SmtpdDnsStatus::kOk}};
+  AccessVerdict v = RcptWithDns(*a, f, "root@mx.example.com", dns);
+  EXPECT_EQ(Reply(v), "450 4.1.8 <a@nx.example>: Sender address rejected: Domain not found");
+  EXPECT_EQ(OnlyLog(v),
+            "NOQUEUE: reject: RCPT from client.example.net[203.0.113.5]: 450 4.1.8 "
+            "<a@nx.example>: Sender address rejected: Domain not found; from=<a@nx.example> "
+            "to=<root@mx.example.com> proto=ESMTP helo=<helo.example.net>");
+  f.sender = "a@null.example";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "550 5.7.27 <a@null.example>: Sender address rejected: Domain null.example does not "
+            "accept mail (nullMX)");
+  // A temporary failure defers what would otherwise be let through
+  // (unknown_address_tempfail_action = $reject_tempfail_action =
+  // defer_if_permit); a later reject still rejects.
+  f.sender = "a@slow.example";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "554 5.7.1 <root@mx.example.com>: Recipient address rejected: Access denied");
+  SmtpdFacts inside = Inside();
+  inside.sender = "a@slow.example";
+  EXPECT_EQ(Reply(RcptWithDns(*a, inside, "x@other.example", dns)),
+            "450 4.1.8 <a@slow.example>: Sender address rejected: Domain not found");
+
+  f = Inside();  // mynetworks: permitted before the recipient check
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "x@nx.example", {{{SmtpdDnsKind::kMailHost, "sender.example"},
+                                                       SmtpdDnsStatus::kOk}})),
+            "");
+  f = Outside();
+  f.sender = "a@ok.example";
+  auto b = Build("smtpd_recipient_restrictions = reject_unknown_recipient_domain,"
+                 " permit_mynetworks, reject_unauth_destination\n"
+                 "unknown_address_reject_code = 550\n"
+                 "relay_domains = nx.example, null.example, slow.example\n");
+  EXPECT_EQ(Reply(RcptWithDns(*b, f, "x@nx.example", dns)),
+            "550 5.1.2 <x@nx.example>: Recipient address rejected: Domain not found");
+  EXPECT_EQ(Reply(RcptWithDns(*b, f, "x@null.example", dns)),
+            "556 5.1.10 <x@null.example>: Recipient address rejected: Domain null.example does not "
+            "accept mail (nullMX)");
+  // defer_if_permit, and the relay domain would be permitted: deferred.
+  EXPECT_EQ(Reply(RcptWithDns(*b, f, "x@slow.example", dns)),
+            "450 4.1.2 <x@slow.example>: Recipient address rejected: Domain not found");
+
+  auto c = Build("smtpd_recipient_restrictions = reject_unknown_recipient_domain, reject\n"
+                 "unknown_address_tempfail_action = defer\n"
+                 "relay_domains = nx.example, slow.example\n");
+  f.sender = "a@ok.example";
+  v = RcptWithDns(*c, f, "x@slow.example", dns);
+  EXPECT_EQ(Reply(v), "450 4.1.2 <x@slow.example>: Recipient address rejected: Domain not found");
+  auto w = Build("smtpd_recipient_restrictions = warn_if_reject reject_unknown_recipient_domain,"
+                 " permit\n"
+                 "relay_domains = nx.example\n");
+  v = RcptWithDns(*w, f, "x@nx.example", dns);
+  EXPECT_EQ(Reply(v), "");
+  EXPECT_NE(OnlyLog(v).find("reject_warning: RCPT from client.example.net[203.0.113.5]: 450 4.1.2 "
+                            "<x@nx.example>: Recipient address rejected: Domain not found"),
+            std::string::npos)
+      << OnlyLog(v);
+}
+
+TEST_F(SmtpdAccessTest, RejectsUnknownHeloHostnames) {
+  auto a = Build("smtpd_helo_restrictions = reject_unknown_helo_hostname\n");
+  SmtpdFacts f = Outside();
+  SmtpdDnsAnswers dns{{{SmtpdDnsKind::kHostName, "nx.example"}, SmtpdDnsStatus::kNotFound},
+                      {{SmtpdDnsKind::kHostName, "slow.example"}, SmtpdDnsStatus::kTempFail},
+                      {{SmtpdDnsKind::kHostName, "null.example"}, SmtpdDnsStatus::kNullMx}};
+  f.helo = "nx.example";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "450 4.7.1 <nx.example>: Helo command rejected: Host not found");
+  f.helo = "null.example";  // a host name may have a null MX
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)), "");
+  f.helo = "slow.example";  // defer_if_permit: the RCPT would pass, so it is deferred
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "450 4.7.1 <slow.example>: Helo command rejected: Host not found");
+  f.helo = "[1.2.3]";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "501 5.5.2 <[1.2.3]>: Helo command rejected: invalid ip address");
+  auto b = Build("smtpd_helo_restrictions = reject_unknown_hostname, permit\n"
+                 "unknown_hostname_reject_code = 554\n"
+                 "unknown_helo_hostname_tempfail_action = defer\n");
+  f.helo = "nx.example";
+  EXPECT_EQ(Reply(RcptWithDns(*b, f, "root@mx.example.com", dns)),
+            "554 5.7.1 <nx.example>: Helo command rejected: Host not found");
+  f.helo = "slow.example";
+  EXPECT_EQ(Reply(RcptWithDns(*b, f, "root@mx.example.com", dns)),
+            "450 4.7.1 <slow.example>: Helo command rejected: Host not found");
+  // With smtpd_delay_reject = no the HELO command itself is checked.
+  auto c = Build("smtpd_delay_reject = no\nsmtpd_helo_restrictions = reject_unknown_helo_hostname\n");
+  f.helo = "nx.example";
+  f.dns = &dns;
+  EXPECT_EQ(Reply(c->Check(SmtpdStage::kHelo, f)),
+            "450 4.7.1 <nx.example>: Helo command rejected: Host not found");
+}
+
 TEST_F(SmtpdAccessTest, SearchesSenderAccessInPostfixOrder) {
   Write("senders",
         "<> REJECT no bounces here\n"

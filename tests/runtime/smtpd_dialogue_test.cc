@@ -15,6 +15,7 @@
 
 #include "runtime/dsn.h"
 #include "runtime/queue_store.h"
+#include "tests/support/fake_dns_server.h"
 #include "tests/support/posthasted_harness.h"
 #include "tests/support/run_command.h"
 
@@ -724,6 +725,67 @@ int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// The DNS-based restrictions against a DNS server on 127.0.0.1: the session
+// resolves what the restrictions ask for without stalling other sessions.
+TEST_F(Dialogue, RejectsUnknownDomainsAndHeloNamesThroughDns) {
+  FakeDnsServer dns;
+  ASSERT_TRUE(dns.ok());
+  dns.AddMx("good.example", 10, "mx.good.example");
+  dns.AddA("helo.good.example", "192.0.2.1");
+  dns.AddMx("null.example", 0, "");
+  dns.SetFailure("broken.example", FakeDnsServer::Failure::kServFail);
+  HarnessConfig c;
+  c.main_cf = std::string(kBaseMain) +
+              "mynetworks = 10.0.0.0/8\n"  // 127.0.0.1 is an outside client here
+              "relay_domains = relay.example, good.example, broken.example, nx.example\n"
+              "smtpd_helo_restrictions = reject_unknown_helo_hostname\n"
+              "smtpd_sender_restrictions = reject_unknown_sender_domain\n"
+              "smtpd_recipient_restrictions = reject_unknown_recipient_domain\n";
+  c.extra_args = {"--dns-server", dns.address()};
+  ASSERT_EQ(server_.Build(c), "");
+  ASSERT_TRUE(server_.Start()) << server_.log();
+
+  SmtpTestClient s(server_.port());
+  EXPECT_EQ(Code(s.Reply()), "220");
+  EXPECT_EQ(Code(s.Command("EHLO helo.good.example")), "250");
+  EXPECT_EQ(s.Command("MAIL FROM:<a@nx.example>"), "250 2.1.0 Ok\r\n");  // delayed to RCPT
+  EXPECT_EQ(s.Command("RCPT TO:<b@good.example>"),
+            "450 4.1.8 <a@nx.example>: Sender address rejected: Domain not found\r\n");
+  EXPECT_EQ(s.Command("RSET"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(Code(s.Command("MAIL FROM:<a@null.example>")), "250");
+  EXPECT_EQ(s.Command("RCPT TO:<b@good.example>"),
+            "550 5.7.27 <a@null.example>: Sender address rejected: Domain null.example does not "
+            "accept mail (nullMX)\r\n");
+  EXPECT_EQ(s.Command("RSET"), "250 2.0.0 Ok\r\n");
+  EXPECT_EQ(Code(s.Command("MAIL FROM:<a@good.example>")), "250");
+  EXPECT_EQ(s.Command("RCPT TO:<b@good.example>"), "250 2.1.5 Ok\r\n");
+  EXPECT_EQ(s.Command("RCPT TO:<b@nx.example>"),
+            "450 4.1.2 <b@nx.example>: Recipient address rejected: Domain not found\r\n");
+  // SERVFAIL: defer_if_permit, and nothing else refuses the relay domain.
+  EXPECT_EQ(s.Command("RCPT TO:<b@broken.example>"),
+            "450 4.1.2 <b@broken.example>: Recipient address rejected: Domain not found\r\n");
+  EXPECT_EQ(Code(s.Command("DATA")), "354");
+  s.Send("Subject: dns\r\n\r\nbody\r\n");
+  EXPECT_EQ(Code(s.Command(".")), "250");
+  // A HELO name without records.
+  EXPECT_EQ(Code(s.Command("EHLO nothere.example")), "250");
+  EXPECT_EQ(Code(s.Command("MAIL FROM:<a@good.example>")), "250");
+  EXPECT_EQ(s.Command("RCPT TO:<b@good.example>"),
+            "450 4.7.1 <nothere.example>: Helo command rejected: Host not found\r\n");
+  EXPECT_EQ(Code(s.Command("QUIT")), "221");
+  // The session asked once per name (answers are kept for the session):
+  // nx.example as a sender domain, not again as a recipient domain.
+  EXPECT_EQ(dns.Queries("nx.example", "MX"), 1);
+  EXPECT_EQ(dns.Queries("good.example", "MX"), 1);
+  EXPECT_EQ(dns.Queries("helo.good.example", "A"), 1);
+  std::string log = server_.log();
+  EXPECT_NE(log.find("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 450 4.1.8 <a@nx.example>: "
+                     "Sender address rejected: Domain not found; from=<a@nx.example> "
+                     "to=<b@good.example> proto=ESMTP helo=<helo.good.example>"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(Dialogue, ReloadOpensNewListenersAndClosesRemovedOnes) {

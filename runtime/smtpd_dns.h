@@ -1,0 +1,25 @@
+// smtpd_dns.h: the DNS answers the SMTP server's restrictions ask for.
+//
+// SmtpdAccess::Check never queries DNS: it names the answer it lacks
+// (AccessVerdict::dns_needed, an SmtpdDnsQuery) and the session resolves it
+// here, through the runtime's c-ares resolver (runtime/dns_resolver.h),
+// without blocking its event loop. The lookups follow Postfix 3.7:
+//   kMailHost (reject_unknown_{sender,recipient}_domain): MX, then A, then
+//     AAAA, stopping at the first answer; a lone MX record for the root
+//     name is a null MX (RFC 7505) and ends the search;
+//   kHostName (reject_unknown_helo_hostname): A, then AAAA, then MX.
+// When no lookup answers, the outcomes rank as Postfix ranks them: a
+// temporary failure outweighs a null MX, which outweighs "not found". A
+// name DNS cannot carry (bad syntax, an address literal) is "not found",
+// as Postfix's resolver front end says, without a query.
+#pragma once
+
+#include "asio/awaitable.hpp"
+#include "runtime/dns_resolver.h"
+#include "runtime/smtpd_access.h"
+
+namespace posthaste::runtime {
+
+asio::awaitable<SmtpdDnsStatus> ResolveSmtpdDns(DnsResolver& resolver, SmtpdDnsQuery query);
+
+}  // namespace posthaste::runtime

@@ -1,0 +1,115 @@
+// smtpd_dns_test.cc: the DNS answers of the SMTP server's restrictions
+// (reject_unknown_*_domain, reject_unknown_helo_hostname) from the c-ares
+// resolver against the in-test DNS server: Postfix's lookup order, where
+// it stops, and which outcome wins when no lookup answers.
+#include "runtime/smtpd_dns.h"
+
+#include <optional>
+#include <string>
+
+#include "asio/co_spawn.hpp"
+#include "asio/io_context.hpp"
+#include "gtest/gtest.h"
+#include "tests/support/fake_dns_server.h"
+
+namespace posthaste::runtime {
+namespace {
+
+using testing::FakeDnsServer;
+using Kind = SmtpdDnsKind;
+using Status = SmtpdDnsStatus;
+
+class SmtpdDnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dns_.ok());
+    DnsResolverOptions options;
+    options.servers = {dns_.address()};
+    options.timeout = absl::Milliseconds(300);
+    options.tries = 1;
+    auto resolver = DnsResolver::Create(io_.get_executor(), options);
+    ASSERT_TRUE(resolver.ok()) << resolver.status();
+    resolver_ = std::move(*resolver);
+  }
+
+  Status Resolve(Kind kind, const std::string& name) {
+    std::optional<Status> out;
+    asio::co_spawn(io_, ResolveSmtpdDns(*resolver_, SmtpdDnsQuery{kind, name}),
+                   [&](std::exception_ptr e, Status s) {
+                     if (e) std::rethrow_exception(e);
+                     out = s;
+                   });
+    io_.restart();
+    io_.run();
+    return out.value_or(Status::kNotFound);
+  }
+
+  FakeDnsServer dns_;
+  asio::io_context io_;
+  std::unique_ptr<DnsResolver> resolver_;
+};
+
+TEST_F(SmtpdDnsTest, AMailDomainNeedsAnMxOrAnAddress) {
+  dns_.AddMx("mx.example", 10, "mail.mx.example");
+  dns_.AddA("a-only.example", "192.0.2.1");
+  dns_.AddAaaa("aaaa-only.example", "2001:db8::1");
+  dns_.AddName("empty.example");
+  EXPECT_EQ(Resolve(Kind::kMailHost, "mx.example"), Status::kOk);
+  EXPECT_EQ(dns_.Queries("mx.example", "A"), 0);  // the MX answered: no more lookups
+  EXPECT_EQ(Resolve(Kind::kMailHost, "a-only.example"), Status::kOk);
+  EXPECT_EQ(dns_.Queries("a-only.example", "MX"), 1);
+  EXPECT_EQ(dns_.Queries("a-only.example", "AAAA"), 0);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "aaaa-only.example"), Status::kOk);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "empty.example"), Status::kNotFound);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "nx.example"), Status::kNotFound);
+  EXPECT_EQ(dns_.Queries("nx.example", "MX"), 1);
+  EXPECT_EQ(dns_.Queries("nx.example", "A"), 1);
+  EXPECT_EQ(dns_.Queries("nx.example", "AAAA"), 1);
+}
+
+TEST_F(SmtpdDnsTest, ANullMxEndsTheSearchForAMailDomainButNotForAHostName) {
+  dns_.AddMx("null.example", 0, "");
+  dns_.AddA("null.example", "192.0.2.2");
+  EXPECT_EQ(Resolve(Kind::kMailHost, "null.example"), Status::kNullMx);
+  EXPECT_EQ(dns_.Queries("null.example", "A"), 0);
+  // A host name is looked up by address first: it has one.
+  EXPECT_EQ(Resolve(Kind::kHostName, "null.example"), Status::kOk);
+  EXPECT_EQ(dns_.Queries("null.example", "MX"), 1);  // only the earlier mail-domain lookup
+  dns_.AddMx("nullonly.example", 0, "");
+  EXPECT_EQ(Resolve(Kind::kHostName, "nullonly.example"), Status::kNullMx);
+  // An MX list with a real host beside the root name is not a null MX.
+  dns_.AddMx("mixed.example", 0, "");
+  dns_.AddMx("mixed.example", 10, "mail.mixed.example");
+  EXPECT_EQ(Resolve(Kind::kMailHost, "mixed.example"), Status::kOk);
+}
+
+TEST_F(SmtpdDnsTest, AHostNameNeedsAnAddressOrAnMx) {
+  dns_.AddA("host.example", "192.0.2.3");
+  dns_.AddMx("mxonly.example", 10, "mail.example");
+  EXPECT_EQ(Resolve(Kind::kHostName, "host.example"), Status::kOk);
+  EXPECT_EQ(dns_.Queries("host.example", "MX"), 0);
+  EXPECT_EQ(Resolve(Kind::kHostName, "mxonly.example"), Status::kOk);
+  EXPECT_EQ(Resolve(Kind::kHostName, "nx.example"), Status::kNotFound);
+}
+
+TEST_F(SmtpdDnsTest, ATemporaryFailureOutweighsNotFound) {
+  dns_.SetFailure("broken.example", FakeDnsServer::Failure::kServFail);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "broken.example"), Status::kTempFail);
+  EXPECT_EQ(Resolve(Kind::kHostName, "broken.example"), Status::kTempFail);
+  dns_.SetFailure("silent.example", FakeDnsServer::Failure::kDrop);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "silent.example"), Status::kTempFail);
+  // Any answer still wins.
+  dns_.AddA("flaky.example", "192.0.2.4");
+  dns_.SetFailure("flaky.example", FakeDnsServer::Failure::kNone);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "flaky.example"), Status::kOk);
+}
+
+TEST_F(SmtpdDnsTest, NamesDnsCannotCarryAreNotFoundWithoutAQuery) {
+  EXPECT_EQ(Resolve(Kind::kHostName, "bad_name!"), Status::kNotFound);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "a..b"), Status::kNotFound);
+  EXPECT_EQ(Resolve(Kind::kHostName, "192.0.2.1"), Status::kNotFound);
+  EXPECT_EQ(resolver_->queries_sent(), 0u);
+}
+
+}  // namespace
+}  // namespace posthaste::runtime
