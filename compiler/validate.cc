@@ -13,6 +13,7 @@
 #include "compiler/route_check.h"
 #include "compiler/value_check.h"
 #include "tables/check_action.h"
+#include "tables/dnsxl_pattern.h"
 #include "tables/smtpd_restrictions.h"
 
 namespace posthaste::compiler {
@@ -404,6 +405,8 @@ class Validator {
                         "Postfix restriction \"" + w.text +
                             "\" is not implemented by posthasted (" +
                             std::string(info->description) + ")");
+        if (info->arg == tables::SmtpdRestrictionArg::kDomain && i + 1 < words.size())
+          CheckDnsListFilter(w.text, words[i + 1].text, words[i + 1].span);
         if (info->arg != tables::SmtpdRestrictionArg::kNone) ++i;  // its argument
         continue;
       }
@@ -413,6 +416,18 @@ class Validator {
       std::string guess = ClosestRestriction(w.text);
       if (!guess.empty()) d.notes.push_back({w.span, "did you mean \"" + guess + "\"?"});
     }
+  }
+
+  // "zen.spamhaus.org=127.0.0.[2..11]": the filter after '=' must parse
+  // (Postfix stops with "RBL reply error" on the first lookup otherwise).
+  void CheckDnsListFilter(const std::string& restriction, const std::string& spec,
+                          const SourceSpan& span) {
+    tables::DnsxlSpec list = tables::SplitDnsxlSpec(spec);
+    if (!list.filter) return;
+    absl::StatusOr<tables::DnsxlPattern> pattern = tables::DnsxlPattern::Parse(*list.filter);
+    if (!pattern.ok())
+      sink_->Report(DiagCode::kBadDnsList, span,
+                    restriction + " " + spec + ": " + std::string(pattern.status().message()));
   }
 
   static std::string ClosestRestriction(const std::string& name) {

@@ -32,6 +32,7 @@ namespace {
 constexpr int kClassIn = 1;
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
+constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
 
 constexpr char kNotFound[] = "Host not found";
@@ -371,6 +372,27 @@ asio::awaitable<absl::StatusOr<std::vector<asio::ip::address>>> DnsResolver::Loo
   }
   if (out.empty()) co_return absl::NotFoundError(kNoData);
   co_return out;
+}
+
+asio::awaitable<absl::StatusOr<std::vector<std::string>>> DnsResolver::LookupTxt(std::string name) {
+  if (!IsValidDnsName(name)) co_return absl::InvalidArgumentError(kInvalidName);
+  RawAnswer answer = co_await RunQuery(impl_, std::move(name), kTypeTxt);
+  if (absl::Status s = AnswerStatus(answer); !s.ok()) co_return s;
+  ares_txt_ext* reply = nullptr;
+  int rc = ares_parse_txt_reply_ext(Bytes(answer), static_cast<int>(answer.bytes.size()), &reply);
+  if (rc != ARES_SUCCESS) co_return StatusFromAres(rc == ARES_EBADRESP ? ARES_ESERVFAIL : rc);
+  // c-ares lists each character-string; record_start marks where a record begins.
+  std::vector<std::string> records;
+  for (ares_txt_ext* r = reply; r != nullptr; r = r->next) {
+    if (r->record_start || records.empty()) {
+      if (records.size() >= impl_->options_.max_records) break;
+      records.emplace_back();
+    }
+    records.back().append(reinterpret_cast<const char*>(r->txt), r->length);
+  }
+  ares_free_data(reply);
+  if (records.empty()) co_return absl::NotFoundError(kNoData);
+  co_return records;
 }
 
 asio::awaitable<absl::StatusOr<std::vector<asio::ip::address>>> DnsResolver::LookupAaaa(

@@ -1,5 +1,6 @@
-// dns_resolver.h: asynchronous DNS lookups (MX, A, AAAA) for the delivery
-// agents, c-ares driven by the server's Asio io_context.
+// dns_resolver.h: asynchronous DNS lookups (MX, A, AAAA, TXT) for the
+// delivery agents and the SMTP server's restrictions, c-ares driven by the
+// server's Asio io_context.
 //
 // The smtp delivery agent (smtp_client.h) asks for a destination's MX hosts
 // and for host addresses; the queries run concurrently with everything else
@@ -81,6 +82,10 @@ class DnsResolver {
   // IPv4 and IPv6 addresses, in the order of the reply.
   asio::awaitable<absl::StatusOr<std::vector<asio::ip::address>>> LookupA(std::string name);
   asio::awaitable<absl::StatusOr<std::vector<asio::ip::address>>> LookupAaaa(std::string name);
+
+  // TXT records, each one's character-strings joined, in the order of the
+  // reply (DNS block list reasons).
+  asio::awaitable<absl::StatusOr<std::vector<std::string>>> LookupTxt(std::string name);
 
   // Queries sent so far (tests).
   uint64_t queries_sent() const;

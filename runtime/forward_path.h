@@ -12,15 +12,16 @@
 // character not in it becomes '_'.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "runtime/macro_expand.h"
+
 namespace posthaste::runtime {
 
 // Variables with a value; a name absent from the map has none.
-using ForwardVariables = std::map<std::string, std::string, std::less<>>;
+using ForwardVariables = MacroVariables;
 
 // The expanded item, or nullopt when it is to be skipped (a variable with
 // no value used directly, or a syntax error such as an unclosed "${").

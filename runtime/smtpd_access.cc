@@ -18,10 +18,12 @@
 #include <deque>
 #include <map>
 
+#include "runtime/macro_expand.h"
 #include "runtime/match_list.h"
 #include "runtime/service_params.h"
 #include "tables/address_lookup.h"
 #include "tables/casefold.h"
+#include "tables/dnsxl_pattern.h"
 #include "tables/memory_table.h"
 #include "tables/message_walker.h"
 #include "tables/route_rules.h"
@@ -376,6 +378,13 @@ struct SmtpdAccess::Config {
   // unknown_address_tempfail_action / unknown_helo_hostname_tempfail_action
   // is "defer" (else defer_if_permit).
   bool unknown_address_defer_all = false, unknown_name_defer_all = false;
+  // DNS lists: maps_rbl_reject_code ($rbl_code), the reply templates, the
+  // characters a template value may carry, reject_maps_rbl's lists.
+  int maps_rbl_code = 554;
+  std::string default_rbl_reply;
+  TableList rbl_reply_maps;
+  std::string expand_filter;
+  std::vector<std::string> maps_rbl_domains;
 
   std::string null_key = "<>";
   std::string recipient_delimiter;
@@ -808,6 +817,7 @@ class Eval {
                      std::string_view reply_class, std::optional<R> def_acl) {
     const std::string* sender = sender_;
     const std::string* rcpt = recipient_;
+    next_restriction_ = std::string(name);
     switch (id) {
       case R::kPermit: {
         int st = AclPermit(name, reply_class, reply_name, "");
@@ -897,6 +907,32 @@ class Eval {
         return kDunno;
       }
 
+      case R::kRejectRblClient:
+      case R::kRejectRbl:
+        return RejectRblAddr(arg, f_.client_addr, kClientClass);
+      case R::kRejectMapsRbl: {
+        Warn(Cat("support for restriction \"reject_maps_rbl\" will be removed from Postfix; "
+                 "use \"reject_rbl_client domain-name\" instead"));
+        for (const std::string& domain : c_.maps_rbl_domains) {
+          int st = RejectRblAddr(domain, f_.client_addr, kClientClass);
+          if (st != kDunno) return st;
+        }
+        return kDunno;
+      }
+      case R::kPermitDnswlClient:
+        return PermitDnswl(name, arg, ReversedAddress(f_.client_addr), f_.client_addr, kClientClass);
+      case R::kRejectRhsblClient:
+        if (f_.client_name != "unknown") return RejectRblDomain(arg, f_.client_name, kClientClass);
+        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+      case R::kRejectRhsblReverseClient:
+        if (f_.reverse_client_name != "unknown")
+          return RejectRblDomain(arg, f_.reverse_client_name, kRevClientClass);
+        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+      case R::kPermitRhswlClient:
+        if (f_.client_name != "unknown")
+          return PermitDnswl(name, arg, DnsxlDomain(f_.client_name), f_.client_name, kClientClass);
+        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+
       // ETRN
       case R::kCheckEtrnAccess:
         if (stage_ == SmtpdStage::kEtrn && !f_.etrn_domain.empty()) {
@@ -933,6 +969,9 @@ class Eval {
         return kDunno;
       }
 
+      case R::kRejectRhsblHelo:
+        if (helo_) return RejectRblDomain(arg, *helo_, kHeloClass);
+        return arg.empty() ? MissingDnsxlDomain() : kDunno;
       case R::kRejectUnknownHeloHostname:
       case R::kRejectUnknownHostname:
         if (!helo_) return kDunno;
@@ -940,6 +979,9 @@ class Eval {
         return RejectUnknownHostname(*helo_, *helo_, kHeloClass);
 
       // sender
+      case R::kRejectRhsblSender:
+        if (sender && !sender->empty()) return RejectRblDomain(arg, *sender, kSenderClass);
+        return arg.empty() ? MissingDnsxlDomain() : kDunno;
       case R::kRejectUnknownSenderDomain:
       case R::kRejectUnknownAddress:
         if (sender && !sender->empty()) return RejectUnknownAddress(*sender, kSenderClass);
@@ -989,6 +1031,9 @@ class Eval {
       case R::kRejectNonFqdnRecipient:
         if (rcpt) return RejectNonFqdnAddress(*rcpt, kRecipientClass);
         return kDunno;
+      case R::kRejectRhsblRecipient:
+        if (rcpt && !rcpt->empty()) return RejectRblDomain(arg, *rcpt, kRecipientClass);
+        return arg.empty() ? MissingDnsxlDomain() : kDunno;
       case R::kRejectUnknownRecipientDomain:
         if (rcpt && !rcpt->empty()) return RejectUnknownAddress(*rcpt, kRecipientClass);
         return kDunno;
@@ -1043,13 +1088,189 @@ class Eval {
 
   // --- DNS (answers from the session, see SmtpdDnsQuery) ---
 
-  SmtpdDnsStatus Dns(SmtpdDnsKind kind, std::string_view name) {
+  const SmtpdDnsAnswer& Dns(SmtpdDnsKind kind, std::string_view name) {
     SmtpdDnsQuery query{kind, std::string(name)};
     if (f_.dns) {
       auto it = f_.dns->find(query);
       if (it != f_.dns->end()) return it->second;
     }
     throw NeedDns{std::move(query)};
+  }
+
+  // --- DNS block and allow lists (Postfix's find_dnsxl_addr/_domain) ---
+
+  enum class Listed { kNo, kYes, kSoft };
+
+  // Looks `prefix` up in the list `spec` ("domain" or "domain=filter").
+  Listed FindDnsxl(std::string_view prefix, std::string_view spec,
+                   const SmtpdDnsAnswer** answer) {
+    tables::DnsxlSpec list = tables::SplitDnsxlSpec(spec);
+    const SmtpdDnsAnswer& a = Dns(SmtpdDnsKind::kList, Cat(prefix, ".", list.domain));
+    *answer = &a;
+    if (a.status == SmtpdDnsStatus::kTempFail) return Listed::kSoft;
+    if (a.status != SmtpdDnsStatus::kOk) return Listed::kNo;
+    if (list.filter) {
+      absl::StatusOr<tables::DnsxlPattern> pattern = tables::DnsxlPattern::Parse(*list.filter);
+      if (!pattern.ok()) return Listed::kNo;  // Build refuses these
+      bool any = false;
+      for (const std::string& addr : a.addresses) any = any || pattern->Matches(addr);
+      if (!any) return Listed::kNo;
+    }
+    return Listed::kYes;
+  }
+
+  // The query prefix for a client address: reversed octets, or reversed
+  // nibbles for IPv6.
+  static std::string ReversedAddress(const std::string& addr) {
+    IpAddress a;
+    if (!ParseIpAddress(addr, &a)) return "";
+    std::string out;
+    static const char kHex[] = "0123456789abcdef";
+    if (a.family == AF_INET) {
+      for (int i = 3; i >= 0; --i) out += Cat(static_cast<int>(a.bytes[i]), i ? "." : "");
+    } else {
+      for (int i = 15; i >= 0; --i) {
+        out.push_back(kHex[a.bytes[i] & 0xf]);
+        out.push_back('.');
+        out.push_back(kHex[a.bytes[i] >> 4]);
+        if (i) out.push_back('.');
+      }
+    }
+    return out;
+  }
+
+  // The domain part a domain list looks up, or "" when Postfix skips the
+  // query: address literals, names ending in a numeric label, bad names.
+  static std::string_view DnsxlDomain(std::string_view what) {
+    size_t at = what.rfind('@');
+    std::string_view domain = at == std::string_view::npos ? what : what.substr(at + 1);
+    if (domain.empty() || domain.front() == '[') return "";
+    size_t dot = domain.rfind('.');
+    std::string_view last = dot == std::string_view::npos ? domain : domain.substr(dot + 1);
+    bool all_digits = true;
+    for (char ch : last) all_digits = all_digits && isdigit(static_cast<unsigned char>(ch));
+    if (all_digits) return "";
+    if (!ValidHostname(domain)) return "";
+    return domain;
+  }
+
+  int RejectRblAddr(std::string_view spec, const std::string& addr, std::string_view reply_class) {
+    if (spec.empty()) return MissingDnsxlDomain();
+    std::string prefix = ReversedAddress(addr);
+    if (prefix.empty()) return kDunno;
+    const SmtpdDnsAnswer* answer = nullptr;
+    if (FindDnsxl(prefix, spec, &answer) != Listed::kYes) return kDunno;
+    return RblRejectReply(*answer, spec, addr, reply_class);
+  }
+
+  int RejectRblDomain(std::string_view spec, const std::string& what, std::string_view reply_class) {
+    if (spec.empty()) return MissingDnsxlDomain();
+    std::string_view domain = DnsxlDomain(what);
+    if (domain.empty()) return kDunno;
+    const SmtpdDnsAnswer* answer = nullptr;
+    if (FindDnsxl(domain, spec, &answer) != Listed::kYes) return kDunno;
+    return RblRejectReply(*answer, spec, what, reply_class);
+  }
+
+  // permit_dnswl_client / permit_rhswl_client: never for a recipient we
+  // would not relay to; a lookup failure defers a later reject.
+  int PermitDnswl(std::string_view name, std::string_view spec, std::string_view prefix,
+                  const std::string& what, std::string_view reply_class) {
+    if (spec.empty()) return MissingDnsxlDomain();
+    if (recipient_ && stage_ == SmtpdStage::kRcpt && PermitAuthDestination(*recipient_) != kOk)
+      return kDunno;
+    if (prefix.empty()) return kDunno;
+    const SmtpdDnsAnswer* answer = nullptr;
+    switch (FindDnsxl(prefix, spec, &answer)) {
+      case Listed::kNo:
+        return kDunno;
+      case Listed::kSoft:
+        DeferIf(&defer_if_reject_, kPolicy, 450, "4.7.1",
+                Cat("<", what, ">: ", reply_class, " rejected: Service unavailable"));
+        return kDunno;
+      case Listed::kYes:
+        break;
+    }
+    return AclPermit(name, reply_class, what, "");
+  }
+
+  int MissingDnsxlDomain() {
+    Warn(Cat("restriction ", next_restriction_, " requires domain name argument"));
+    return kDunno;
+  }
+
+  // Postfix's rbl_reject_reply(): the reply template from rbl_reply_maps
+  // (by the list as written) or default_rbl_reply, expanded.
+  int RblRejectReply(const SmtpdDnsAnswer& answer, std::string_view spec, std::string_view what,
+                     std::string_view reply_class) {
+    std::optional<std::string> custom;
+    for (size_t t = 0; t < c_.rbl_reply_maps.tables.size() && !custom; ++t) {
+      const tables::Table* table = c_.rbl_reply_maps.tables[t];
+      if (!table) {
+        Warn(Cat(c_.rbl_reply_maps.names[t], " is unavailable: the bundle does not carry it"));
+        return RejectServerError();
+      }
+      std::string key(spec);
+      if (table->FoldsCase() && !table->IsPatternTable()) key = Lower(key);
+      tables::LookupStatus st = table->LookupInto(key, &value_);
+      if (st == tables::LookupStatus::kTryAgain) {
+        Warn(Cat(c_.rbl_reply_maps.names[t], " lookup error for \"", spec, "\""));
+        return RejectServerError();
+      }
+      if (st == tables::LookupStatus::kFound) custom = value_;
+    }
+    MacroVariables vars = ExpandVariables();
+    vars["rbl_code"] = std::to_string(c_.maps_rbl_code);
+    vars["rbl_domain"] = tables::SplitDnsxlSpec(spec).domain;
+    vars["rbl_reason"] = answer.text;
+    vars["rbl_txt"] = answer.text;
+    vars["rbl_what"] = std::string(what);
+    vars["rbl_class"] = std::string(reply_class);
+    std::optional<std::string> why;
+    if (custom) {
+      why = ExpandMacros(*custom, vars, c_.expand_filter, MacroEmpty::kText);
+      if (!why) Warn(Cat("rbl_reject_reply: bad rbl reply template for domain ", spec, ": ", *custom));
+    }
+    if (!why) why = ExpandMacros(c_.default_rbl_reply, vars, c_.expand_filter, MacroEmpty::kText);
+    if (!why) {
+      Warn(Cat("rbl_reject_reply: bad default rbl reply template: ", c_.default_rbl_reply));
+      why = "";
+    }
+    const std::string& w = *why;
+    if (w.size() < 4 || (w[0] != '4' && w[0] != '5') || !isdigit(static_cast<unsigned char>(w[1])) ||
+        !isdigit(static_cast<unsigned char>(w[2])) || w[3] != ' ') {
+      Warn(Cat("rbl response code configuration error: ", w));
+      return CheckReject(kPolicy, 450, "4.7.1", "Service unavailable");
+    }
+    int code = std::stoi(w.substr(0, 3));
+    std::string_view rest = std::string_view(w).substr(4);
+    std::string dsn = "4.7.1";
+    if (size_t n = DsnValid(rest); n > 0) {
+      dsn = std::string(rest.substr(0, n));
+      rest.remove_prefix(n);
+      while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    }
+    return CheckReject(kPolicy, code, dsn, rest.empty() ? std::string_view("Service unavailable") : rest);
+  }
+
+  // The session variables reply templates may name (smtpd_expand_lookup).
+  MacroVariables ExpandVariables() const {
+    MacroVariables v;
+    v["client_address"] = f_.client_addr;
+    v["client_name"] = f_.client_name;
+    v["reverse_client_name"] = f_.reverse_client_name;
+    v["client_port"] = std::to_string(f_.client_port);
+    v["helo_name"] = f_.helo;
+    auto split = [&v](const std::string& prefix, const std::string* addr) {
+      std::string a = addr ? *addr : "";
+      v[prefix] = a;
+      size_t at = a.rfind('@');
+      v[prefix + "_name"] = at == std::string::npos ? a : a.substr(0, at);
+      v[prefix + "_domain"] = at == std::string::npos ? "" : a.substr(at + 1);
+    };
+    split("sender", sender_);
+    split("recipient", recipient_);
+    return v;
   }
 
   // A DNS answer that could not be had for now: unknown_*_tempfail_action
@@ -1081,7 +1302,7 @@ class Eval {
                             std::string_view reply_class) {
     bool sender = reply_class == kSenderClass;
     std::string_view dsn = sender ? "4.1.8" : "4.1.2";
-    switch (Dns(SmtpdDnsKind::kMailHost, domain)) {
+    switch (Dns(SmtpdDnsKind::kMailHost, domain).status) {
       case SmtpdDnsStatus::kOk:
         return kDunno;
       case SmtpdDnsStatus::kNullMx:
@@ -1102,7 +1323,7 @@ class Eval {
   // MX is fine for a host name).
   int RejectUnknownHostname(const std::string& name, std::string_view reply_name,
                             std::string_view reply_class) {
-    switch (Dns(SmtpdDnsKind::kHostName, name)) {
+    switch (Dns(SmtpdDnsKind::kHostName, name).status) {
       case SmtpdDnsStatus::kOk:
       case SmtpdDnsStatus::kNullMx:
         return kDunno;
@@ -1424,7 +1645,8 @@ class Eval {
       return kOk;
     }
     StepList steps;
-    for (const std::string& w : words) {
+    for (size_t i = 0; i < words.size(); ++i) {
+      const std::string& w = words[i];
       Step s;
       s.name = w;
       if (const tables::SmtpdRestrictionInfo* info = tables::FindSmtpdRestriction(w)) {
@@ -1432,6 +1654,15 @@ class Eval {
         if (info->arg == tables::SmtpdRestrictionArg::kTable) {
           s.kind = Step::kBadArgument;  // a table would contain ':' (refused above)
           s.arg = "";
+        } else if (info->arg == tables::SmtpdRestrictionArg::kDomain && i + 1 < words.size() &&
+                   !tables::FindSmtpdRestriction(words[i + 1])) {
+          s.arg = words[++i];  // a DNS list
+          tables::DnsxlSpec spec = tables::SplitDnsxlSpec(s.arg);
+          if (spec.filter && !tables::DnsxlPattern::Parse(*spec.filter).ok()) {
+            Warn(Cat("access table ", table, " entry ", value, ": bad DNS list reply filter \"",
+                     *spec.filter, "\""));
+            return RejectServerError();
+          }
         }
       } else if (auto it = c_.class_index.find(w); it != c_.class_index.end()) {
         s.kind = Step::kClass;
@@ -1796,6 +2027,7 @@ class Eval {
   bool recipient_rcptmap_checked_ = false;
   bool sender_rcptmap_checked_ = false;
   std::string next_name_;
+  std::string next_restriction_;  // the restriction being carried out (warnings)
   std::string error_text_;
   std::string value_;  // table lookup buffer
   std::deque<Resolved> cache_;
@@ -1873,6 +2105,20 @@ absl::Status ParseRestrictions(Config* c, std::string_view param, std::string_vi
         } else {
           s.arg = words[++i];
           s.table = c->FindTable(s.arg);
+        }
+      } else if (info->arg == tables::SmtpdRestrictionArg::kDomain) {
+        // A DNS list: the next word, unless it is missing (Postfix warns
+        // when the restriction runs).
+        if (i + 1 < words.size() && !tables::FindSmtpdRestriction(words[i + 1]) &&
+            words[i + 1].find(':') == std::string::npos && !c->class_index.count(words[i + 1])) {
+          s.arg = words[++i];
+          tables::DnsxlSpec spec = tables::SplitDnsxlSpec(s.arg);
+          if (spec.filter) {
+            absl::StatusOr<tables::DnsxlPattern> pattern = tables::DnsxlPattern::Parse(*spec.filter);
+            if (!pattern.ok())
+              return absl::InvalidArgumentError(Cat(param, ": ", w, " ", s.arg, ": ",
+                                                    std::string(pattern.status().message())));
+          }
         }
       } else if (info->arg != tables::SmtpdRestrictionArg::kNone) {
         ++i;  // unimplemented anyway
@@ -1987,6 +2233,14 @@ absl::StatusOr<std::shared_ptr<const SmtpdAccess>> SmtpdAccess::Build(
   c.multi_rcpt_code = static_cast<int>(p.Int("multi_recipient_bounce_reject_code"));
   c.unknown_address_code = static_cast<int>(p.Int("unknown_address_reject_code"));
   c.unknown_name_code = static_cast<int>(p.Int("unknown_hostname_reject_code"));
+  c.maps_rbl_code = static_cast<int>(p.Int("maps_rbl_reject_code"));
+  c.default_rbl_reply = Value(p, "default_rbl_reply");
+  c.rbl_reply_maps = ParseTableList(&c, Value(p, "rbl_reply_maps"));
+  c.maps_rbl_domains = Words(Value(p, "maps_rbl_domains"));
+  // smtpd_expand_filter's default: printable ASCII, space and tab.
+  for (int ch = 0x20; ch < 0x7f; ++ch) c.expand_filter.push_back(static_cast<char>(ch));
+  c.expand_filter.push_back('\t');
+  if (p.Has("smtpd_expand_filter")) c.expand_filter = p.Str("smtpd_expand_filter");
   c.unknown_address_defer_all = TempfailActionIsDefer(p, "unknown_address_tempfail_action");
   c.unknown_name_defer_all = TempfailActionIsDefer(p, "unknown_helo_hostname_tempfail_action");
 

@@ -8,8 +8,11 @@
 // "NOQUEUE: reject: RCPT from ..." log lines, worded as Postfix words them.
 // It never touches the network and never blocks beyond table lookups (and
 // getpwnam_r for unix:passwd.byname in local_recipient_maps): the DNS
-// answers reject_unknown_{sender,recipient}_domain and
-// reject_unknown_helo_hostname need come from the session (SmtpdDnsQuery).
+// answers reject_unknown_{sender,recipient}_domain,
+// reject_unknown_helo_hostname and the DNS list restrictions
+// (reject_rbl_client, permit_dnswl_client, reject_rhsbl_*,
+// permit_rhswl_client, reject_maps_rbl) need come from the session
+// (SmtpdDnsQuery).
 //
 // What it evaluates (tables/smtpd_restrictions.def lists the restrictions it
 // carries out; `phc check` refuses the others):
@@ -79,6 +82,7 @@ enum class PeerNameStatus : uint8_t {
 enum class SmtpdDnsKind : uint8_t {
   kMailHost,  // reject_unknown_{sender,recipient}_domain: MX, then A and AAAA
   kHostName,  // reject_unknown_helo_hostname: A and AAAA, then MX
+  kList,      // a DNS block/allow list query (reject_rbl_client ...): A, and TXT when listed
 };
 enum class SmtpdDnsStatus : uint8_t {
   kOk,        // a record (for kHostName a null MX counts too)
@@ -94,7 +98,15 @@ struct SmtpdDnsQuery {
   }
   bool operator==(const SmtpdDnsQuery& o) const { return kind == o.kind && name == o.name; }
 };
-using SmtpdDnsAnswers = std::map<SmtpdDnsQuery, SmtpdDnsStatus>;
+struct SmtpdDnsAnswer {
+  SmtpdDnsAnswer(SmtpdDnsStatus s = SmtpdDnsStatus::kNotFound) : status(s) {}  // NOLINT: implicit
+  SmtpdDnsStatus status;
+  // kList, when listed: the A records (dotted IPv4) and the TXT records
+  // joined with " / " (at most 500 bytes, as Postfix keeps them).
+  std::vector<std::string> addresses;
+  std::string text;
+};
+using SmtpdDnsAnswers = std::map<SmtpdDnsQuery, SmtpdDnsAnswer>;
 
 // A defer_if_permit that an earlier stage raised: with smtpd_delay_reject =
 // no, the verdict of CONNECT, HELO and MAIL carries it (AccessVerdict::carry)

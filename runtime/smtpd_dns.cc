@@ -44,9 +44,32 @@ asio::awaitable<SmtpdDnsStatus> LookupOne(DnsResolver& resolver, const std::stri
   co_return SmtpdDnsStatus::kOk;
 }
 
+// A DNS list query: the A records say whether the name is listed (AAAA is
+// not asked, as in Postfix); when it is, the TXT records give the reason,
+// joined with " / " up to 500 bytes. A failed TXT lookup leaves no reason.
+asio::awaitable<SmtpdDnsAnswer> ResolveList(DnsResolver& resolver, const std::string& name) {
+  absl::StatusOr<std::vector<asio::ip::address>> addrs = co_await resolver.LookupA(name);
+  if (!addrs.ok()) co_return SmtpdDnsAnswer(FromFailure(addrs.status()));
+  SmtpdDnsAnswer answer(SmtpdDnsStatus::kOk);
+  for (const asio::ip::address& a : *addrs) answer.addresses.push_back(a.to_string());
+  absl::StatusOr<std::vector<std::string>> txt = co_await resolver.LookupTxt(name);
+  if (txt.ok()) {
+    constexpr size_t kLimit = 500;
+    for (size_t i = 0; i < txt->size() && answer.text.size() < kLimit; ++i) {
+      if (i > 0) {
+        if (kLimit - answer.text.size() <= 3) break;
+        answer.text += " / ";
+      }
+      answer.text += (*txt)[i].substr(0, kLimit - answer.text.size());
+    }
+  }
+  co_return answer;
+}
+
 }  // namespace
 
-asio::awaitable<SmtpdDnsStatus> ResolveSmtpdDns(DnsResolver& resolver, SmtpdDnsQuery query) {
+asio::awaitable<SmtpdDnsAnswer> ResolveSmtpdDns(DnsResolver& resolver, SmtpdDnsQuery query) {
+  if (query.kind == SmtpdDnsKind::kList) co_return co_await ResolveList(resolver, query.name);
   constexpr std::array<RecordType, 3> kMailHostOrder = {RecordType::kMx, RecordType::kA,
                                                         RecordType::kAaaa};
   constexpr std::array<RecordType, 3> kHostNameOrder = {RecordType::kA, RecordType::kAaaa,
@@ -59,7 +82,7 @@ asio::awaitable<SmtpdDnsStatus> ResolveSmtpdDns(DnsResolver& resolver, SmtpdDnsQ
     if (s == SmtpdDnsStatus::kOk) break;
     if (s == SmtpdDnsStatus::kNullMx && query.kind == SmtpdDnsKind::kMailHost) break;
   }
-  co_return best;
+  co_return SmtpdDnsAnswer(best);
 }
 
 }  // namespace posthaste::runtime

@@ -7,7 +7,12 @@
 //   kMailHost (reject_unknown_{sender,recipient}_domain): MX, then A, then
 //     AAAA, stopping at the first answer; a lone MX record for the root
 //     name is a null MX (RFC 7505) and ends the search;
-//   kHostName (reject_unknown_helo_hostname): A, then AAAA, then MX.
+//   kHostName (reject_unknown_helo_hostname): A, then AAAA, then MX;
+//   kList (DNS block and allow lists): A only; when listed, the TXT
+//     records too (the reason in reply templates), at most 500 bytes
+//     joined with " / ". Not listed is NXDOMAIN or no A record; anything
+//     else that fails is a temporary failure (Postfix then lets the client
+//     through, or defers a reject for an allow list).
 // When no lookup answers, the outcomes rank as Postfix ranks them: a
 // temporary failure outweighs a null MX, which outweighs "not found". A
 // name DNS cannot carry (bad syntax, an address literal) is "not found",
@@ -20,6 +25,6 @@
 
 namespace posthaste::runtime {
 
-asio::awaitable<SmtpdDnsStatus> ResolveSmtpdDns(DnsResolver& resolver, SmtpdDnsQuery query);
+asio::awaitable<SmtpdDnsAnswer> ResolveSmtpdDns(DnsResolver& resolver, SmtpdDnsQuery query);
 
 }  // namespace posthaste::runtime

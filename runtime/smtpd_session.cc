@@ -262,9 +262,14 @@ asio::awaitable<AccessVerdict> Session::Check(SmtpdStage stage, const SmtpdFacts
     if (!v.dns_needed) co_return v;
     // Without a resolver every answer is a temporary failure. Each round
     // adds a new answer, so the loop ends.
-    SmtpdDnsStatus answer = SmtpdDnsStatus::kTempFail;
+    SmtpdDnsAnswer answer(SmtpdDnsStatus::kTempFail);
     if (ctx_.resolver) answer = co_await ResolveSmtpdDns(*ctx_.resolver, *v.dns_needed);
-    dns_answers_[*v.dns_needed] = answer;
+    if (v.dns_needed->kind == SmtpdDnsKind::kList && answer.status == SmtpdDnsStatus::kTempFail)
+      logs_.Warning("smtpd", Cat(v.dns_needed->name,
+                                 ": RBL lookup error: Host or domain name not found. Name service "
+                                 "error for name=",
+                                 v.dns_needed->name, " type=A: Host not found, try again"));
+    dns_answers_[*v.dns_needed] = std::move(answer);
   }
 }
 

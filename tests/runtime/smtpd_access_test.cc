@@ -506,6 +506,159 @@ TEST_F(SmtpdAccessTest, RejectsUnknownHeloHostnames) {
             "450 4.7.1 <nx.example>: Helo command rejected: Host not found");
 }
 
+SmtpdDnsAnswer Listed(std::vector<std::string> addresses, std::string text = "") {
+  SmtpdDnsAnswer a(SmtpdDnsStatus::kOk);
+  a.addresses = std::move(addresses);
+  a.text = std::move(text);
+  return a;
+}
+
+TEST_F(SmtpdAccessTest, RejectsClientsOnDnsBlockLists) {
+  auto a = Build("smtpd_client_restrictions = reject_rbl_client bl.example,"
+                 " reject_rbl_client picky.example=127.0.0.[2;4..5]\n");
+  SmtpdFacts f = Outside();  // 203.0.113.5
+  SmtpdDnsAnswers dns{
+      {{SmtpdDnsKind::kList, "5.113.0.203.bl.example"},
+       Listed({"127.0.0.2"}, "Listed; see https://bl.example/?203.0.113.5")},
+      {{SmtpdDnsKind::kList, "5.113.0.203.picky.example"}, Listed({"127.0.0.3"})}};
+  AccessVerdict v = RcptWithDns(*a, f, "root@mx.example.com", dns);
+  EXPECT_EQ(Reply(v),
+            "554 5.7.1 Service unavailable; Client host [203.0.113.5] blocked using bl.example; "
+            "Listed; see https://bl.example/?203.0.113.5");
+  EXPECT_EQ(OnlyLog(v),
+            "NOQUEUE: reject: RCPT from client.example.net[203.0.113.5]: 554 5.7.1 Service "
+            "unavailable; Client host [203.0.113.5] blocked using bl.example; Listed; see "
+            "https://bl.example/?203.0.113.5; from=<a@sender.example> to=<root@mx.example.com> "
+            "proto=ESMTP helo=<helo.example.net>");
+  // Not listed in the first; the second lists 127.0.0.3, which its filter leaves out.
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.bl.example"}] = SmtpdDnsStatus::kNotFound;
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)), "");
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.picky.example"}] = Listed({"127.0.0.3", "127.0.0.5"});
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "554 5.7.1 Service unavailable; Client host [203.0.113.5] blocked using picky.example");
+  // A list that cannot be asked lets the client through.
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.picky.example"}] = SmtpdDnsStatus::kTempFail;
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)), "");
+
+  // IPv6 clients: reversed nibbles.
+  f.client_addr = "2001:db8::1";
+  AccessVerdict ask = a->Check(SmtpdStage::kRcpt, [&] {
+    SmtpdFacts g = f;
+    g.recipient = "root@mx.example.com";
+    return g;
+  }());
+  ASSERT_TRUE(ask.dns_needed);
+  EXPECT_EQ(ask.dns_needed->kind, SmtpdDnsKind::kList);
+  EXPECT_EQ(ask.dns_needed->name,
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example");
+}
+
+TEST_F(SmtpdAccessTest, DnsListRepliesFollowTheTemplates) {
+  Write("rbl_replies", "bl.example 550 5.7.9 Go away $rbl_what (${rbl_reason:no reason}), "
+                       "client $client_address helo $helo_name\n"
+                       "broken.example $no_such_variable here\n"
+                       "nocode.example blocked by $rbl_domain\n");
+  auto a = Build("smtpd_client_restrictions = reject_rbl_client bl.example,"
+                 " reject_rbl_client broken.example, reject_rbl_client nocode.example\n"
+                 "rbl_reply_maps = hash:$config_directory/rbl_replies\n");
+  SmtpdFacts f = Outside();
+  SmtpdDnsAnswers dns{{{SmtpdDnsKind::kList, "5.113.0.203.bl.example"}, Listed({"127.0.0.2"})},
+                      {{SmtpdDnsKind::kList, "5.113.0.203.broken.example"},
+                       Listed({"127.0.0.2"}, "bad\x01text")},
+                      {{SmtpdDnsKind::kList, "5.113.0.203.nocode.example"}, Listed({"127.0.0.2"})}};
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "550 5.7.9 Go away 203.0.113.5 (no reason), client 203.0.113.5 helo helo.example.net");
+  // A template that does not expand falls back to default_rbl_reply, with a
+  // warning; values lose characters outside smtpd_expand_filter.
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.bl.example"}] = SmtpdDnsStatus::kNotFound;
+  AccessVerdict v = RcptWithDns(*a, f, "root@mx.example.com", dns);
+  EXPECT_EQ(Reply(v),
+            "554 5.7.1 Service unavailable; Client host [203.0.113.5] blocked using "
+            "broken.example; bad_text");
+  ASSERT_EQ(v.warnings.size(), 1u);
+  EXPECT_NE(v.warnings[0].find("bad rbl reply template for domain broken.example"),
+            std::string::npos);
+  // A reply without a code: a warning and a generic deferral.
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.broken.example"}] = SmtpdDnsStatus::kNotFound;
+  v = RcptWithDns(*a, f, "root@mx.example.com", dns);
+  EXPECT_EQ(Reply(v), "450 4.7.1 Service unavailable");
+  EXPECT_NE(v.warnings.at(0).find("rbl response code configuration error: blocked by nocode.example"),
+            std::string::npos);
+
+  auto b = Build("smtpd_client_restrictions = reject_rbl_client bl.example\n"
+                 "maps_rbl_reject_code = 450\n");
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.bl.example"}] = Listed({"127.0.0.2"});
+  EXPECT_EQ(Reply(RcptWithDns(*b, f, "root@mx.example.com", dns)),
+            "450 4.7.1 Service unavailable; Client host [203.0.113.5] blocked using bl.example");
+}
+
+TEST_F(SmtpdAccessTest, RejectsNamesOnDomainBlockLists) {
+  auto a = Build("smtpd_client_restrictions = reject_rhsbl_client dbl.example,"
+                 " reject_rhsbl_reverse_client dbl.example\n"
+                 "smtpd_helo_restrictions = reject_rhsbl_helo dbl.example\n"
+                 "smtpd_sender_restrictions = reject_rhsbl_sender dbl.example\n"
+                 "smtpd_recipient_restrictions = reject_rhsbl_recipient dbl.example=127.0.1.2\n");
+  SmtpdFacts f = Outside();
+  SmtpdDnsAnswers clean{{{SmtpdDnsKind::kList, "client.example.net.dbl.example"}, SmtpdDnsStatus::kNotFound},
+                        {{SmtpdDnsKind::kList, "unknown.dbl.example"}, SmtpdDnsStatus::kNotFound},
+                        {{SmtpdDnsKind::kList, "helo.example.net.dbl.example"}, SmtpdDnsStatus::kNotFound},
+                        {{SmtpdDnsKind::kList, "sender.example.dbl.example"}, SmtpdDnsStatus::kNotFound},
+                        {{SmtpdDnsKind::kList, "mx.example.com.dbl.example"}, SmtpdDnsStatus::kNotFound}};
+  f.reverse_client_name = "client.example.net";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", clean)), "");
+  SmtpdDnsAnswers dns = clean;
+  dns[{SmtpdDnsKind::kList, "sender.example.dbl.example"}] = Listed({"127.0.1.2"}, "spam domain");
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "554 5.7.1 Service unavailable; Sender address [a@sender.example] blocked using "
+            "dbl.example; spam domain");
+  dns = clean;
+  dns[{SmtpdDnsKind::kList, "helo.example.net.dbl.example"}] = Listed({"127.0.1.2"});
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "554 5.7.1 Service unavailable; Helo command [helo.example.net] blocked using "
+            "dbl.example");
+  dns = clean;
+  dns[{SmtpdDnsKind::kList, "client.example.net.dbl.example"}] = Listed({"127.0.1.2"});
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "554 5.7.1 Service unavailable; Client host [client.example.net] blocked using "
+            "dbl.example");
+  // The recipient list's filter wants 127.0.1.2 exactly.
+  dns = clean;
+  dns[{SmtpdDnsKind::kList, "mx.example.com.dbl.example"}] = Listed({"127.0.1.3"});
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)), "");
+  dns[{SmtpdDnsKind::kList, "mx.example.com.dbl.example"}] = Listed({"127.0.1.2"});
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "554 5.7.1 Service unavailable; Recipient address [root@mx.example.com] blocked using "
+            "dbl.example");
+  // Unknown client names, address literals and numeric names are not looked up.
+  f.client_name = f.reverse_client_name = "unknown";
+  f.helo = "[192.0.2.1]";
+  f.sender = "a@[192.0.2.1]";
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "x@192.0.2.1.example.123", clean)).substr(0, 3), "554");
+}
+
+TEST_F(SmtpdAccessTest, PermitsClientsOnDnsAllowLists) {
+  auto a = Build("smtpd_client_restrictions = permit_dnswl_client wl.example, reject\n");
+  SmtpdFacts f = Outside();
+  SmtpdDnsAnswers dns{{{SmtpdDnsKind::kList, "5.113.0.203.wl.example"}, Listed({"127.0.10.1"})}};
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)), "");
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.wl.example"}] = SmtpdDnsStatus::kNotFound;
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "554 5.7.1 <client.example.net[203.0.113.5]>: Client host rejected: Access denied");
+  // The list cannot be asked: the reject that follows becomes a deferral.
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.wl.example"}] = SmtpdDnsStatus::kTempFail;
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "450 4.7.1 <203.0.113.5>: Client host rejected: Service unavailable");
+  // Never for a recipient we would not relay to: no lookup at all.
+  auto b = Build("smtpd_recipient_restrictions = permit_dnswl_client wl.example,"
+                 " reject_unauth_destination\n"
+                 "smtpd_relay_restrictions =\n");
+  EXPECT_EQ(Reply(RcptWithDns(*b, f, "x@elsewhere.example", {})),
+            "554 5.7.1 <x@elsewhere.example>: Relay access denied");
+  auto c = Build("smtpd_client_restrictions = permit_rhswl_client rhswl.example, reject\n");
+  dns = {{{SmtpdDnsKind::kList, "client.example.net.rhswl.example"}, Listed({"127.0.0.2"})}};
+  EXPECT_EQ(Reply(RcptWithDns(*c, f, "root@mx.example.com", dns)), "");
+}
+
 TEST_F(SmtpdAccessTest, SearchesSenderAccessInPostfixOrder) {
   Write("senders",
         "<> REJECT no bounces here\n"
@@ -682,7 +835,8 @@ TEST_F(SmtpdAccessTest, EvaluatesRestrictionNamesAndClassesInTableResults) {
         "names@example.org reject_unauth_pipelining reject\n"
         "unknownr@example.org no_such_restriction\n"
         "table@example.org hash:/etc/x\n"
-        "rbl@example.org reject_rbl_client\n");
+        "rbl@example.org reject_rbl_client\n"
+        "rbl2@example.org reject_rbl_client bl.example\n");
   auto a = Build("relay_domains = example.org\n"
                  "smtpd_restriction_classes = strict\n"
                  "strict = reject_non_fqdn_sender, defer\n"
@@ -708,8 +862,15 @@ TEST_F(SmtpdAccessTest, EvaluatesRestrictionNamesAndClassesInTableResults) {
   v = Rcpt(*a, f, "table@example.org");
   EXPECT_EQ(v.reply, "451 4.3.5 Server configuration error");
   EXPECT_EQ(v.warnings.size(), 3u);
+  // A DNS list restriction without its list: a warning, and on to the next.
   v = Rcpt(*a, f, "rbl@example.org");
-  EXPECT_EQ(v.reply, "451 4.3.5 Server configuration error");
+  EXPECT_EQ(Reply(v), "");
+  EXPECT_EQ(v.warnings,
+            std::vector<std::string>{"restriction reject_rbl_client requires domain name argument"});
+  // With one, the evaluator asks for the list's answer.
+  v = Rcpt(*a, f, "rbl2@example.org");
+  ASSERT_TRUE(v.dns_needed);
+  EXPECT_EQ(v.dns_needed->name, "5.113.0.203.bl.example");
 }
 
 TEST_F(SmtpdAccessTest, GenericRestrictionsInEveryList) {
@@ -949,11 +1110,16 @@ TEST_F(SmtpdAccessTest, RefusesRestrictionListsItCannotCarryOut) {
   auto ok = handmade({{"mynetworks", "127.0.0.0/8"},
                       {"smtpd_recipient_restrictions", "permit_mynetworks, reject"}});
   EXPECT_TRUE(ok.ok()) << ok.status();
-  auto rbl = handmade({{"mynetworks", "127.0.0.0/8"},
-                       {"smtpd_recipient_restrictions",
-                        "reject_rbl_client zen.spamhaus.org, reject"}});
-  ASSERT_FALSE(rbl.ok());
-  EXPECT_NE(std::string(rbl.status().message()).find("reject_rbl_client"), std::string::npos);
+  auto policy = handmade({{"mynetworks", "127.0.0.0/8"},
+                          {"smtpd_recipient_restrictions",
+                           "check_policy_service inet:127.0.0.1:10023, reject"}});
+  ASSERT_FALSE(policy.ok());
+  EXPECT_NE(std::string(policy.status().message()).find("check_policy_service"), std::string::npos);
+  auto filter = handmade({{"mynetworks", "127.0.0.0/8"},
+                          {"smtpd_recipient_restrictions",
+                           "reject_rbl_client bl.example=127.0.0.[2..300], reject"}});
+  ASSERT_FALSE(filter.ok());
+  EXPECT_NE(std::string(filter.status().message()).find("127.0.0.[2..300]"), std::string::npos);
   auto unknown = handmade({{"mynetworks", "127.0.0.0/8"},
                            {"smtpd_recipient_restrictions", "rejct"}});
   ASSERT_FALSE(unknown.ok());

@@ -788,6 +788,44 @@ TEST_F(Dialogue, RejectsUnknownDomainsAndHeloNamesThroughDns) {
       << log;
 }
 
+// DNS block lists against a DNS server on 127.0.0.1: a list that cannot be
+// asked is logged and skipped, a listed client gets the list's reason.
+TEST_F(Dialogue, RejectsClientsOnDnsBlockListsThroughDns) {
+  FakeDnsServer dns;
+  ASSERT_TRUE(dns.ok());
+  dns.SetFailure("1.0.0.127.broken.example", FakeDnsServer::Failure::kServFail);
+  dns.AddA("1.0.0.127.bl.example", "127.0.0.2");
+  dns.AddTxt("1.0.0.127.bl.example", "see https://bl.example/lookup?ip=127.0.0.1");
+  HarnessConfig c;
+  c.main_cf = std::string(kBaseMain) +
+              "smtpd_client_restrictions = reject_rbl_client broken.example,"
+              " reject_rbl_client bl.example=127.0.0.[2..11]\n";
+  c.extra_args = {"--dns-server", dns.address()};
+  ASSERT_EQ(server_.Build(c), "");
+  ASSERT_TRUE(server_.Start()) << server_.log();
+  SmtpTestClient s(server_.port());
+  EXPECT_EQ(Code(s.Reply()), "220");
+  EXPECT_EQ(Code(s.Command("EHLO client.example.com")), "250");
+  EXPECT_EQ(Code(s.Command("MAIL FROM:<a@example.com>")), "250");
+  EXPECT_EQ(s.Command("RCPT TO:<b@relay.example>"),
+            "554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using bl.example; "
+            "see https://bl.example/lookup?ip=127.0.0.1\r\n");
+  EXPECT_EQ(Code(s.Command("QUIT")), "221");
+  std::string log = server_.log();
+  EXPECT_NE(log.find("warning: 1.0.0.127.broken.example: RBL lookup error: Host or domain name "
+                     "not found. Name service error for name=1.0.0.127.broken.example type=A: "
+                     "Host not found, try again"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 Service "
+                     "unavailable; Client host [127.0.0.1] blocked using bl.example; see "
+                     "https://bl.example/lookup?ip=127.0.0.1; from=<a@example.com> "
+                     "to=<b@relay.example> proto=ESMTP helo=<client.example.com>"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(dns.Queries("1.0.0.127.bl.example", "TXT"), 1);
+}
+
 TEST_F(Dialogue, ReloadOpensNewListenersAndClosesRemovedOnes) {
   Boot("");
   int extra = FreePort();

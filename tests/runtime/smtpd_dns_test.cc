@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "asio/co_spawn.hpp"
 #include "asio/io_context.hpp"
@@ -32,17 +33,18 @@ class SmtpdDnsTest : public ::testing::Test {
     resolver_ = std::move(*resolver);
   }
 
-  Status Resolve(Kind kind, const std::string& name) {
-    std::optional<Status> out;
+  SmtpdDnsAnswer Answer(Kind kind, const std::string& name) {
+    std::optional<SmtpdDnsAnswer> out;
     asio::co_spawn(io_, ResolveSmtpdDns(*resolver_, SmtpdDnsQuery{kind, name}),
-                   [&](std::exception_ptr e, Status s) {
+                   [&](std::exception_ptr e, SmtpdDnsAnswer a) {
                      if (e) std::rethrow_exception(e);
-                     out = s;
+                     out = std::move(a);
                    });
     io_.restart();
     io_.run();
-    return out.value_or(Status::kNotFound);
+    return out.value_or(SmtpdDnsAnswer(Status::kNotFound));
   }
+  Status Resolve(Kind kind, const std::string& name) { return Answer(kind, name).status; }
 
   FakeDnsServer dns_;
   asio::io_context io_;
@@ -102,6 +104,34 @@ TEST_F(SmtpdDnsTest, ATemporaryFailureOutweighsNotFound) {
   dns_.AddA("flaky.example", "192.0.2.4");
   dns_.SetFailure("flaky.example", FakeDnsServer::Failure::kNone);
   EXPECT_EQ(Resolve(Kind::kMailHost, "flaky.example"), Status::kOk);
+}
+
+TEST_F(SmtpdDnsTest, ADnsListAnswersWithItsAddressesAndReasons) {
+  dns_.AddA("2.0.0.127.bl.example", "127.0.0.2");
+  dns_.AddA("2.0.0.127.bl.example", "127.0.0.10");
+  dns_.AddTxt("2.0.0.127.bl.example", "listed: see https://bl.example/q?127.0.0.2");
+  dns_.AddTxt("2.0.0.127.bl.example", "second reason");
+  SmtpdDnsAnswer a = Answer(Kind::kList, "2.0.0.127.bl.example");
+  EXPECT_EQ(a.status, Status::kOk);
+  EXPECT_EQ(a.addresses, (std::vector<std::string>{"127.0.0.2", "127.0.0.10"}));
+  EXPECT_EQ(a.text, "listed: see https://bl.example/q?127.0.0.2 / second reason");
+  EXPECT_EQ(dns_.Queries("2.0.0.127.bl.example", "AAAA"), 0);
+  // A TXT record longer than one character-string comes back whole.
+  dns_.AddA("long.bl.example", "127.0.0.4");
+  dns_.AddTxt("long.bl.example", std::string(200, 'a') + std::string(100, 'b'));
+  a = Answer(Kind::kList, "long.bl.example");
+  EXPECT_EQ(a.text, std::string(200, 'a') + std::string(100, 'b'));
+  // Listed without a TXT record: no reason.
+  dns_.AddA("quiet.bl.example", "127.0.0.3");
+  a = Answer(Kind::kList, "quiet.bl.example");
+  EXPECT_EQ(a.status, Status::kOk);
+  EXPECT_EQ(a.text, "");
+  // Not listed: nothing more is asked.
+  a = Answer(Kind::kList, "1.0.0.127.bl.example");
+  EXPECT_EQ(a.status, Status::kNotFound);
+  EXPECT_EQ(dns_.Queries("1.0.0.127.bl.example", "TXT"), 0);
+  dns_.SetFailure("3.0.0.127.bl.example", FakeDnsServer::Failure::kServFail);
+  EXPECT_EQ(Resolve(Kind::kList, "3.0.0.127.bl.example"), Status::kTempFail);
 }
 
 TEST_F(SmtpdDnsTest, NamesDnsCannotCarryAreNotFoundWithoutAQuery) {

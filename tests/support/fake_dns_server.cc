@@ -15,6 +15,7 @@ namespace {
 
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
+constexpr int kTypeTxt = 16;
 constexpr int kTypeAaaa = 28;
 
 std::string Lower(std::string s) {
@@ -53,6 +54,7 @@ std::string TypeName(int type) {
     case kTypeA: return "A";
     case kTypeAaaa: return "AAAA";
     case kTypeMx: return "MX";
+    case kTypeTxt: return "TXT";
   }
   return std::to_string(type);
 }
@@ -108,6 +110,11 @@ void FakeDnsServer::AddAaaa(const std::string& name, const std::string& ipv6) {
 void FakeDnsServer::AddMx(const std::string& name, uint16_t preference, const std::string& host) {
   std::lock_guard<std::mutex> lock(mu_);
   names_[Lower(name)].mx.emplace_back(preference, Lower(host));
+}
+
+void FakeDnsServer::AddTxt(const std::string& name, const std::string& text) {
+  std::lock_guard<std::mutex> lock(mu_);
+  names_[Lower(name)].txt.push_back(text);
 }
 
 void FakeDnsServer::AddName(const std::string& name) {
@@ -194,6 +201,18 @@ std::string FakeDnsServer::Answer(const std::string& query) {
       rdata += WireName(host);
       answers.push_back(rdata);
       answer_types.push_back(kTypeMx);
+    }
+  } else if (type == kTypeTxt) {
+    for (const std::string& text : it->second.txt) {
+      std::string rdata;  // character-strings of at most 255 bytes
+      for (size_t pos = 0; pos < text.size() || pos == 0; pos += 255) {
+        std::string piece = text.substr(pos, 255);
+        rdata.push_back(static_cast<char>(piece.size()));
+        rdata += piece;
+        if (text.empty()) break;
+      }
+      answers.push_back(rdata);
+      answer_types.push_back(kTypeTxt);
     }
   }
 
