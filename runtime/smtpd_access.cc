@@ -24,6 +24,7 @@
 #include "tables/address_lookup.h"
 #include "tables/casefold.h"
 #include "tables/dnsxl_pattern.h"
+#include "tables/idna.h"
 #include "tables/memory_table.h"
 #include "tables/message_walker.h"
 #include "tables/route_rules.h"
@@ -1141,7 +1142,7 @@ class Eval {
 
   // The domain part a domain list looks up, or "" when Postfix skips the
   // query: address literals, names ending in a numeric label, bad names.
-  static std::string_view DnsxlDomain(std::string_view what) {
+  static std::string DnsxlDomain(std::string_view what) {
     size_t at = what.rfind('@');
     std::string_view domain = at == std::string_view::npos ? what : what.substr(at + 1);
     if (domain.empty() || domain.front() == '[') return "";
@@ -1150,8 +1151,9 @@ class Eval {
     bool all_digits = true;
     for (char ch : last) all_digits = all_digits && isdigit(static_cast<unsigned char>(ch));
     if (all_digits) return "";
-    if (!ValidHostname(domain)) return "";
-    return domain;
+    std::string ascii = tables::DomainToAscii(domain).value_or(std::string(domain));
+    if (ascii.empty() || !ValidHostname(ascii)) return "";
+    return ascii;
   }
 
   int RejectRblAddr(std::string_view spec, const std::string& addr, std::string_view reply_class) {
@@ -1165,7 +1167,7 @@ class Eval {
 
   int RejectRblDomain(std::string_view spec, const std::string& what, std::string_view reply_class) {
     if (spec.empty()) return MissingDnsxlDomain();
-    std::string_view domain = DnsxlDomain(what);
+    std::string domain = DnsxlDomain(what);
     if (domain.empty()) return kDunno;
     const SmtpdDnsAnswer* answer = nullptr;
     if (FindDnsxl(domain, spec, &answer) != Listed::kYes) return kDunno;
@@ -1302,12 +1304,14 @@ class Eval {
                             std::string_view reply_class) {
     bool sender = reply_class == kSenderClass;
     std::string_view dsn = sender ? "4.1.8" : "4.1.2";
-    switch (Dns(SmtpdDnsKind::kMailHost, domain).status) {
+    // A UTF-8 domain is asked (and named in the null-MX reply) in its ASCII form.
+    const std::string name = tables::DomainToAscii(domain).value_or(domain);
+    switch (Dns(SmtpdDnsKind::kMailHost, name).status) {
       case SmtpdDnsStatus::kOk:
         return kDunno;
       case SmtpdDnsStatus::kNullMx:
         return CheckReject(kPolicy, sender ? 550 : 556, sender ? "4.7.27" : "4.1.10",
-                           Cat("<", reply_name, ">: ", reply_class, " rejected: Domain ", domain,
+                           Cat("<", reply_name, ">: ", reply_class, " rejected: Domain ", name,
                                " does not accept mail (nullMX)"));
       case SmtpdDnsStatus::kNotFound:
         return CheckReject(kPolicy, c_.unknown_address_code, dsn,

@@ -436,6 +436,15 @@ TEST_F(SmtpdAccessTest, RejectsUnknownSenderAndRecipientDomainsAsPostfixDoes) {
   EXPECT_EQ(Reply(RcptWithDns(*a, inside, "x@other.example", dns)),
             "450 4.1.8 <a@slow.example>: Sender address rejected: Domain not found");
 
+  // A UTF-8 sender domain is asked about in its ASCII form.
+  f.sender = "a@b\xC3\xBC" "cher.example";
+  f.smtputf8 = true;
+  SmtpdDnsAnswers idna{{{SmtpdDnsKind::kMailHost, "xn--bcher-kva.example"}, SmtpdDnsStatus::kNullMx}};
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", idna)),
+            "550 5.7.27 <a@b\xC3\xBC" "cher.example>: Sender address rejected: Domain "
+            "xn--bcher-kva.example does not accept mail (nullMX)");
+  f.smtputf8 = false;
+
   f = Inside();  // mynetworks: permitted before the recipient check
   EXPECT_EQ(Reply(RcptWithDns(*a, f, "x@nx.example", {{{SmtpdDnsKind::kMailHost, "sender.example"},
                                                        SmtpdDnsStatus::kOk}})),
