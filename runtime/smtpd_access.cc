@@ -381,6 +381,7 @@ struct SmtpdAccess::Config {
   bool unknown_address_defer_all = false, unknown_name_defer_all = false;
   // DNS lists: maps_rbl_reject_code ($rbl_code), the reply templates, the
   // characters a template value may carry, reject_maps_rbl's lists.
+  TableList sender_login_maps;  // smtpd_sender_login_maps
   int maps_rbl_code = 554;
   std::string default_rbl_reply;
   TableList rbl_reply_maps;
@@ -983,6 +984,21 @@ class Eval {
       case R::kRejectRhsblSender:
         if (sender && !sender->empty()) return RejectRblDomain(arg, *sender, kSenderClass);
         return arg.empty() ? MissingDnsxlDomain() : kDunno;
+      case R::kRejectSenderLoginMismatch: {
+        // Postfix defines it as the class "reject_authenticated_sender_login_mismatch
+        // reject_unauthenticated_sender_login_mismatch".
+        int st = SenderLoginMismatch("reject_authenticated_sender_login_mismatch", sender,
+                                     LoginCheck::kAuthenticated);
+        if (st != kDunno || aborted_) return st;
+        return SenderLoginMismatch("reject_unauthenticated_sender_login_mismatch", sender,
+                                   LoginCheck::kUnauthenticated);
+      }
+      case R::kRejectAuthenticatedSenderLoginMismatch:
+        return SenderLoginMismatch(name, sender, LoginCheck::kAuthenticated);
+      case R::kRejectKnownSenderLoginMismatch:
+        return SenderLoginMismatch(name, sender, LoginCheck::kKnown);
+      case R::kRejectUnauthenticatedSenderLoginMismatch:
+        return SenderLoginMismatch(name, sender, LoginCheck::kUnauthenticated);
       case R::kRejectUnknownSenderDomain:
       case R::kRejectUnknownAddress:
         if (sender && !sender->empty()) return RejectUnknownAddress(*sender, kSenderClass);
@@ -1085,6 +1101,59 @@ class Eval {
       return CheckReject(kPolicy, c_.bad_name_code, "5.5.2",
                          Cat("<", reply_name, ">: ", reply_class, " rejected: invalid ip address"));
     return kDunno;
+  }
+
+  // --- smtpd_sender_login_maps (Postfix's reject_*_sender_login_mismatch) ---
+
+  enum class LoginCheck {
+    kAuthenticated,    // a logged-in client must own the sender; unowned senders too
+    kKnown,            // logged in: must own it if anyone does; not logged in: see below
+    kUnauthenticated,  // a sender that has an owner needs a logged-in client
+  };
+
+  int SenderLoginMismatch(std::string_view name, const std::string* sender, LoginCheck check) {
+    if (!c_.sasl_enable) {
+      Warn(Cat("restriction `", name, "' ignored: no SASL support"));
+      return kDunno;
+    }
+    if (!sender || sender->empty() || c_.sender_login_maps.empty()) return kDunno;
+    bool logged_in = !f_.sasl_username.empty();
+    if (check == LoginCheck::kKnown)
+      check = logged_in ? LoginCheck::kKnown : LoginCheck::kUnauthenticated;
+    if (check == LoginCheck::kUnauthenticated && logged_in) return kDunno;
+    if (check != LoginCheck::kUnauthenticated && !logged_in) return kDunno;
+    const Resolved& r = Resolve(*sender);
+    if (r.fail) {
+      Warn(Cat("address resolution for ", *sender, ": ", r.why));
+      return RejectDictRetry(*sender);
+    }
+    std::string why;
+    tables::LookupStatus found = FindAddr(c_.sender_login_maps, r, &why);
+    if (found == tables::LookupStatus::kTryAgain) {
+      Warn(Cat("smtpd_sender_login_maps lookup error for ", *sender, ": ", why));
+      return RejectDictRetry(*sender);
+    }
+    if (check == LoginCheck::kUnauthenticated) {
+      if (found == tables::LookupStatus::kFound)
+        return CheckReject(kPolicy, 553, "5.7.1",
+                           Cat("<", *sender, ">: Sender address rejected: not logged in"));
+      return kDunno;
+    }
+    if (found != tables::LookupStatus::kFound) {
+      if (check == LoginCheck::kKnown) return kDunno;  // an unowned sender is fine
+    } else {
+      for (const std::string& owner : Words(value_))
+        if (IEqualsUtf8(owner, f_.sasl_username)) return kDunno;
+    }
+    return CheckReject(kPolicy, 553, "5.7.1",
+                       Cat("<", *sender, ">: Sender address rejected: not owned by user ",
+                           f_.sasl_username));
+  }
+
+  static bool IEqualsUtf8(std::string_view a, std::string_view b) {
+    if (IEquals(a, b)) return true;
+    std::optional<std::string> fa = tables::FoldUtf8(a), fb = tables::FoldUtf8(b);
+    return fa && fb && *fa == *fb;
   }
 
   // --- DNS (answers from the session, see SmtpdDnsQuery) ---
@@ -2237,6 +2306,7 @@ absl::StatusOr<std::shared_ptr<const SmtpdAccess>> SmtpdAccess::Build(
   c.multi_rcpt_code = static_cast<int>(p.Int("multi_recipient_bounce_reject_code"));
   c.unknown_address_code = static_cast<int>(p.Int("unknown_address_reject_code"));
   c.unknown_name_code = static_cast<int>(p.Int("unknown_hostname_reject_code"));
+  c.sender_login_maps = ParseTableList(&c, Value(p, "smtpd_sender_login_maps"));
   c.maps_rbl_code = static_cast<int>(p.Int("maps_rbl_reject_code"));
   c.default_rbl_reply = Value(p, "default_rbl_reply");
   c.rbl_reply_maps = ParseTableList(&c, Value(p, "rbl_reply_maps"));

@@ -668,6 +668,62 @@ TEST_F(SmtpdAccessTest, PermitsClientsOnDnsAllowLists) {
   EXPECT_EQ(Reply(RcptWithDns(*c, f, "root@mx.example.com", dns)), "");
 }
 
+TEST_F(SmtpdAccessTest, SenderLoginMismatchChecksTheSenderLoginMaps) {
+  Write("logins", "alice@example.org alice, Alice2\n@shared.example team\n");
+  auto a = Build("smtpd_sasl_auth_enable = yes\n"
+                 "smtpd_sender_login_maps = hash:$config_directory/logins\n"
+                 "smtpd_sender_restrictions = reject_sender_login_mismatch\n");
+  SmtpdFacts f = Inside();
+  // Not logged in: a sender somebody owns is refused, others pass.
+  f.sender = "alice@example.org";
+  AccessVerdict v = Rcpt(*a, f, "root@mx.example.com");
+  EXPECT_EQ(Reply(v), "553 5.7.1 <alice@example.org>: Sender address rejected: not logged in");
+  EXPECT_EQ(OnlyLog(v),
+            "NOQUEUE: reject: RCPT from unknown[192.0.2.10]: 553 5.7.1 <alice@example.org>: "
+            "Sender address rejected: not logged in; from=<alice@example.org> "
+            "to=<root@mx.example.com> proto=ESMTP helo=<helo.example.net>");
+  f.sender = "bob@shared.example";  // the @domain entry owns the whole domain
+  EXPECT_EQ(Reply(Rcpt(*a, f, "root@mx.example.com")),
+            "553 5.7.1 <bob@shared.example>: Sender address rejected: not logged in");
+  f.sender = "carol@free.example";
+  EXPECT_EQ(Reply(Rcpt(*a, f, "root@mx.example.com")), "");
+  // Logged in: the login must be among the owners (case does not matter);
+  // an unowned sender is refused too.
+  f.sasl_username = "ALICE2";
+  f.sender = "alice@example.org";
+  EXPECT_EQ(Reply(Rcpt(*a, f, "root@mx.example.com")), "");
+  f.sasl_username = "mallory";
+  EXPECT_EQ(Reply(Rcpt(*a, f, "root@mx.example.com")),
+            "553 5.7.1 <alice@example.org>: Sender address rejected: not owned by user mallory");
+  f.sender = "carol@free.example";
+  EXPECT_EQ(Reply(Rcpt(*a, f, "root@mx.example.com")),
+            "553 5.7.1 <carol@free.example>: Sender address rejected: not owned by user mallory");
+  f.sender = "";  // the null sender is never checked
+  EXPECT_EQ(Reply(Rcpt(*a, f, "root@mx.example.com")), "");
+
+  // reject_known_sender_login_mismatch lets a logged-in client use unowned senders.
+  auto known = Build("smtpd_sasl_auth_enable = yes\n"
+                     "smtpd_sender_login_maps = hash:$config_directory/logins\n"
+                     "smtpd_sender_restrictions = reject_known_sender_login_mismatch\n");
+  f.sender = "carol@free.example";
+  EXPECT_EQ(Reply(Rcpt(*known, f, "root@mx.example.com")), "");
+  f.sender = "alice@example.org";
+  EXPECT_EQ(Reply(Rcpt(*known, f, "root@mx.example.com")),
+            "553 5.7.1 <alice@example.org>: Sender address rejected: not owned by user mallory");
+  f.sasl_username = "";
+  EXPECT_EQ(Reply(Rcpt(*known, f, "root@mx.example.com")),
+            "553 5.7.1 <alice@example.org>: Sender address rejected: not logged in");
+
+  // Without smtpd_sasl_auth_enable the restriction is ignored, with a warning.
+  auto off = Build("smtpd_sender_login_maps = hash:$config_directory/logins\n"
+                   "smtpd_sender_restrictions = reject_unauthenticated_sender_login_mismatch\n");
+  v = Rcpt(*off, f, "root@mx.example.com");
+  EXPECT_EQ(Reply(v), "");
+  EXPECT_EQ(v.warnings, std::vector<std::string>{
+                            "restriction `reject_unauthenticated_sender_login_mismatch' ignored: "
+                            "no SASL support"});
+}
+
 TEST_F(SmtpdAccessTest, SearchesSenderAccessInPostfixOrder) {
   Write("senders",
         "<> REJECT no bounces here\n"
