@@ -8,6 +8,7 @@
 #include "compiler/table_source.h"
 #include "compiler/text.h"
 #include "compiler/validate.h"
+#include "tables/delivery_agent_names.h"
 
 namespace posthaste::compiler {
 namespace {
@@ -43,6 +44,17 @@ class RoutingChecker {
       if (svc.complete() && svc.type() == "unix" && !commands_.count(svc.name()))
         commands_[svc.name()] = svc.process_name();
     model_ = BuildRouteModel(config_, nullptr);
+
+    // Transports main.cf routes mail to must run an agent posthasted has.
+    for (const char* p : {"default_transport", "relay_transport", "local_transport",
+                          "virtual_transport", "content_filter"}) {
+      if (!config_.main_cf->Find(p)) continue;  // the defaults name agents posthasted runs
+      std::string v = Value(p);
+      std::string transport = v.substr(0, v.find(':'));
+      auto it = commands_.find(transport);
+      if (it != commands_.end() && !tables::PosthastedRunsAgent(it->second))
+        Report(DiagCode::kUnsupportedTransport, p, UnsupportedAgent(p, transport, it->second));
+    }
 
     // Next hops inside main.cf settings.
     CheckNexthopList("relayhost");
@@ -80,6 +92,12 @@ class RoutingChecker {
     const Assignment* a = config_.main_cf->Find(name);
     return a ? a->ValueSpan() : SourceSpan{};
   }
+  static std::string UnsupportedAgent(const std::string& where, const std::string& transport,
+                                      const std::string& agent) {
+    return where + " routes mail to transport \"" + transport + "\", whose delivery agent \"" +
+           agent + "\" posthasted does not run (it runs smtp, local, virtual, discard and error)";
+  }
+
   void Report(DiagCode code, const std::string& param, std::string message) {
     sink_->Report(code, ParamSpan(param), std::move(message));
   }
@@ -123,6 +141,12 @@ class RoutingChecker {
             at,
             param + " entry names transport \"" + transport +
                 "\", which master.cf does not define as a unix service");
+        if (key_at.valid()) d.notes.push_back({key_at, "for this key"});
+        return;
+      }
+      if (!tables::PosthastedRunsAgent(it->second)) {
+        Diagnostic& d = sink_->Report(DiagCode::kUnsupportedTransport, at,
+                                      UnsupportedAgent(param + " entry", transport, it->second));
         if (key_at.valid()) d.notes.push_back({key_at, "for this key"});
         return;
       }

@@ -136,9 +136,21 @@ TEST_F(RouteConfigTest, CheckReportsUnknownTransportsBadNexthopsAndLocalRelayDom
 }
 
 TEST_F(RouteConfigTest, CleanConfigurationHasNoRoutingDiagnostics) {
-  Write("transport", "example.org lmtp:unix:private/dovecot\n* smtp:[outbound.example]:2525\n");
+  Write("transport", "example.org relay:[inbound.example]\n* smtp:[outbound.example]:2525\n");
   auto config = Load(std::string(kBase) + "transport_maps = texthash:$config_directory/transport\n");
-  EXPECT_TRUE(Codes(*config).empty());
+  EXPECT_TRUE(Codes(*config).empty()) << ::testing::PrintToString(Codes(*config));
+}
+
+// Mail routed to an agent posthasted does not run (lmtp here) stays
+// deferred: a warning where the route is written, in main.cf or a table.
+TEST_F(RouteConfigTest, WarnsAboutTransportsPosthastedCannotDeliverTo) {
+  Write("transport", "example.org lmtp:unix:private/dovecot\n* smtp:[outbound.example]:2525\n");
+  auto config = Load(std::string(kBase) + "transport_maps = texthash:$config_directory/transport\n"
+                     "virtual_transport = lmtp:unix:private/dovecot\n");
+  std::vector<std::string> codes = Codes(*config);
+  std::sort(codes.begin(), codes.end());
+  EXPECT_EQ(codes.size(), 2u) << ::testing::PrintToString(codes);
+  for (const std::string& c : codes) EXPECT_EQ(c.substr(0, 22), "unsupported-transport@") << c;
 }
 
 TEST(NexthopProblem, AcceptsPostfixFormsAndRefusesBrokenOnes) {
