@@ -115,6 +115,7 @@ class Validator {
     }
     sink_->SetPhase(3);
     CheckCrossReferences();
+    CheckUnsupportedSettings();
     CheckRouting(config_, sink_);
   }
 
@@ -652,6 +653,60 @@ class Validator {
           CheckTransport(o.name, o.value, span_at);
         if (ValueHoldsTables(p, o.name)) CheckTables(o.value, span_at, o.name);
       }
+    }
+  }
+
+  // Settings a Postfix admin relies on that posthasted does not act on
+  // yet: said once where they are written, so that a deploy does not lose
+  // them silently. Empty or default values say nothing.
+  static std::string UnsupportedSettingWhy(const std::string& name, const std::string& value) {
+    std::string v;
+    for (char c : value) v.push_back(static_cast<char>(tolower(static_cast<unsigned char>(c))));
+    while (!v.empty() && isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+    while (!v.empty() && isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+    if (v.empty()) return "";
+    if (name == "smtpd_milters" || name == "non_smtpd_milters")
+      return "posthasted runs no milters: mail is accepted without them";
+    if (name == "smtpd_proxy_filter")
+      return "posthasted has no before-queue proxy filter yet: mail is queued without it";
+    if (name == "smtpd_sasl_auth_enable" && (v == "yes" || v == "true" || v == "1"))
+      return "posthasted offers no SMTP AUTH yet: clients cannot log in, and "
+             "permit_sasl_authenticated never matches";
+    if ((name == "smtpd_tls_security_level" && v == "encrypt") ||
+        (name == "smtpd_enforce_tls" && (v == "yes" || v == "true" || v == "1")))
+      return "posthasted offers no STARTTLS yet: this service answers every MAIL with "
+             "\"530 5.7.0 Must issue a STARTTLS command first\"";
+    return "";
+  }
+
+  void CheckUnsupportedSettings() {
+    auto effective = [this](const std::string& value, const MasterService* scope) {
+      if (value.find('$') == std::string::npos) return value;
+      ExpandResult r = params_.ExpandValue(value, ValueMode::kEffective, scope);
+      return r.error ? std::string() : r.text;
+    };
+    for (const Assignment& a : main().assignments) {
+      if (a.overridden) continue;
+      std::string why = UnsupportedSettingWhy(a.name, effective(a.value, nullptr));
+      if (!why.empty())
+        sink_->Report(DiagCode::kUnsupportedSetting, a.ValueSpanAt(0, a.value.size()),
+                      a.name + ": " + why);
+    }
+    if (!config_.master_cf) return;
+    for (const MasterService& svc : config_.master_cf->services) {
+      if (!svc.complete()) continue;
+      for (const MasterOption& o : svc.options) {
+        std::string why = UnsupportedSettingWhy(o.name, effective(o.value, &svc));
+        if (!why.empty())
+          sink_->Report(DiagCode::kUnsupportedSetting, o.value_span,
+                        svc.id() + ": " + o.name + ": " + why);
+      }
+      std::string command = svc.process_name();
+      if (svc.type() == "inet" && command != "smtpd")
+        sink_->Report(DiagCode::kUnsupportedSetting,
+                      svc.FieldSpan(kFieldCommand),
+                      "service " + svc.id() + " runs " + command +
+                          ", which posthasted does not run: nothing listens there");
     }
   }
 

@@ -419,6 +419,10 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
     Reply(refused);
     co_return;
   }
+  if (s_.tls_required) {
+    Reply("530 5.7.0 Must issue a STARTTLS command first");
+    co_return;
+  }
   if (!connect_refusal_.empty()) {
     Reply(connect_refusal_);
     co_return;
@@ -987,6 +991,11 @@ absl::StatusOr<std::shared_ptr<const SmtpdService>> SmtpdService::Build(
   s.error_sleep_time = p.Time("smtpd_error_sleep_time");
   s.client_connection_count_limit = static_cast<int>(p.Int("smtpd_client_connection_count_limit"));
   s.disable_vrfy_command = p.Bool("disable_vrfy_command");
+  {
+    std::string level = p.Str("smtpd_tls_security_level");
+    for (char& c : level) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    s.tls_required = level.empty() ? p.Bool("smtpd_enforce_tls") : level == "encrypt";
+  }
   s.strict_rfc821_envelopes = p.Bool("strict_rfc821_envelopes");
   s.smtputf8_enable = p.Bool("smtputf8_enable");
   for (std::string k : p.List("smtpd_discard_ehlo_keywords")) {

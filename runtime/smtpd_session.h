@@ -56,6 +56,10 @@ struct SmtpdSettings {
   // smtpd_discard_ehlo_keywords, lower-cased ("dsn", "pipelining", ...).
   std::vector<std::string> discard_ehlo_keywords;
   bool helo_required = false;
+  // smtpd_tls_security_level = encrypt (or the older smtpd_enforce_tls):
+  // posthasted offers no STARTTLS yet, so MAIL is refused as Postfix
+  // refuses it before STARTTLS, rather than taking mail in plain text.
+  bool tls_required = false;
   bool peername_lookup = true;
   // local_header_rewrite_clients, reduced to what we evaluate.
   bool rewrite_inet_interfaces = true;

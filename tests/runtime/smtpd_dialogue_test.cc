@@ -826,6 +826,26 @@ TEST_F(Dialogue, RejectsClientsOnDnsBlockListsThroughDns) {
   EXPECT_EQ(dns.Queries("1.0.0.127.bl.example", "TXT"), 1);
 }
 
+// A service that requires TLS: posthasted has no STARTTLS yet, so it refuses
+// MAIL as Postfix does before STARTTLS instead of taking mail in the clear.
+TEST_F(Dialogue, RequiredTlsRefusesMailWithoutStarttls) {
+  Boot("smtpd_tls_security_level = encrypt\n");
+  SmtpTestClient c(server_.port());
+  EXPECT_EQ(Code(c.Reply()), "220");
+  EXPECT_EQ(Code(c.Command("EHLO client.example.com")), "250");
+  EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"),
+            "530 5.7.0 Must issue a STARTTLS command first\r\n");
+  EXPECT_EQ(c.Command("RCPT TO:<b@relay.example>"), "503 5.5.1 Error: need MAIL command\r\n");
+  EXPECT_EQ(Code(c.Command("QUIT")), "221");
+  // An explicit "may" (or none) keeps plain-text mail working.
+  server_.Stop();
+  Boot("smtpd_tls_security_level = may\nsmtpd_enforce_tls = yes\n");
+  SmtpTestClient d(server_.port());
+  EXPECT_EQ(Code(d.Reply()), "220");
+  EXPECT_EQ(Code(d.Command("EHLO client.example.com")), "250");
+  EXPECT_EQ(d.Command("MAIL FROM:<a@example.com>"), "250 2.1.0 Ok\r\n");
+}
+
 TEST_F(Dialogue, ReloadOpensNewListenersAndClosesRemovedOnes) {
   Boot("");
   int extra = FreePort();
