@@ -1225,22 +1225,21 @@ class Eval {
     return ascii;
   }
 
-  int RejectRblAddr(std::string_view spec, const std::string& addr, std::string_view reply_class) {
+  // A block list: `prefix` is the reversed client address (reject_rbl_client)
+  // or the domain of `what` (reject_rhsbl_*); "" when nothing is looked up.
+  int RejectDnsxl(std::string_view spec, std::string_view prefix, std::string_view what,
+                  std::string_view reply_class) {
     if (spec.empty()) return MissingDnsxlDomain();
-    std::string prefix = ReversedAddress(addr);
     if (prefix.empty()) return kDunno;
     const SmtpdDnsAnswer* answer = nullptr;
     if (FindDnsxl(prefix, spec, &answer) != Listed::kYes) return kDunno;
-    return RblRejectReply(*answer, spec, addr, reply_class);
-  }
-
-  int RejectRblDomain(std::string_view spec, const std::string& what, std::string_view reply_class) {
-    if (spec.empty()) return MissingDnsxlDomain();
-    std::string domain = DnsxlDomain(what);
-    if (domain.empty()) return kDunno;
-    const SmtpdDnsAnswer* answer = nullptr;
-    if (FindDnsxl(domain, spec, &answer) != Listed::kYes) return kDunno;
     return RblRejectReply(*answer, spec, what, reply_class);
+  }
+  int RejectRblAddr(std::string_view spec, const std::string& addr, std::string_view reply_class) {
+    return RejectDnsxl(spec, ReversedAddress(addr), addr, reply_class);
+  }
+  int RejectRblDomain(std::string_view spec, const std::string& what, std::string_view reply_class) {
+    return RejectDnsxl(spec, DnsxlDomain(what), what, reply_class);
   }
 
   // permit_dnswl_client / permit_rhswl_client: never for a recipient we
