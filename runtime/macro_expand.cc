@@ -68,10 +68,10 @@ bool Expand(std::string_view text, const MacroVariables& vars, std::string_view 
     if (mode == '?') {
       if (has_value && !Expand(*alternative, vars, filter, empty, depth + 1, out)) return false;
     } else if (mode == ':') {
-      if (has_value)
-        out->append(Filtered(it->second, filter));
-      else if (!Expand(*alternative, vars, filter, empty, depth + 1, out))
-        return false;
+      // The text when the name is empty, and nothing otherwise (not the
+      // value: a live Postfix 3.7 expands "(${rbl_reason:none})" to "()"
+      // for a listed domain with a reason).
+      if (!has_value && !Expand(*alternative, vars, filter, empty, depth + 1, out)) return false;
     } else {
       if (it == vars.end()) return false;
       if (!has_value && empty == MacroEmpty::kUndefined) return false;

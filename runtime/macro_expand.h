@@ -5,7 +5,7 @@
 // delivery) and DNS list reply templates (default_rbl_reply,
 // rbl_reply_maps). The syntax is Postfix's: $name or ${name} (also
 // $(name)), ${name?text} (text when name has a non-empty value),
-// ${name:text} (the value when non-empty, else text), "$$" for a dollar;
+// ${name:text} (text when it has none, else nothing), "$$" for a dollar;
 // the texts may hold further expansions. Values (never the template's own
 // text) pass through a character filter: any character not in `filter`
 // becomes '_'.

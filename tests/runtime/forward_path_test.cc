@@ -23,7 +23,8 @@ TEST(ForwardPath, ConditionalFormsAndLiteralDollar) {
   ForwardVariables v = {{"user", "alice"}, {"extension", "x"}};
   EXPECT_EQ(ExpandForwardItem("/f/${extension?ext-$extension}", v, kFilter), "/f/ext-x");
   EXPECT_EQ(ExpandForwardItem("/f/${domain?has}${domain:none}", v, kFilter), "/f/none");
-  EXPECT_EQ(ExpandForwardItem("/f/${user:nobody}$$", v, kFilter), "/f/alice$");
+  // ${name:text} is the text for an empty name and nothing otherwise.
+  EXPECT_EQ(ExpandForwardItem("/f/${user:nobody}$$", v, kFilter), "/f/$");
   EXPECT_EQ(ExpandForwardItem("/f/$(user)", v, kFilter), "/f/alice");
 }
 

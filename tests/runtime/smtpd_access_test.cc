@@ -577,6 +577,11 @@ TEST_F(SmtpdAccessTest, DnsListRepliesFollowTheTemplates) {
                       {{SmtpdDnsKind::kList, "5.113.0.203.nocode.example"}, Listed({"127.0.0.2"})}};
   EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
             "550 5.7.9 Go away 203.0.113.5 (no reason), client 203.0.113.5 helo helo.example.net");
+  // ${name:text} is the text only when the name is empty (as a live Postfix
+  // 3.7 expands it), never the name's own value.
+  dns[{SmtpdDnsKind::kList, "5.113.0.203.bl.example"}] = Listed({"127.0.0.2"}, "a reason");
+  EXPECT_EQ(Reply(RcptWithDns(*a, f, "root@mx.example.com", dns)),
+            "550 5.7.9 Go away 203.0.113.5 (), client 203.0.113.5 helo helo.example.net");
   // A template that does not expand falls back to default_rbl_reply, with a
   // warning; values lose characters outside smtpd_expand_filter.
   dns[{SmtpdDnsKind::kList, "5.113.0.203.bl.example"}] = SmtpdDnsStatus::kNotFound;
