@@ -33,6 +33,7 @@ constexpr int kClassIn = 1;
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
 constexpr int kTypeTxt = 16;
+constexpr int kTypeNs = 2;
 constexpr int kTypeAaaa = 28;
 
 constexpr char kNotFound[] = "Host not found";
@@ -372,6 +373,24 @@ asio::awaitable<absl::StatusOr<std::vector<asio::ip::address>>> DnsResolver::Loo
   }
   if (out.empty()) co_return absl::NotFoundError(kNoData);
   co_return out;
+}
+
+asio::awaitable<absl::StatusOr<std::vector<std::string>>> DnsResolver::LookupNs(std::string name) {
+  if (!IsValidDnsName(name)) co_return absl::InvalidArgumentError(kInvalidName);
+  RawAnswer answer = co_await RunQuery(impl_, std::move(name), kTypeNs);
+  if (absl::Status s = AnswerStatus(answer); !s.ok()) co_return s;
+  hostent* host = nullptr;
+  int rc = ares_parse_ns_reply(Bytes(answer), static_cast<int>(answer.bytes.size()), &host);
+  if (rc != ARES_SUCCESS) co_return StatusFromAres(rc == ARES_EBADRESP ? ARES_ESERVFAIL : rc);
+  std::vector<std::string> servers;
+  for (char** a = host->h_aliases; a && *a && servers.size() < impl_->options_.max_records; ++a) {
+    std::string server = *a;
+    if (!server.empty() && server.back() == '.') server.pop_back();
+    servers.push_back(std::move(server));
+  }
+  ares_free_hostent(host);
+  if (servers.empty()) co_return absl::NotFoundError(kNoData);
+  co_return servers;
 }
 
 asio::awaitable<absl::StatusOr<std::vector<std::string>>> DnsResolver::LookupTxt(std::string name) {

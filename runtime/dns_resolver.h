@@ -1,4 +1,4 @@
-// dns_resolver.h: asynchronous DNS lookups (MX, A, AAAA, TXT) for the
+// dns_resolver.h: asynchronous DNS lookups (MX, A, AAAA, NS, TXT) for the
 // delivery agents and the SMTP server's restrictions, c-ares driven by the
 // server's Asio io_context.
 //
@@ -83,6 +83,8 @@ class DnsResolver {
   asio::awaitable<absl::StatusOr<std::vector<asio::ip::address>>> LookupA(std::string name);
   asio::awaitable<absl::StatusOr<std::vector<asio::ip::address>>> LookupAaaa(std::string name);
 
+  // The name servers of `name` (NS records), in the order of the reply.
+  asio::awaitable<absl::StatusOr<std::vector<std::string>>> LookupNs(std::string name);
   // TXT records, each one's character-strings joined, in the order of the
   // reply (DNS block list reasons).
   asio::awaitable<absl::StatusOr<std::vector<std::string>>> LookupTxt(std::string name);

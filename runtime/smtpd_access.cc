@@ -382,6 +382,7 @@ struct SmtpdAccess::Config {
   // DNS lists: maps_rbl_reject_code ($rbl_code), the reply templates, the
   // characters a template value may carry, reject_maps_rbl's lists.
   TableList sender_login_maps;  // smtpd_sender_login_maps
+  bool ipv4 = true, ipv6 = true;  // inet_protocols (server address checks)
   int maps_rbl_code = 554;
   std::string default_rbl_reply;
   TableList rbl_reply_maps;
@@ -935,6 +936,24 @@ class Eval {
           return PermitDnswl(name, arg, DnsxlDomain(f_.client_name), f_.client_name, kClientClass);
         return arg.empty() ? MissingDnsxlDomain() : kDunno;
 
+      case R::kCheckClientMxAccess:
+      case R::kCheckClientNsAccess:
+      case R::kCheckClientAAccess:
+        if (f_.client_name == "unknown") return kDunno;
+        return ForbidAllowlist(name,
+                               CheckServerAccess(arg, table, f_.client_name, ServerTypeOf(id),
+                                                 namaddr_, kClientClass, def_acl),
+                               f_.client_name);
+      case R::kCheckReverseClientHostnameMxAccess:
+      case R::kCheckReverseClientHostnameNsAccess:
+      case R::kCheckReverseClientHostnameAAccess:
+        if (f_.reverse_client_name == "unknown") return kDunno;
+        return ForbidAllowlist(name,
+                               CheckServerAccess(arg, table, f_.reverse_client_name,
+                                                 ServerTypeOf(id), f_.reverse_client_name,
+                                                 kRevClientClass, def_acl),
+                               f_.reverse_client_name);
+
       // ETRN
       case R::kCheckEtrnAccess:
         if (stage_ == SmtpdStage::kEtrn && !f_.etrn_domain.empty()) {
@@ -971,6 +990,14 @@ class Eval {
         return kDunno;
       }
 
+      case R::kCheckHeloMxAccess:
+      case R::kCheckHeloNsAccess:
+      case R::kCheckHeloAAccess:
+        if (!helo_) return kDunno;
+        return ForbidAllowlist(name,
+                               CheckServerAccess(arg, table, *helo_, ServerTypeOf(id), *helo_,
+                                                 kHeloClass, def_acl),
+                               *helo_);
       case R::kRejectRhsblHelo:
         if (helo_) return RejectRblDomain(arg, *helo_, kHeloClass);
         return arg.empty() ? MissingDnsxlDomain() : kDunno;
@@ -981,6 +1008,14 @@ class Eval {
         return RejectUnknownHostname(*helo_, *helo_, kHeloClass);
 
       // sender
+      case R::kCheckSenderMxAccess:
+      case R::kCheckSenderNsAccess:
+      case R::kCheckSenderAAccess:
+        if (!sender || sender->empty()) return kDunno;
+        return ForbidAllowlist(name,
+                               CheckServerAccess(arg, table, *sender, ServerTypeOf(id), *sender,
+                                                 kSenderClass, def_acl),
+                               *sender);
       case R::kRejectRhsblSender:
         if (sender && !sender->empty()) return RejectRblDomain(arg, *sender, kSenderClass);
         return arg.empty() ? MissingDnsxlDomain() : kDunno;
@@ -1048,6 +1083,14 @@ class Eval {
       case R::kRejectNonFqdnRecipient:
         if (rcpt) return RejectNonFqdnAddress(*rcpt, kRecipientClass);
         return kDunno;
+      case R::kCheckRecipientMxAccess:
+      case R::kCheckRecipientNsAccess:
+      case R::kCheckRecipientAAccess:
+        if (!rcpt || rcpt->empty()) return kDunno;
+        return ForbidAllowlist(name,
+                               CheckServerAccess(arg, table, *rcpt, ServerTypeOf(id), *rcpt,
+                                                 kRecipientClass, def_acl),
+                               *rcpt);
       case R::kRejectRhsblRecipient:
         if (rcpt && !rcpt->empty()) return RejectRblDomain(arg, *rcpt, kRecipientClass);
         return arg.empty() ? MissingDnsxlDomain() : kDunno;
@@ -1165,6 +1208,112 @@ class Eval {
       if (it != f_.dns->end()) return it->second;
     }
     throw NeedDns{std::move(query)};
+  }
+
+  // --- access by the domain's servers (Postfix's check_server_access) ---
+
+  enum class ServerType { kMx, kNs, kA };
+
+  static ServerType ServerTypeOf(R id) {
+    switch (id) {
+      case R::kCheckClientMxAccess:
+      case R::kCheckReverseClientHostnameMxAccess:
+      case R::kCheckHeloMxAccess:
+      case R::kCheckSenderMxAccess:
+      case R::kCheckRecipientMxAccess:
+        return ServerType::kMx;
+      case R::kCheckClientNsAccess:
+      case R::kCheckReverseClientHostnameNsAccess:
+      case R::kCheckHeloNsAccess:
+      case R::kCheckSenderNsAccess:
+      case R::kCheckRecipientNsAccess:
+        return ServerType::kNs;
+      default:
+        return ServerType::kA;
+    }
+  }
+
+  bool FamilyEnabled(std::string_view addr) const {
+    return addr.find(':') == std::string_view::npos ? c_.ipv4 : c_.ipv6;
+  }
+
+  // The MX hosts (a domain without MX is its own), the name servers (of
+  // the nearest parent that has some) or the domain itself (A), searched by
+  // host name (not for A) and then by each of their addresses.
+  int CheckServerAccess(std::string_view table_name, const tables::Table* table,
+                        const std::string& name, ServerType type, std::string_view reply_name,
+                        std::string_view reply_class, std::optional<R> def_acl) {
+    std::string_view type_name = type == ServerType::kMx ? "MX" : type == ServerType::kNs ? "NS" : "A";
+    size_t at = name.rfind('@');
+    std::string domain = at == std::string::npos ? name : name.substr(at + 1);
+    bool found = false;
+    if (!domain.empty() && domain.front() == '[') {
+      // An address literal is its own MX host; it has no name servers.
+      if (type == ServerType::kNs || domain.back() != ']') return kDunno;
+      std::string bare = domain.substr(1, domain.size() - 2);
+      if (!ValidMailhostAddr(bare)) return kDunno;
+      if (bare.size() > 5 && IEquals(std::string_view(bare).substr(0, 5), "ipv6:")) bare.erase(0, 5);
+      return CheckAddrAccess(table_name, table, bare, reply_name, reply_class, def_acl, &found);
+    }
+    domain = tables::DomainToAscii(domain).value_or(domain);
+    std::vector<std::string> servers;
+    if (type == ServerType::kA) {
+      servers.push_back(domain);
+    } else {
+      SmtpdDnsKind kind = type == ServerType::kMx ? SmtpdDnsKind::kMxHosts : SmtpdDnsKind::kNsHosts;
+      const SmtpdDnsAnswer* answer = &Dns(kind, domain);
+      std::string looked = domain;
+      if (answer->status == SmtpdDnsStatus::kNullMx) return kDunno;
+      if (answer->status == SmtpdDnsStatus::kNotFound && type == ServerType::kMx) {
+        servers.push_back(domain);
+      } else {
+        if (answer->status == SmtpdDnsStatus::kNotFound) {
+          // No NS records: the nearest parent domain that has some.
+          std::string_view parent = domain;
+          looked = name;
+          for (size_t dot; (dot = parent.find('.')) != std::string_view::npos && dot + 1 < parent.size();) {
+            parent.remove_prefix(dot + 1);
+            answer = &Dns(kind, parent);
+            if (answer->status != SmtpdDnsStatus::kNotFound) {
+              looked = std::string(parent);
+              break;
+            }
+          }
+        }
+        if (answer->status != SmtpdDnsStatus::kOk) {
+          Warn(Cat("Unable to look up ", type_name, " host for ", looked, ": ",
+                   answer->failure.empty() ? std::string("Host not found") : answer->failure));
+          return kDunno;
+        }
+        servers = answer->names;
+      }
+    }
+    for (const std::string& server : servers) {
+      if (ValidHostaddr(server)) {
+        int st = CheckAddrAccess(table_name, table, server, reply_name, reply_class, def_acl, &found);
+        if (st != kDunno || found || aborted_) return st;
+        continue;
+      }
+      if (type != ServerType::kA) {
+        int st = CheckDomainAccess(table_name, table, server, reply_name, reply_class, def_acl, &found);
+        if (st != kDunno || found || aborted_) return st;
+      }
+      const SmtpdDnsAnswer& addrs = Dns(SmtpdDnsKind::kAddresses, server);
+      if (addrs.status != SmtpdDnsStatus::kOk) {
+        if (type != ServerType::kA)
+          Warn(Cat("Unable to look up ", type_name, " host ", server, " for ", reply_class, " ",
+                   reply_name, ": ",
+                   addrs.status == SmtpdDnsStatus::kTempFail ? "Temporary failure in name resolution"
+                                                             : "Name or service not known"));
+        continue;
+      }
+      for (const std::string& addr : addrs.addresses) {
+        if (!FamilyEnabled(addr)) continue;
+        int st = CheckAddrAccess(table_name, table, addr, reply_name, reply_class, def_acl, &found);
+        if (st != kDunno || found || aborted_) return st;
+      }
+    }
+    return kDunno;
   }
 
   // --- DNS block and allow lists (Postfix's find_dnsxl_addr/_domain) ---
@@ -2306,6 +2455,12 @@ absl::StatusOr<std::shared_ptr<const SmtpdAccess>> SmtpdAccess::Build(
   c.unknown_address_code = static_cast<int>(p.Int("unknown_address_reject_code"));
   c.unknown_name_code = static_cast<int>(p.Int("unknown_hostname_reject_code"));
   c.sender_login_maps = ParseTableList(&c, Value(p, "smtpd_sender_login_maps"));
+  {
+    std::vector<std::string> protocols = Words(Lower(Value(p, "inet_protocols")));
+    bool all = protocols.empty() || InList(protocols, "all");
+    c.ipv4 = all || InList(protocols, "ipv4");
+    c.ipv6 = all || InList(protocols, "ipv6");
+  }
   c.maps_rbl_code = static_cast<int>(p.Int("maps_rbl_reject_code"));
   c.default_rbl_reply = Value(p, "default_rbl_reply");
   c.rbl_reply_maps = ParseTableList(&c, Value(p, "rbl_reply_maps"));

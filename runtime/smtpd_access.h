@@ -9,10 +9,10 @@
 // It never touches the network and never blocks beyond table lookups (and
 // getpwnam_r for unix:passwd.byname in local_recipient_maps): the DNS
 // answers reject_unknown_{sender,recipient}_domain,
-// reject_unknown_helo_hostname and the DNS list restrictions
+// reject_unknown_helo_hostname, the DNS list restrictions
 // (reject_rbl_client, permit_dnswl_client, reject_rhsbl_*,
-// permit_rhswl_client, reject_maps_rbl) need come from the session
-// (SmtpdDnsQuery).
+// permit_rhswl_client, reject_maps_rbl) and the check_*_{mx,ns,a}_access
+// searches need come from the session (SmtpdDnsQuery).
 //
 // What it evaluates (tables/smtpd_restrictions.def lists the restrictions it
 // carries out; `phc check` refuses the others):
@@ -83,6 +83,9 @@ enum class SmtpdDnsKind : uint8_t {
   kMailHost,  // reject_unknown_{sender,recipient}_domain: MX, then A and AAAA
   kHostName,  // reject_unknown_helo_hostname: A and AAAA, then MX
   kList,      // a DNS block/allow list query (reject_rbl_client ...): A, and TXT when listed
+  kMxHosts,   // check_*_mx_access: the MX host names of a domain
+  kNsHosts,   // check_*_ns_access: the name servers of a domain
+  kAddresses, // the *_access checks: a host's IPv4 and IPv6 addresses
 };
 enum class SmtpdDnsStatus : uint8_t {
   kOk,        // a record (for kHostName a null MX counts too)
@@ -103,8 +106,13 @@ struct SmtpdDnsAnswer {
   SmtpdDnsStatus status;
   // kList, when listed: the A records (dotted IPv4) and the TXT records
   // joined with " / " (at most 500 bytes, as Postfix keeps them).
+  // kAddresses: the host's addresses (IPv4 and IPv6 text).
   std::vector<std::string> addresses;
   std::string text;
+  // kMxHosts / kNsHosts: the server names, in the order of the reply.
+  std::vector<std::string> names;
+  // When the lookup failed: why, in the resolver's (Postfix's) words.
+  std::string failure;
 };
 using SmtpdDnsAnswers = std::map<SmtpdDnsQuery, SmtpdDnsAnswer>;
 

@@ -66,10 +66,52 @@ asio::awaitable<SmtpdDnsAnswer> ResolveList(DnsResolver& resolver, const std::st
   co_return answer;
 }
 
+SmtpdDnsAnswer Failed(const absl::Status& status) {
+  SmtpdDnsAnswer answer(FromFailure(status));
+  answer.failure = std::string(status.message());
+  return answer;
+}
+
+// The MX or NS host names of a domain; a lone root MX is a null MX.
+asio::awaitable<SmtpdDnsAnswer> ResolveServers(DnsResolver& resolver, const std::string& name,
+                                               SmtpdDnsKind kind) {
+  SmtpdDnsAnswer answer(SmtpdDnsStatus::kOk);
+  if (kind == SmtpdDnsKind::kMxHosts) {
+    absl::StatusOr<std::vector<MxRecord>> mx = co_await resolver.LookupMx(name);
+    if (!mx.ok()) co_return Failed(mx.status());
+    if (mx->size() == 1 && mx->front().host.empty()) co_return SmtpdDnsAnswer(SmtpdDnsStatus::kNullMx);
+    for (const MxRecord& r : *mx)
+      if (!r.host.empty()) answer.names.push_back(r.host);
+    co_return answer;
+  }
+  absl::StatusOr<std::vector<std::string>> ns = co_await resolver.LookupNs(name);
+  if (!ns.ok()) co_return Failed(ns.status());
+  answer.names = std::move(*ns);
+  co_return answer;
+}
+
+// A host's IPv4 and IPv6 addresses: found when either family answers; a
+// temporary failure of either outweighs "not found".
+asio::awaitable<SmtpdDnsAnswer> ResolveAddresses(DnsResolver& resolver, const std::string& name) {
+  SmtpdDnsAnswer answer(SmtpdDnsStatus::kOk);
+  absl::StatusOr<std::vector<asio::ip::address>> v4 = co_await resolver.LookupA(name);
+  absl::StatusOr<std::vector<asio::ip::address>> v6 = co_await resolver.LookupAaaa(name);
+  for (const auto* r : {&v4, &v6})
+    if (r->ok())
+      for (const asio::ip::address& a : **r) answer.addresses.push_back(a.to_string());
+  if (!answer.addresses.empty()) co_return answer;
+  if (!v4.ok() && FromFailure(v4.status()) == SmtpdDnsStatus::kTempFail) co_return Failed(v4.status());
+  if (!v6.ok() && FromFailure(v6.status()) == SmtpdDnsStatus::kTempFail) co_return Failed(v6.status());
+  co_return Failed(v4.ok() ? v6.status() : v4.status());
+}
+
 }  // namespace
 
 asio::awaitable<SmtpdDnsAnswer> ResolveSmtpdDns(DnsResolver& resolver, SmtpdDnsQuery query) {
   if (query.kind == SmtpdDnsKind::kList) co_return co_await ResolveList(resolver, query.name);
+  if (query.kind == SmtpdDnsKind::kMxHosts || query.kind == SmtpdDnsKind::kNsHosts)
+    co_return co_await ResolveServers(resolver, query.name, query.kind);
+  if (query.kind == SmtpdDnsKind::kAddresses) co_return co_await ResolveAddresses(resolver, query.name);
   constexpr std::array<RecordType, 3> kMailHostOrder = {RecordType::kMx, RecordType::kA,
                                                         RecordType::kAaaa};
   constexpr std::array<RecordType, 3> kHostNameOrder = {RecordType::kA, RecordType::kAaaa,

@@ -12,7 +12,11 @@
 //     records too (the reason in reply templates), at most 500 bytes
 //     joined with " / ". Not listed is NXDOMAIN or no A record; anything
 //     else that fails is a temporary failure (Postfix then lets the client
-//     through, or defers a reject for an allow list).
+//     through, or defers a reject for an allow list);
+//   kMxHosts / kNsHosts (check_*_mx_access, check_*_ns_access): the host
+//     names, a lone root MX as a null MX;
+//   kAddresses: A and AAAA, found when either answers.
+// A failed lookup carries the resolver's reason for Postfix's warnings.
 // When no lookup answers, the outcomes rank as Postfix ranks them: a
 // temporary failure outweighs a null MX, which outweighs "not found". A
 // name DNS cannot carry (bad syntax, an address literal) is "not found",

@@ -729,6 +729,138 @@ TEST_F(SmtpdAccessTest, SenderLoginMismatchChecksTheSenderLoginMaps) {
                             "no SASL support"});
 }
 
+// Answers every DNS question the evaluator asks from `world` (absent names
+// are not found), as the session does, and returns the final verdict and
+// the questions in the order they were asked.
+AccessVerdict RcptResolving(const SmtpdAccess& a, SmtpdFacts f, const std::string& rcpt,
+                            const SmtpdDnsAnswers& world, std::vector<std::string>* asked) {
+  SmtpdDnsAnswers known;
+  f.recipient = rcpt;
+  f.dns = &known;
+  for (int round = 0; round < 50; ++round) {
+    AccessVerdict v = a.Check(SmtpdStage::kRcpt, f);
+    if (!v.dns_needed) return v;
+    static const char* kKinds[] = {"mailhost", "hostname", "list", "mx", "ns", "addr"};
+    if (asked) asked->push_back(std::string(kKinds[static_cast<int>(v.dns_needed->kind)]) + " " +
+                                v.dns_needed->name);
+    auto it = world.find(*v.dns_needed);
+    known[*v.dns_needed] = it == world.end() ? SmtpdDnsAnswer(SmtpdDnsStatus::kNotFound) : it->second;
+  }
+  ADD_FAILURE() << "the evaluator keeps asking";
+  return AccessVerdict();
+}
+
+SmtpdDnsAnswer Servers(std::vector<std::string> names) {
+  SmtpdDnsAnswer a(SmtpdDnsStatus::kOk);
+  a.names = std::move(names);
+  return a;
+}
+SmtpdDnsAnswer Addresses(std::vector<std::string> addrs) {
+  SmtpdDnsAnswer a(SmtpdDnsStatus::kOk);
+  a.addresses = std::move(addrs);
+  return a;
+}
+
+TEST_F(SmtpdAccessTest, SearchesAccessTablesByTheDomainsServers) {
+  Write("servers", "bad-mx.example REJECT bogus MX\n192.0.2.66 REJECT bogus MX address\n"
+                   "bad-ns.example REJECT bogus DNS\ngood.example OK\n");
+  auto mx = Build("smtpd_sender_restrictions = check_sender_mx_access hash:$config_directory/servers\n");
+  auto ns = Build("smtpd_sender_restrictions = check_sender_ns_access hash:$config_directory/servers\n");
+  auto a = Build("smtpd_sender_restrictions = check_sender_a_access hash:$config_directory/servers\n");
+  using K = SmtpdDnsKind;
+  SmtpdDnsAnswers world{
+      {{K::kMxHosts, "s1.example"}, Servers({"mail.bad-mx.example"})},
+      {{K::kMxHosts, "s2.example"}, Servers({"mx1.s2.example", "mx2.s2.example"})},
+      {{K::kAddresses, "mx1.s2.example"}, Addresses({"192.0.2.10"})},
+      {{K::kAddresses, "mx2.s2.example"}, Addresses({"2001:db8::5", "192.0.2.66"})},
+      {{K::kAddresses, "s3.example"}, Addresses({"192.0.2.66"})},
+      {{K::kMxHosts, "null.example"}, SmtpdDnsStatus::kNullMx},
+      {{K::kMxHosts, "slow.example"}, [] {
+         SmtpdDnsAnswer t(SmtpdDnsStatus::kTempFail);
+         t.failure = "Host not found, try again";
+         return t;
+       }()},
+      {{K::kNsHosts, "example"}, Servers({"ns.bad-ns.example"})},
+      {{K::kMxHosts, "fine.example"}, Servers({"mx.good.example"})}};
+  SmtpdFacts f = Outside();
+  std::vector<std::string> asked;
+  f.sender = "a@s1.example";  // the MX host's name (and its parent domain) is searched
+  EXPECT_EQ(Reply(RcptResolving(*mx, f, "root@mx.example.com", world, &asked)),
+            "554 5.7.1 <a@s1.example>: Sender address rejected: bogus MX");
+  EXPECT_EQ(asked, (std::vector<std::string>{"mx s1.example"}));
+  f.sender = "a@s2.example";  // then each MX host's addresses, in order
+  asked.clear();
+  EXPECT_EQ(Reply(RcptResolving(*mx, f, "root@mx.example.com", world, &asked)),
+            "554 5.7.1 <a@s2.example>: Sender address rejected: bogus MX address");
+  EXPECT_EQ(asked, (std::vector<std::string>{"mx s2.example", "addr mx1.s2.example",
+                                             "addr mx2.s2.example"}));
+  f.sender = "a@s3.example";  // no MX: the domain is its own MX host
+  EXPECT_EQ(Reply(RcptResolving(*mx, f, "root@mx.example.com", world, nullptr)),
+            "554 5.7.1 <a@s3.example>: Sender address rejected: bogus MX address");
+  f.sender = "a@[192.0.2.66]";  // an address literal is its own MX host
+  asked.clear();
+  EXPECT_EQ(Reply(RcptResolving(*mx, f, "root@mx.example.com", world, &asked)),
+            "554 5.7.1 <a@[192.0.2.66]>: Sender address rejected: bogus MX address");
+  EXPECT_TRUE(asked.empty());
+  f.sender = "a@null.example";
+  EXPECT_EQ(Reply(RcptResolving(*mx, f, "root@mx.example.com", world, nullptr)), "");
+  f.sender = "a@slow.example";
+  AccessVerdict v = RcptResolving(*mx, f, "root@mx.example.com", world, nullptr);
+  EXPECT_EQ(Reply(v), "");
+  EXPECT_EQ(v.warnings, std::vector<std::string>{
+                            "Unable to look up MX host for slow.example: Host not found, try again"});
+  // OK from these tables is not allowed (it would let anyone choose it).
+  f.sender = "a@fine.example";
+  v = RcptResolving(*mx, f, "root@mx.example.com", world, nullptr);
+  EXPECT_EQ(Reply(v), "451 4.3.5 Server configuration error");
+  EXPECT_EQ(v.warnings.at(0), "restriction check_sender_mx_access returns OK for a@fine.example");
+
+  // NS: a domain without NS records takes its nearest parent's.
+  f.sender = "a@sub.s3.example";
+  asked.clear();
+  EXPECT_EQ(Reply(RcptResolving(*ns, f, "root@mx.example.com", world, &asked)),
+            "554 5.7.1 <a@sub.s3.example>: Sender address rejected: bogus DNS");
+  EXPECT_EQ(asked, (std::vector<std::string>{"ns sub.s3.example", "ns s3.example", "ns example"}));
+  f.sender = "a@[192.0.2.66]";  // literals have no name servers
+  EXPECT_EQ(Reply(RcptResolving(*ns, f, "root@mx.example.com", world, nullptr)), "");
+
+  // A: the domain's own addresses, never its name.
+  f.sender = "a@s3.example";
+  asked.clear();
+  EXPECT_EQ(Reply(RcptResolving(*a, f, "root@mx.example.com", world, &asked)),
+            "554 5.7.1 <a@s3.example>: Sender address rejected: bogus MX address");
+  EXPECT_EQ(asked, (std::vector<std::string>{"addr s3.example"}));
+  f.sender = "a@bad-mx.example";
+  EXPECT_EQ(Reply(RcptResolving(*a, f, "root@mx.example.com", world, nullptr)), "");
+}
+
+TEST_F(SmtpdAccessTest, ServerAccessChecksForEveryName) {
+  Write("servers", "bad-mx.example REJECT bogus MX\n");
+  auto a = Build("smtpd_client_restrictions = check_client_mx_access hash:$config_directory/servers,"
+                 " check_reverse_client_hostname_mx_access hash:$config_directory/servers\n"
+                 "smtpd_helo_restrictions = check_helo_mx_access hash:$config_directory/servers\n"
+                 "smtpd_recipient_restrictions = check_recipient_mx_access"
+                 " hash:$config_directory/servers, permit\n"
+                 "relay_domains = rcpt.example\n");
+  using K = SmtpdDnsKind;
+  SmtpdDnsAnswers world{{{K::kMxHosts, "client.example.net"}, Servers({"bad-mx.example"})}};
+  SmtpdFacts f = Outside();
+  EXPECT_EQ(Reply(RcptResolving(*a, f, "root@mx.example.com", world, nullptr)),
+            "554 5.7.1 <client.example.net[203.0.113.5]>: Client host rejected: bogus MX");
+  f.client_name = "unknown";  // no name, no lookup
+  f.reverse_client_name = "client.example.net";
+  EXPECT_EQ(Reply(RcptResolving(*a, f, "root@mx.example.com", world, nullptr)),
+            "554 5.7.1 <client.example.net>: Unverified Client host rejected: bogus MX");
+  f.reverse_client_name = "unknown";
+  world[{K::kMxHosts, "helo.example.net"}] = Servers({"bad-mx.example"});
+  EXPECT_EQ(Reply(RcptResolving(*a, f, "root@mx.example.com", world, nullptr)),
+            "554 5.7.1 <helo.example.net>: Helo command rejected: bogus MX");
+  f.helo = "clean.example.net";
+  world[{K::kMxHosts, "rcpt.example"}] = Servers({"bad-mx.example"});
+  EXPECT_EQ(Reply(RcptResolving(*a, f, "x@rcpt.example", world, nullptr)),
+            "554 5.7.1 <x@rcpt.example>: Recipient address rejected: bogus MX");
+}
+
 TEST_F(SmtpdAccessTest, SearchesSenderAccessInPostfixOrder) {
   Write("senders",
         "<> REJECT no bounces here\n"

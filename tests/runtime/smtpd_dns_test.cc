@@ -134,6 +134,36 @@ TEST_F(SmtpdDnsTest, ADnsListAnswersWithItsAddressesAndReasons) {
   EXPECT_EQ(Resolve(Kind::kList, "3.0.0.127.bl.example"), Status::kTempFail);
 }
 
+TEST_F(SmtpdDnsTest, ServerSearchesGetHostNamesAndAddresses) {
+  dns_.AddMx("d.example", 20, "mx2.d.example");
+  dns_.AddMx("d.example", 10, "mx1.d.example");
+  dns_.AddNs("d.example", "ns1.d.example");
+  dns_.AddNs("d.example", "ns2.d.example");
+  dns_.AddA("mx1.d.example", "192.0.2.1");
+  dns_.AddAaaa("mx1.d.example", "2001:db8::1");
+  dns_.AddAaaa("v6only.d.example", "2001:db8::2");
+  SmtpdDnsAnswer a = Answer(Kind::kMxHosts, "d.example");
+  EXPECT_EQ(a.status, Status::kOk);
+  EXPECT_EQ(a.names, (std::vector<std::string>{"mx2.d.example", "mx1.d.example"}));  // reply order
+  a = Answer(Kind::kNsHosts, "d.example");
+  EXPECT_EQ(a.status, Status::kOk);
+  EXPECT_EQ(a.names, (std::vector<std::string>{"ns1.d.example", "ns2.d.example"}));
+  a = Answer(Kind::kAddresses, "mx1.d.example");
+  EXPECT_EQ(a.addresses, (std::vector<std::string>{"192.0.2.1", "2001:db8::1"}));
+  a = Answer(Kind::kAddresses, "v6only.d.example");
+  EXPECT_EQ(a.addresses, (std::vector<std::string>{"2001:db8::2"}));
+  a = Answer(Kind::kAddresses, "none.d.example");
+  EXPECT_EQ(a.status, Status::kNotFound);
+  EXPECT_EQ(Resolve(Kind::kNsHosts, "none.d.example"), Status::kNotFound);
+  dns_.AddMx("null.example", 0, "");
+  EXPECT_EQ(Resolve(Kind::kMxHosts, "null.example"), Status::kNullMx);
+  dns_.SetFailure("broken.example", FakeDnsServer::Failure::kServFail);
+  a = Answer(Kind::kMxHosts, "broken.example");
+  EXPECT_EQ(a.status, Status::kTempFail);
+  EXPECT_EQ(a.failure, "Host not found, try again");
+  EXPECT_EQ(Resolve(Kind::kAddresses, "broken.example"), Status::kTempFail);
+}
+
 TEST_F(SmtpdDnsTest, NamesDnsCannotCarryAreNotFoundWithoutAQuery) {
   EXPECT_EQ(Resolve(Kind::kHostName, "bad_name!"), Status::kNotFound);
   EXPECT_EQ(Resolve(Kind::kMailHost, "a..b"), Status::kNotFound);

@@ -16,6 +16,7 @@ namespace {
 constexpr int kTypeA = 1;
 constexpr int kTypeMx = 15;
 constexpr int kTypeTxt = 16;
+constexpr int kTypeNs = 2;
 constexpr int kTypeAaaa = 28;
 
 std::string Lower(std::string s) {
@@ -55,6 +56,7 @@ std::string TypeName(int type) {
     case kTypeAaaa: return "AAAA";
     case kTypeMx: return "MX";
     case kTypeTxt: return "TXT";
+    case kTypeNs: return "NS";
   }
   return std::to_string(type);
 }
@@ -115,6 +117,11 @@ void FakeDnsServer::AddMx(const std::string& name, uint16_t preference, const st
 void FakeDnsServer::AddTxt(const std::string& name, const std::string& text) {
   std::lock_guard<std::mutex> lock(mu_);
   names_[Lower(name)].txt.push_back(text);
+}
+
+void FakeDnsServer::AddNs(const std::string& name, const std::string& server) {
+  std::lock_guard<std::mutex> lock(mu_);
+  names_[Lower(name)].ns.push_back(Lower(server));
 }
 
 void FakeDnsServer::AddName(const std::string& name) {
@@ -201,6 +208,11 @@ std::string FakeDnsServer::Answer(const std::string& query) {
       rdata += WireName(host);
       answers.push_back(rdata);
       answer_types.push_back(kTypeMx);
+    }
+  } else if (type == kTypeNs) {
+    for (const std::string& server : it->second.ns) {
+      answers.push_back(WireName(server));
+      answer_types.push_back(kTypeNs);
     }
   } else if (type == kTypeTxt) {
     for (const std::string& text : it->second.txt) {

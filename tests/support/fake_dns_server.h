@@ -1,7 +1,7 @@
 // fake_dns_server.h: a small authoritative DNS server for tests.
 //
 // Test support only. Listens on 127.0.0.1, UDP port 0, in its own thread,
-// and answers A, AAAA, MX and TXT questions from a map filled by the test. A
+// and answers A, AAAA, MX, NS and TXT questions from a map filled by the test. A
 // name absent from the map gets NXDOMAIN; a name present without records of
 // the asked type gets an empty NOERROR answer (NODATA). A name can instead
 // be set to answer SERVFAIL or REFUSED, or to drop its queries (the client
@@ -39,13 +39,15 @@ class FakeDnsServer {
   void AddAaaa(const std::string& name, const std::string& ipv6);
   // host "" is the root name (a null MX).
   void AddMx(const std::string& name, uint16_t preference, const std::string& host);
+  // An NS record.
+  void AddNs(const std::string& name, const std::string& server);
   // A TXT record (sent as 255-byte character-strings).
   void AddTxt(const std::string& name, const std::string& text);
   // Makes `name` exist with no records.
   void AddName(const std::string& name);
   void SetFailure(const std::string& name, Failure failure);
 
-  // Questions received for (name, type) with type "A", "AAAA", "MX" or "TXT".
+  // Questions received for (name, type) with type "A", "AAAA", "MX", "NS" or "TXT".
   int Queries(const std::string& name, const std::string& type) const;
 
  private:
@@ -54,6 +56,7 @@ class FakeDnsServer {
     std::vector<std::string> aaaa;  // 16-byte strings
     std::vector<std::pair<uint16_t, std::string>> mx;
     std::vector<std::string> txt;
+    std::vector<std::string> ns;
     Failure failure = Failure::kNone;
   };
 
