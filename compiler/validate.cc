@@ -672,6 +672,19 @@ class Validator {
     if (name == "smtpd_sasl_auth_enable" && (v == "yes" || v == "true" || v == "1"))
       return "posthasted offers no SMTP AUTH yet: clients cannot log in, and "
              "permit_sasl_authenticated never matches";
+    if (name == "masquerade_domains")
+      return "cleanup does not masquerade addresses yet: they keep their full domain";
+    if (name == "smtp_generic_maps")
+      return "the smtp client does not rewrite addresses with it yet";
+    if (name == "smtp_sasl_auth_enable" && (v == "yes" || v == "true" || v == "1"))
+      return "the smtp client does not log in (SASL) yet: a next hop that requires AUTH "
+             "refuses the mail";
+    if (name == "smtp_tls_policy_maps")
+      return "the smtp client reads no per-destination TLS policy yet: smtp_tls_security_level "
+             "applies to every destination";
+    if (name == "smtp_header_checks" || name == "smtp_mime_header_checks" ||
+        name == "smtp_nested_header_checks" || name == "smtp_body_checks")
+      return "the smtp client applies no output content checks yet";
     if ((name == "smtpd_tls_security_level" && v == "encrypt") ||
         (name == "smtpd_enforce_tls" && (v == "yes" || v == "true" || v == "1")))
       return "posthasted offers no STARTTLS yet: this service answers every MAIL with "
