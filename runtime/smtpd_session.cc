@@ -260,6 +260,14 @@ asio::awaitable<AccessVerdict> Session::Check(SmtpdStage stage, const SmtpdFacts
   for (;;) {
     AccessVerdict v = service_->access->Check(stage, facts);
     if (!v.dns_needed) co_return v;
+    if (dns_answers_.count(*v.dns_needed)) {
+      // Asked again for an answer it has: an evaluator bug, never a loop.
+      logs_.Warning("smtpd", Cat("DNS answer for ", v.dns_needed->name, " asked for twice"));
+      AccessVerdict failed;
+      failed.result = AccessVerdict::Result::kDefer;
+      failed.reply = "451 4.3.5 Server configuration error";
+      co_return failed;
+    }
     // Without a resolver every answer is a temporary failure. Each round
     // adds a new answer, so the loop ends.
     SmtpdDnsAnswer answer(SmtpdDnsStatus::kTempFail);
