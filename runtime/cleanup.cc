@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "runtime/dsn.h"
+#include "runtime/log_address.h"
 #include "runtime/service_params.h"
 #include "tables/address_lookup.h"
 #include "tables/str_cat.h"
@@ -65,7 +66,7 @@ std::string FirstLine(std::string_view text) {
   return line;
 }
 
-std::string LogAddress(std::string_view a) { return Cat("<", a, ">"); }
+std::string LogAddress(std::string_view a) { return Cat("<", ExternalLogForm(a), ">"); }
 
 }  // namespace
 
@@ -154,7 +155,7 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   auto where = [&](std::string_view what) {
     return Cat(what, " from ", env.client_name, "[", env.client_addr, "]; from=",
                LogAddress(env.sender), " to=", LogAddress(first_rcpt), " proto=", env.protocol,
-               " helo=", LogAddress(env.helo));
+               " helo=<", env.helo, ">");
   };
 
   // 1. The sender.

@@ -36,6 +36,7 @@
 #include "asio/steady_timer.hpp"
 #include "runtime/bounce_message.h"
 #include "runtime/dsn.h"
+#include "runtime/log_address.h"
 #include "runtime/qmgr_scheduler.h"
 #include "runtime/service_params.h"
 #include "tables/param_registry.h"
@@ -653,7 +654,7 @@ void QueueManager::Impl::Activate(const std::string& id, bool flush) {
   size_t waiting =
       std::count_if(m.meta.recipients.begin(), m.meta.recipients.end(),
                     [](const QueueRecipient& r) { return RecipientNeedsDelivery(r.status); });
-  log_.Info("qmgr", Cat(id, ": from=<", LogSafe(m.meta.sender), ">, size=", m.size,
+  log_.Info("qmgr", Cat(id, ": from=<", LogSafe(ExternalLogForm(m.meta.sender)), ">, size=", m.size,
                         ", nrcpt=", waiting, " (queue active)"));
   MessageUpdate active;
   active.state = MessageState::kActive;
@@ -916,9 +917,9 @@ void QueueManager::Impl::Outcome(Msg& m, uint32_t index, RecipientStatus status,
   int64_t setup = handoff > 0 ? static_cast<int64_t>(connect_s * 1e6) : 0;
   int64_t transfer = handoff > 0 ? static_cast<int64_t>(transmit_s * 1e6) : 0;
   if (handoff > 0 && setup == 0 && transfer == 0) transfer = now - handoff;
-  std::string line = Cat(m.id, ": to=<", LogSafe(r.address), ">");
+  std::string line = Cat(m.id, ": to=<", LogSafe(ExternalLogForm(r.address)), ">");
   if (!r.original.empty() && !SameAddress(r.original, r.address)) {
-    line += Cat(", orig_to=<", LogSafe(r.original), ">");
+    line += Cat(", orig_to=<", LogSafe(ExternalLogForm(r.original)), ">");
   }
   line += Cat(", relay=", LogSafe(relay), ", delay=", FormatDelay(now - arrival, res),
               ", delays=", FormatDelay(before, res), "/", FormatDelay(in_active, res), "/",
@@ -1037,7 +1038,7 @@ void QueueManager::Impl::Finalize(Msg& m) {
     m.expiry_checked = true;
     int64_t lifetime = m.meta.sender.empty() ? c.bounce_lifetime : c.max_lifetime;
     if (!c.soft_bounce && now >= m.meta.arrival_micros + lifetime) {
-      log_.Info("qmgr", Cat(m.id, ": from=<", LogSafe(m.meta.sender),
+      log_.Info("qmgr", Cat(m.id, ": from=<", LogSafe(ExternalLogForm(m.meta.sender)),
                             ">, status=expired, returned to sender"));
       std::vector<RecipientUpdate> updates;
       for (uint32_t i : waiting) {

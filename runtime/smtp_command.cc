@@ -523,16 +523,19 @@ std::optional<std::string> ExtractEnvelopeAddress(std::string_view token, bool s
   if (!cleaned) return std::nullopt;
   std::string_view rest = *cleaned;
   if (rest.empty()) return std::string();
-  // Source route: @hosta,@hostb:user@hostc becomes user@hostc.
-  if (rest.front() == '@') {
+  // Source route: @hosta,@hostb:user@hostc becomes user@hostc. What starts
+  // with '@' and is left without a local part ("@domain", also after a
+  // route) is an empty local part at that domain, as Postfix reads it
+  // (logged as ""@domain); "@" alone is refused.
+  bool route_form = rest.front() == '@';
+  if (route_form) {
     size_t colon = FindUnquoted(rest, ':', false);
-    if (colon == std::string_view::npos) return std::nullopt;
-    rest.remove_prefix(colon + 1);
-    if (rest.empty() || rest.front() == '@') return std::nullopt;
+    if (colon != std::string_view::npos) rest.remove_prefix(colon + 1);
+    if (rest.empty()) return std::nullopt;
   }
   size_t at = FindUnquoted(rest, '@', true);
   if (at != std::string_view::npos) {
-    if (at == 0 || !ValidEnvelopeDomain(rest.substr(at + 1))) return std::nullopt;
+    if ((at == 0 && !route_form) || !ValidEnvelopeDomain(rest.substr(at + 1))) return std::nullopt;
   }
   // <""> is the null address.
   return Unquote(rest);

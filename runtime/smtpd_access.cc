@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 
+#include "runtime/log_address.h"
 #include "runtime/macro_expand.h"
 #include "runtime/match_list.h"
 #include "runtime/service_params.h"
@@ -320,29 +321,6 @@ bool ValidUtf8Hostname(bool utf8, std::string_view name) {
   return ValidHostname(folded);
 }
 
-// The external (RFC 5321) form of an address for logging: a local part that
-// is no dot-atom gets quoted (info_log_address_format = external).
-std::string ExternalForm(std::string_view addr) {
-  if (addr.empty()) return "";
-  size_t at = addr.rfind('@');
-  std::string_view local = at == std::string_view::npos ? addr : addr.substr(0, at);
-  bool atom = !local.empty() && local.front() != '.' && local.back() != '.';
-  for (size_t i = 0; atom && i < local.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(local[i]);
-    if (c <= ' ' || c == 0x7f || std::string_view("()<>@,;:\\\".[]").find(static_cast<char>(c)) !=
-                                      std::string_view::npos)
-      atom = c == '.' && i + 1 < local.size() && local[i + 1] != '.';
-  }
-  if (atom) return std::string(addr);
-  std::string out = "\"";
-  for (char c : local) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  if (at != std::string_view::npos) out.append(addr.substr(at));
-  return out;
-}
 
 }  // namespace
 
@@ -671,7 +649,7 @@ class Eval {
   void Warn(std::string text) { v_.warnings.push_back(std::move(text)); }
 
   std::string LogAddress(const std::string& a) const {
-    return c_.external_log_form ? ExternalForm(a) : a;
+    return c_.external_log_form ? ExternalLogForm(a) : a;
   }
 
   void LogWhatsup(std::string_view whatsup, std::string_view text) {

@@ -99,7 +99,16 @@ TEST(SmtpCommand, SourceRouteIsStripped) {
   auto p = Parse("RCPT TO:<@relay1.example,@relay2.example:user@example.com>");
   ASSERT_TRUE(p.ok()) << p.reply;
   EXPECT_EQ(p.command.address, "user@example.com");
-  EXPECT_EQ(Parse("RCPT TO:<@relay.example>").reply, "501 5.1.3 Bad recipient address syntax");
+  // What is left without a local part is an empty local part at the domain,
+  // as a live Postfix 3.7.11 accepts it (and logs ""@relay.example).
+  auto bare = Parse("RCPT TO:<@relay.example>");
+  ASSERT_TRUE(bare.ok()) << bare.reply;
+  EXPECT_EQ(bare.command.address, "@relay.example");
+  auto routed = Parse("MAIL FROM:<@a.example,@b.example:@example.com>");
+  ASSERT_TRUE(routed.ok()) << routed.reply;
+  EXPECT_EQ(routed.command.address, "@example.com");
+  EXPECT_EQ(Parse("RCPT TO:<@>").reply, "501 5.1.3 Bad recipient address syntax");
+  EXPECT_EQ(Parse("RCPT TO:<@relay.example:>").reply, "501 5.1.3 Bad recipient address syntax");
 }
 
 TEST(SmtpCommand, QuotedLocalPartIsUnquoted) {
@@ -142,7 +151,7 @@ TEST(SmtpCommand, BadAddresses) {
   EXPECT_EQ(Parse("MAIL FROM:<\"unterminated@example.com>").reply, kSender);
   EXPECT_EQ(Parse("RCPT TO:<>").reply, kRcpt);
   EXPECT_EQ(Parse("RCPT TO:<user@>").reply, kRcpt);
-  EXPECT_EQ(Parse("RCPT TO:<@example.com>").reply, kRcpt);
+  EXPECT_EQ(Parse("RCPT TO:<@>").reply, kRcpt);
   EXPECT_EQ(Parse("RCPT TO:<user@-bad.example>").reply, kRcpt);
   EXPECT_EQ(Parse("RCPT TO:<user@192.0.2.1>").reply, kRcpt);
   EXPECT_EQ(Parse("RCPT TO:<user@[192.0.2.256]>").reply, kRcpt);
