@@ -274,8 +274,10 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
     }
     if (!dat) kept.append(Cat(prefix, "Date: ", date, "\n"));
     if (!frm)
+      // The address alone, its local part quoted when it needs it, as a
+      // live Postfix 3.7.11 writes it ("From: alice@example.com").
       kept.append(sender.empty() ? Cat(prefix, "From: MAILER-DAEMON\n")
-                                 : Cat(prefix, "From: <", sender, ">\n"));
+                                 : Cat(prefix, "From: ", ExternalLogForm(sender), "\n"));
   }
   kept.append(msg, block.body_start, std::string::npos);
   result.content = std::move(kept);

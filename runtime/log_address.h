@@ -4,7 +4,8 @@
 // address in its RFC 5321 form: a local part that is not a dot-atom (empty,
 // with specials or blanks, a leading, trailing or doubled dot) is quoted,
 // with '"' and '\\' escaped: ""@example.com, "john smith"@example.com.
-// smtpd, cleanup and the queue manager use it for from=, to= and orig_to=.
+// smtpd, cleanup and the queue manager use it for from=, to= and orig_to=,
+// and cleanup for the From: header it adds (Postfix's quote_822_local).
 #pragma once
 
 #include <string>
