@@ -310,6 +310,12 @@ absl::StatusOr<std::unique_ptr<DnsResolver>> DnsResolver::Create(asio::any_io_ex
   return std::unique_ptr<DnsResolver>(new DnsResolver(std::move(impl)));
 }
 
+bool IsNullMx(const std::vector<MxRecord>& records) {
+  for (const MxRecord& r : records)
+    if (r.host.empty()) return true;
+  return false;
+}
+
 uint64_t DnsResolver::queries_sent() const { return impl_->queries_.load(); }
 
 namespace {

@@ -69,6 +69,10 @@ struct MxRecord {
   std::string host;
 };
 
+// Whether an MX answer is a null MX: as in Postfix's resolver, any record
+// that names the root makes the whole answer one, whatever else it lists.
+bool IsNullMx(const std::vector<MxRecord>& records);
+
 class DnsResolver {
  public:
   static absl::StatusOr<std::unique_ptr<DnsResolver>> Create(asio::any_io_executor executor,

@@ -757,11 +757,9 @@ asio::awaitable<std::vector<Target>> Delivery::DomainAddr(const std::string& dom
     co_return std::vector<Target>();
   }
   std::vector<MxRecord> records = std::move(*mx);
-  for (const MxRecord& record : records) {
-    if (record.host.empty()) {
-      Simple("5.1.0", Cat("Domain ", domain, " does not accept mail (nullMX)"));
-      co_return std::vector<Target>();
-    }
+  if (IsNullMx(records)) {
+    Simple("5.1.0", Cat("Domain ", domain, " does not accept mail (nullMX)"));
+    co_return std::vector<Target>();
   }
   std::stable_sort(records.begin(), records.end(),
                    [](const MxRecord& a, const MxRecord& b) { return a.preference < b.preference; });

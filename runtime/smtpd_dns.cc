@@ -30,7 +30,7 @@ asio::awaitable<SmtpdDnsStatus> LookupOne(DnsResolver& resolver, const std::stri
   if (type == RecordType::kMx) {
     absl::StatusOr<std::vector<MxRecord>> mx = co_await resolver.LookupMx(name);
     if (!mx.ok()) co_return FromFailure(mx.status());
-    if (mx->size() == 1 && mx->front().host.empty()) co_return SmtpdDnsStatus::kNullMx;
+    if (IsNullMx(*mx)) co_return SmtpdDnsStatus::kNullMx;
     co_return SmtpdDnsStatus::kOk;
   }
   // (No co_await inside a conditional expression: GCC 12 miscompiles it.)
@@ -72,16 +72,16 @@ SmtpdDnsAnswer Failed(const absl::Status& status) {
   return answer;
 }
 
-// The MX or NS host names of a domain; a lone root MX is a null MX.
+// The MX or NS host names of a domain (an MX answer that names the root is
+// a null MX).
 asio::awaitable<SmtpdDnsAnswer> ResolveServers(DnsResolver& resolver, const std::string& name,
                                                SmtpdDnsKind kind) {
   SmtpdDnsAnswer answer(SmtpdDnsStatus::kOk);
   if (kind == SmtpdDnsKind::kMxHosts) {
     absl::StatusOr<std::vector<MxRecord>> mx = co_await resolver.LookupMx(name);
     if (!mx.ok()) co_return Failed(mx.status());
-    if (mx->size() == 1 && mx->front().host.empty()) co_return SmtpdDnsAnswer(SmtpdDnsStatus::kNullMx);
-    for (const MxRecord& r : *mx)
-      if (!r.host.empty()) answer.names.push_back(r.host);
+    if (IsNullMx(*mx)) co_return SmtpdDnsAnswer(SmtpdDnsStatus::kNullMx);
+    for (const MxRecord& r : *mx) answer.names.push_back(r.host);
     co_return answer;
   }
   absl::StatusOr<std::vector<std::string>> ns = co_await resolver.LookupNs(name);

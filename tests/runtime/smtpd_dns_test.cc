@@ -79,10 +79,12 @@ TEST_F(SmtpdDnsTest, ANullMxEndsTheSearchForAMailDomainButNotForAHostName) {
   EXPECT_EQ(dns_.Queries("null.example", "MX"), 1);  // only the earlier mail-domain lookup
   dns_.AddMx("nullonly.example", 0, "");
   EXPECT_EQ(Resolve(Kind::kHostName, "nullonly.example"), Status::kNullMx);
-  // An MX list with a real host beside the root name is not a null MX.
+  // A root record makes the whole MX answer a null MX, even beside a real
+  // host (Postfix's resolver, and the smtp client's IsNullMx, read it so).
   dns_.AddMx("mixed.example", 0, "");
   dns_.AddMx("mixed.example", 10, "mail.mixed.example");
-  EXPECT_EQ(Resolve(Kind::kMailHost, "mixed.example"), Status::kOk);
+  EXPECT_EQ(Resolve(Kind::kMailHost, "mixed.example"), Status::kNullMx);
+  EXPECT_EQ(Resolve(Kind::kMxHosts, "mixed.example"), Status::kNullMx);
 }
 
 TEST_F(SmtpdDnsTest, AHostNameNeedsAnAddressOrAnMx) {
