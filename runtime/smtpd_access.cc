@@ -357,10 +357,10 @@ struct SmtpdAccess::Config {
   // unknown_address_tempfail_action / unknown_helo_hostname_tempfail_action
   // is "defer" (else defer_if_permit).
   bool unknown_address_defer_all = false, unknown_name_defer_all = false;
-  // DNS lists: maps_rbl_reject_code ($rbl_code), the reply templates, the
-  // characters a template value may carry, reject_maps_rbl's lists.
   TableList sender_login_maps;  // smtpd_sender_login_maps
   bool ipv4 = true, ipv6 = true;  // inet_protocols (server address checks)
+  // DNS lists: maps_rbl_reject_code ($rbl_code), the reply templates, the
+  // characters a template value may carry, reject_maps_rbl's lists.
   int maps_rbl_code = 554;
   std::string default_rbl_reply;
   TableList rbl_reply_maps;
@@ -798,7 +798,11 @@ class Eval {
                      std::string_view reply_class, std::optional<R> def_acl) {
     const std::string* sender = sender_;
     const std::string* rcpt = recipient_;
-    next_restriction_ = std::string(name);
+    // A DNS list restriction without its list: Postfix warns and goes on.
+    if (arg.empty() && tables::SmtpdRestrictionOf(id).arg == tables::SmtpdRestrictionArg::kDomain) {
+      Warn(Cat("restriction ", name, " requires domain name argument"));
+      return kDunno;
+    }
     switch (id) {
       case R::kPermit: {
         int st = AclPermit(name, reply_class, reply_name, "");
@@ -904,15 +908,15 @@ class Eval {
         return PermitDnswl(name, arg, ReversedAddress(f_.client_addr), f_.client_addr, kClientClass);
       case R::kRejectRhsblClient:
         if (f_.client_name != "unknown") return RejectRblDomain(arg, f_.client_name, kClientClass);
-        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+        return kDunno;
       case R::kRejectRhsblReverseClient:
         if (f_.reverse_client_name != "unknown")
           return RejectRblDomain(arg, f_.reverse_client_name, kRevClientClass);
-        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+        return kDunno;
       case R::kPermitRhswlClient:
         if (f_.client_name != "unknown")
           return PermitDnswl(name, arg, DnsxlDomain(f_.client_name), f_.client_name, kClientClass);
-        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+        return kDunno;
 
       case R::kCheckClientMxAccess:
       case R::kCheckClientNsAccess:
@@ -978,7 +982,7 @@ class Eval {
                                *helo_);
       case R::kRejectRhsblHelo:
         if (helo_) return RejectRblDomain(arg, *helo_, kHeloClass);
-        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+        return kDunno;
       case R::kRejectUnknownHeloHostname:
       case R::kRejectUnknownHostname:
         if (!helo_) return kDunno;
@@ -996,7 +1000,7 @@ class Eval {
                                *sender);
       case R::kRejectRhsblSender:
         if (sender && !sender->empty()) return RejectRblDomain(arg, *sender, kSenderClass);
-        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+        return kDunno;
       case R::kRejectSenderLoginMismatch: {
         // Postfix defines it as the class "reject_authenticated_sender_login_mismatch
         // reject_unauthenticated_sender_login_mismatch".
@@ -1071,7 +1075,7 @@ class Eval {
                                *rcpt);
       case R::kRejectRhsblRecipient:
         if (rcpt && !rcpt->empty()) return RejectRblDomain(arg, *rcpt, kRecipientClass);
-        return arg.empty() ? MissingDnsxlDomain() : kDunno;
+        return kDunno;
       case R::kRejectUnknownRecipientDomain:
         if (rcpt && !rcpt->empty()) return RejectUnknownAddress(*rcpt, kRecipientClass);
         return kDunno;
@@ -1356,7 +1360,6 @@ class Eval {
   // or the domain of `what` (reject_rhsbl_*); "" when nothing is looked up.
   int RejectDnsxl(std::string_view spec, std::string_view prefix, std::string_view what,
                   std::string_view reply_class) {
-    if (spec.empty()) return MissingDnsxlDomain();
     if (prefix.empty()) return kDunno;
     const SmtpdDnsAnswer* answer = nullptr;
     if (FindDnsxl(prefix, spec, &answer) != Listed::kYes) return kDunno;
@@ -1373,7 +1376,6 @@ class Eval {
   // would not relay to; a lookup failure defers a later reject.
   int PermitDnswl(std::string_view name, std::string_view spec, std::string_view prefix,
                   const std::string& what, std::string_view reply_class) {
-    if (spec.empty()) return MissingDnsxlDomain();
     if (recipient_ && stage_ == SmtpdStage::kRcpt && PermitAuthDestination(*recipient_) != kOk)
       return kDunno;
     if (prefix.empty()) return kDunno;
@@ -1389,11 +1391,6 @@ class Eval {
         break;
     }
     return AclPermit(name, reply_class, what, "");
-  }
-
-  int MissingDnsxlDomain() {
-    Warn(Cat("restriction ", next_restriction_, " requires domain name argument"));
-    return kDunno;
   }
 
   // Postfix's rbl_reject_reply(): the reply template from rbl_reply_maps
@@ -2226,7 +2223,6 @@ class Eval {
   bool recipient_rcptmap_checked_ = false;
   bool sender_rcptmap_checked_ = false;
   std::string next_name_;
-  std::string next_restriction_;  // the restriction being carried out (warnings)
   std::string error_text_;
   std::string value_;  // table lookup buffer
   std::deque<Resolved> cache_;
