@@ -11,6 +11,7 @@
 #include "compiler/cidr_table.h"
 #include "compiler/regexp_table.h"
 #include "compiler/route_check.h"
+#include "compiler/text.h"
 #include "compiler/value_check.h"
 #include "tables/check_action.h"
 #include "tables/dnsxl_pattern.h"
@@ -661,22 +662,21 @@ class Validator {
   // them silently. Empty or default values say nothing.
   static std::string UnsupportedSettingWhy(const std::string& name, const std::string& value) {
     std::string v;
-    for (char c : value) v.push_back(static_cast<char>(tolower(static_cast<unsigned char>(c))));
-    while (!v.empty() && isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
-    while (!v.empty() && isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+    for (char c : TrimView(value)) v.push_back(static_cast<char>(tolower(static_cast<unsigned char>(c))));
     if (v.empty()) return "";
+    bool yes = v == "yes" || v == "true" || v == "1";
     if (name == "smtpd_milters" || name == "non_smtpd_milters")
       return "posthasted runs no milters: mail is accepted without them";
     if (name == "smtpd_proxy_filter")
       return "posthasted has no before-queue proxy filter yet: mail is queued without it";
-    if (name == "smtpd_sasl_auth_enable" && (v == "yes" || v == "true" || v == "1"))
+    if (name == "smtpd_sasl_auth_enable" && yes)
       return "posthasted offers no SMTP AUTH yet: clients cannot log in, and "
              "permit_sasl_authenticated never matches";
     if (name == "masquerade_domains")
       return "cleanup does not masquerade addresses yet: they keep their full domain";
     if (name == "smtp_generic_maps")
       return "the smtp client does not rewrite addresses with it yet";
-    if (name == "smtp_sasl_auth_enable" && (v == "yes" || v == "true" || v == "1"))
+    if (name == "smtp_sasl_auth_enable" && yes)
       return "the smtp client does not log in (SASL) yet: a next hop that requires AUTH "
              "refuses the mail";
     if (name == "smtp_tls_policy_maps")
@@ -686,7 +686,7 @@ class Validator {
         name == "smtp_nested_header_checks" || name == "smtp_body_checks")
       return "the smtp client applies no output content checks yet";
     if ((name == "smtpd_tls_security_level" && v == "encrypt") ||
-        (name == "smtpd_enforce_tls" && (v == "yes" || v == "true" || v == "1")))
+        (name == "smtpd_enforce_tls" && yes))
       return "posthasted offers no STARTTLS yet: this service answers every MAIL with "
              "\"530 5.7.0 Must issue a STARTTLS command first\"";
     return "";
