@@ -45,6 +45,10 @@ struct DeliveryRequest {
   std::string source6;      // IPv6 bind address, or ""
   std::vector<DeliveryRecipient> recipients;
   std::shared_ptr<const std::string> content;  // the queued message (headers + body, LF lines)
+  // The message's size as Postfix counts it (queue_store.h QueuedMessage::
+  // message_size): what the smtp agent offers as SIZE= and compares with the
+  // next hop's limit. 0: unknown, the content's length is used.
+  uint64_t message_size = 0;
   int64_t arrival_micros = 0;
   uint32_t flags = 0;       // queue_record.h kMessage8BitMime, RET=, SMTPUTF8 ...
   std::string dsn_envid;    // MAIL ENVID= (decoded), "" when not given

@@ -1,4 +1,4 @@
-// mailq_format.cc: mailq layout (see mailq_format.h). Column widths follow
+// mailq_format.cc: mailq and postqueue -j layouts (see mailq_format.h). Column widths follow
 // the format strings of Debian's postqueue 3.7.11.
 #include "runtime/mailq_format.h"
 
@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "runtime/printable.h"
 
 namespace posthaste::runtime {
 namespace {
@@ -38,6 +40,17 @@ int QueueOrder(MessageState s) {
   return 4;
 }
 
+// Queue by queue, as Postfix's showq scans them; by arrival within one.
+std::vector<const QueuedMessage*> QueueListingOrder(const std::vector<QueuedMessage>& messages) {
+  std::vector<const QueuedMessage*> order;
+  order.reserve(messages.size());
+  for (const QueuedMessage& m : messages) order.push_back(&m);
+  std::stable_sort(order.begin(), order.end(), [](const QueuedMessage* a, const QueuedMessage* b) {
+    return QueueOrder(a->meta.state) < QueueOrder(b->meta.state);
+  });
+  return order;
+}
+
 }  // namespace
 
 std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqOptions& options) {
@@ -50,12 +63,7 @@ std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqO
   // columns past this one; longer reasons start in the first column.
   const int reason_pad = indent + 35;
 
-  std::vector<const QueuedMessage*> order;
-  order.reserve(messages.size());
-  for (const QueuedMessage& m : messages) order.push_back(&m);
-  std::stable_sort(order.begin(), order.end(), [](const QueuedMessage* a, const QueuedMessage* b) {
-    return QueueOrder(a->meta.state) < QueueOrder(b->meta.state);
-  });
+  std::vector<const QueuedMessage*> order = QueueListingOrder(messages);
 
   std::string out = absl::StrFormat(
       "%-*s %*s %-*s %s\n", id_width, options.long_queue_ids ? "----Queue ID-----" : "-Queue ID-",
@@ -64,7 +72,7 @@ std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqO
       "-Sender/Recipient-------");
   uint64_t total = 0;
   for (const QueuedMessage* m : order) {
-    total += m->content_size;
+    total += m->message_size;
     std::string id = m->meta.id;
     if (m->meta.state == MessageState::kActive) {
       id += '*';
@@ -73,7 +81,7 @@ std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqO
     }
     const std::string& sender =
         m->meta.sender.empty() ? std::string("MAILER-DAEMON") : m->meta.sender;
-    absl::StrAppendFormat(&out, "%-*s %*d %s %s\n", id_width, id, size_width, m->content_size,
+    absl::StrAppendFormat(&out, "%-*s %*d %s %s\n", id_width, id, size_width, m->message_size,
                           ArrivalTime(m->meta.arrival_micros, time_width), sender);
     const std::string* last_reason = nullptr;
     for (const QueueRecipient& r : m->meta.recipients) {
@@ -93,62 +101,66 @@ std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqO
   return out;
 }
 
-}  // namespace posthaste::runtime
-
-namespace posthaste::runtime {
 namespace {
-std::string JsonString(std::string_view s) {
+
+// A JSON string as postqueue -j quotes it: short escapes for \b \f \n \r
+// \t, \u00XX (upper case) for the other control characters and DEL, then
+// what is not printable in the mail system's character set becomes '?'
+// (bytes that are not UTF-8, or anything beyond ASCII when SMTPUTF8 is off).
+std::string PostqueueJsonString(std::string_view s, bool utf8) {
   std::string out = "\"";
   for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
-    } else {
-      out.push_back(c);
+    const unsigned char u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '"':
+      case '\\':
+        out.push_back('\\');
+        out.push_back(c);
+        break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          out += absl::StrFormat("\\u%04X", u);
+        } else {
+          out.push_back(c);
+        }
     }
   }
+  Printable(&out, utf8, '?');
   return out + "\"";
 }
-std::string_view RecipientStatusName(RecipientStatus s) {
-  switch (s) {
-    case RecipientStatus::kPending: return "pending";
-    case RecipientStatus::kDone: return "delivered";
-    case RecipientStatus::kDelivering: return "delivered";
-    case RecipientStatus::kDeferred: return "deferred";
-    case RecipientStatus::kBounced: return "bounced";
-    case RecipientStatus::kBouncing: return "bounced";
-  }
-  return "pending";
-}
+
 }  // namespace
 
-std::string FormatMailqJson(const std::vector<QueuedMessage>& messages) {
-  std::string out = "[";
-  bool first = true;
-  for (const QueuedMessage& m : messages) {
-    out += first ? "\n" : ",\n";
-    first = false;
-    out += "{\"queue_id\":" + JsonString(m.meta.id) + ",\"state\":" +
-           JsonString(MessageStateName(m.meta.state)) +
-           ",\"arrival_time\":" + std::to_string(m.meta.arrival_micros / 1000000) +
-           ",\"message_size\":" + std::to_string(m.content_size) +
-           ",\"sender\":" + JsonString(m.meta.sender) +
-           (m.meta.filter.empty() ? "" : ",\"filter\":" + JsonString(m.meta.filter)) +
-           ",\"recipients\":[";
-    for (size_t i = 0; i < m.meta.recipients.size(); ++i) {
-      const QueueRecipient& r = m.meta.recipients[i];
-      if (i) out += ",";
-      out += "{\"address\":" + JsonString(r.address) + ",\"status\":" +
-             JsonString(RecipientStatusName(r.status)) + ",\"reason\":" + JsonString(r.reason) + "}";
+std::string FormatMailqJson(const std::vector<QueuedMessage>& messages,
+                            const MailqOptions& options) {
+  std::vector<const QueuedMessage*> order = QueueListingOrder(messages);
+  std::string out;
+  for (const QueuedMessage* m : order) {
+    const auto quoted = [&](std::string_view s) { return PostqueueJsonString(s, options.smtputf8); };
+    absl::StrAppend(&out, "{\"queue_name\": ", quoted(MessageStateName(m->meta.state)),
+                    ", \"queue_id\": ", quoted(m->meta.id),
+                    ", \"arrival_time\": ", m->meta.arrival_micros / 1000000,
+                    ", \"message_size\": ", m->message_size,
+                    ", \"forced_expire\": false, \"sender\": ",
+                    quoted(m->meta.sender.empty() ? "MAILER-DAEMON" : m->meta.sender),
+                    ", \"recipients\": [");
+    bool first = true;
+    for (const QueueRecipient& r : m->meta.recipients) {
+      if (!RecipientNeedsDelivery(r.status)) continue;
+      absl::StrAppend(&out, first ? "" : ", ", "{\"address\": ", quoted(r.address));
+      if (r.status == RecipientStatus::kDeferred && !r.reason.empty())
+        absl::StrAppend(&out, ", \"delay_reason\": ", quoted(r.reason));
+      out += '}';
+      first = false;
     }
-    out += "]}";
+    out += "]}\n";
   }
-  out += first ? "]\n" : "\n]\n";
   return out;
 }
+
 }  // namespace posthaste::runtime

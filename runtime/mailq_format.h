@@ -10,7 +10,13 @@
 // Messages are listed queue by queue (incoming, active, deferred, hold), by
 // arrival within a queue. Times are local time.
 //
-// Trusted input (our own queue). Not done here: JSON output (postqueue -j).
+// FormatMailqJson is postqueue -j: one JSON object per line and message, in
+// the same order, with Postfix's members (queue_name, queue_id,
+// arrival_time, message_size, forced_expire, sender, recipients with address
+// and, for a deferred recipient, delay_reason), spacing and quoting; nothing
+// at all for an empty queue.
+//
+// Trusted input (our own queue).
 #pragma once
 
 #include <string>
@@ -23,16 +29,12 @@ namespace posthaste::runtime {
 struct MailqOptions {
   // enable_long_queue_ids: the wider column layout.
   bool long_queue_ids = false;
+  // smtputf8_enable: JSON strings keep UTF-8 (otherwise only ASCII).
+  bool smtputf8 = true;
 };
 
 std::string FormatMailq(const std::vector<QueuedMessage>& messages, const MailqOptions& options);
+std::string FormatMailqJson(const std::vector<QueuedMessage>& messages,
+                            const MailqOptions& options);
 
-}  // namespace posthaste::runtime
-
-namespace posthaste::runtime {
-// The same listing as JSON: one array of objects with queue_id, state,
-// arrival_time (Unix seconds), message_size, sender, filter (when the
-// message carries a content filter request) and recipients
-// (address, status, reason).
-std::string FormatMailqJson(const std::vector<QueuedMessage>& messages);
 }  // namespace posthaste::runtime

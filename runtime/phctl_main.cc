@@ -19,7 +19,7 @@ constexpr char kUsage[] =
     "verbs:\n"
     "  reload                     load and verify the bundle CURRENT names, then swap it in\n"
     "  status                     bundle in force, listeners, queue counts, deliveries\n"
-    "  queue [--json]             the queue in mailq's format (or JSON)\n"
+    "  queue [--json]             the queue in mailq's format (postqueue -j's JSON)\n"
     "  show ID                    one queued message's content (postcat -q)\n"
     "  flush                      retry every deferred message now\n"
     "  hold ID...|ALL             put messages on hold\n"

@@ -645,7 +645,7 @@ void QueueManager::Impl::Activate(const std::string& id, bool flush) {
   Msg& m = *owned;
   m.id = id;
   m.meta = std::move(info->meta);
-  m.size = info->content_size;
+  m.size = info->message_size;
   m.config = config_;
   m.active_since = Now();
   m.flush = flush;
@@ -795,6 +795,7 @@ void QueueManager::Impl::Dispatch(SchedulerJob job) {
   }
   request.dsn_envid = m.meta.dsn_envid;
   request.content = m.content;
+  request.message_size = m.size;
   request.arrival_micros = m.meta.arrival_micros;
   request.flags = m.meta.flags;
   request.snapshot = config_->snapshot;

@@ -71,6 +71,14 @@ uint64_t PostfixQueueFileSize(const QueueFileEnvelope& e, std::string_view conte
     n += Record(r.address.size());
   }
   n += Record(0);  // start of the content
+  n += PostfixContentSize(content, line_length_limit);
+  n += Record(0) + Record(0);  // end of content, end of file
+  return n;
+}
+
+uint64_t PostfixContentSize(std::string_view content, size_t line_length_limit) {
+  if (line_length_limit == 0) line_length_limit = 2048;
+  uint64_t n = 0;
   size_t pos = 0;
   while (pos < content.size()) {
     size_t nl = content.find('\n', pos);
@@ -83,7 +91,6 @@ uint64_t PostfixQueueFileSize(const QueueFileEnvelope& e, std::string_view conte
     } while (len > 0);
     pos = nl == std::string_view::npos ? content.size() : nl + 1;
   }
-  n += Record(0) + Record(0);  // end of content, end of file
   return n;
 }
 

@@ -52,6 +52,12 @@ struct QueueFileEnvelope {
 uint64_t PostfixQueueFileSize(const QueueFileEnvelope& envelope, std::string_view content,
                               size_t line_length_limit = 2048);
 
+// The bytes of the content records alone: the message size Postfix reports
+// (qmgr's "size=", mailq, the SIZE= it offers the next hop), larger than
+// the text by the framing of every line (2 bytes for a line under 128
+// bytes, where the text has 1 for its newline).
+uint64_t PostfixContentSize(std::string_view content, size_t line_length_limit = 2048);
+
 // Whether Postfix's cleanup would refuse the message: the queue file offset
 // before its last record passes the limit (0: no limit).
 bool ExceedsPostfixMessageLimit(const QueueFileEnvelope& envelope, std::string_view content,

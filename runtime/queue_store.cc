@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "runtime/queue_file_size.h"
 #include "tables/str_cat.h"
 
 namespace posthaste::runtime {
@@ -249,7 +250,7 @@ absl::Status QueueStore::Recover(RecoveryReport* report) {
             e.segment = number;
             e.offset = reader.record_offset();
             e.length = reader.offset() - reader.record_offset();
-            e.content_size = content.size();
+            e.message_size = PostfixContentSize(content, options_.line_length_limit);
             e.durable = true;
             e.meta = std::move(*m);
             std::string id = e.meta.id;
@@ -455,7 +456,7 @@ void QueueStore::Enqueue(const NewMessage& message, std::string_view content,
       st = AppendLocked(record, &seq, &e.segment, &e.offset);
       if (st.ok()) {
         e.length = record.size();
-        e.content_size = content.size();
+        e.message_size = PostfixContentSize(content, options_.line_length_limit);
         std::string id = meta.id;
         e.meta = std::move(meta);
         ++segments_[e.segment].live;
@@ -609,7 +610,7 @@ std::vector<QueuedMessage> QueueStore::List() const {
     absl::MutexLock lock(&mu_);
     out.reserve(index_.size());
     for (const auto& [id, e] : index_) {
-      if (e.durable) out.push_back(QueuedMessage{e.meta, e.content_size});
+      if (e.durable) out.push_back(QueuedMessage{e.meta, e.message_size});
     }
   }
   std::sort(out.begin(), out.end(), [](const QueuedMessage& a, const QueuedMessage& b) {
@@ -627,7 +628,7 @@ absl::StatusOr<QueuedMessage> QueueStore::Info(std::string_view id) const {
   if (it == index_.end() || !it->second.durable) {
     return absl::NotFoundError(Cat("no message ", id, " in the queue"));
   }
-  return QueuedMessage{it->second.meta, it->second.content_size};
+  return QueuedMessage{it->second.meta, it->second.message_size};
 }
 
 absl::Status QueueStore::ReadRecord(const Entry& entry, std::shared_ptr<File> file,

@@ -75,12 +75,17 @@ struct QueueStoreOptions {
   // long (three times the recent fdatasync time, at most this) so that more
   // concurrent writers share the sync. 0: no wait.
   int64_t max_gather_micros = 1000;
+  // line_length_limit: how Postfix would cut long lines into records, which
+  // counts in the message size reported (QueuedMessage::message_size).
+  size_t line_length_limit = 2048;
 };
 
 // What a message looks like to List() and Info().
 struct QueuedMessage {
   MessageMeta meta;
-  uint64_t content_size = 0;
+  // The size Postfix gives the message (queue_file_size.h:
+  // PostfixContentSize), which mailq and the queue manager's log report.
+  uint64_t message_size = 0;
 };
 
 // A queue ID handed out before the message is queued (Postfix's smtpd logs
@@ -242,7 +247,7 @@ class QueueStore {
     uint64_t segment = 0;
     uint64_t offset = 0;
     uint64_t length = 0;  // whole framed record
-    uint64_t content_size = 0;
+    uint64_t message_size = 0;
     bool durable = false;  // the enqueue has been reported
   };
   struct Chunk {

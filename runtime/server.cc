@@ -237,6 +237,8 @@ absl::Status Server::Impl::Start() {
   std::string size_limit = GlobalParam(snap, "message_size_limit");
   limit = std::strtoll(size_limit.c_str(), nullptr, 10);
   qopt.max_record_bytes = static_cast<size_t>(std::max<int64_t>(limit, 64 << 20)) * 2 + (1 << 20);
+  int64_t line_limit = std::strtoll(GlobalParam(snap, "line_length_limit").c_str(), nullptr, 10);
+  if (line_limit > 0) qopt.line_length_limit = static_cast<size_t>(line_limit);
   RecoveryReport report;
   auto queue = QueueStore::Open(qopt, &report);
   if (!queue.ok()) return queue.status();
@@ -543,12 +545,11 @@ std::string Server::Impl::Handle(const ControlRequest& request, bool* ok) {
   if (request.verb == "queue") {
     std::vector<QueuedMessage> list = queue_->List();
     bool json = !request.args.empty() && request.args[0] == "--json";
-    if (!json) {
-      MailqOptions options;
-      options.long_queue_ids = GlobalParam(*Current()->snapshot, "enable_long_queue_ids") == "yes";
-      return FormatMailq(list, options);
-    }
-    return FormatMailqJson(list);
+    const tables::Snapshot& snap = *Current()->snapshot;
+    MailqOptions options;
+    options.long_queue_ids = GlobalParam(snap, "enable_long_queue_ids") == "yes";
+    options.smtputf8 = GlobalParam(snap, "smtputf8_enable") == "yes";
+    return json ? FormatMailqJson(list, options) : FormatMailq(list, options);
   }
   if (request.verb == "flush") {
     qmgr_->Flush();

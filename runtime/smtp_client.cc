@@ -1079,7 +1079,7 @@ std::string NotifyText(uint8_t notify) {
 
 asio::awaitable<void> Delivery::Xfer() {
   SmtpConnection& c = *session_;
-  uint64_t size = content_.size();
+  uint64_t size = req_.message_size != 0 ? req_.message_size : content_.size();
   if (c.features.size && c.features.size_limit > 0 && c.features.size_limit < size) {
     Simple("5.3.4", Cat("message size ", size, " exceeds size limit ", c.features.size_limit,
                         " of server ", c.namaddr));

@@ -21,6 +21,7 @@
 #include "runtime/log_address.h"
 #include "runtime/macro_expand.h"
 #include "runtime/match_list.h"
+#include "runtime/printable.h"
 #include "runtime/service_params.h"
 #include "tables/address_lookup.h"
 #include "tables/casefold.h"
@@ -185,29 +186,6 @@ std::string DsnFix(const std::string& status, std::string_view reply_class) {
   if (reply_class == kSenderClass) return sender;
   if (reply_class == kRecipientClass) return rcpt;
   return "4.0.0";
-}
-
-// Postfix's printable(): control characters (and, without SMTPUTF8,
-// non-ASCII bytes; with it, malformed UTF-8) become `repl`.
-void Printable(std::string* s, bool utf8, char repl) {
-  for (size_t i = 0; i < s->size();) {
-    unsigned char c = static_cast<unsigned char>((*s)[i]);
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) (*s)[i] = repl;
-      ++i;
-      continue;
-    }
-    size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-    bool ok = utf8 && len > 0 && i + len <= s->size();
-    for (size_t k = 1; ok && k < len; ++k)
-      ok = (static_cast<unsigned char>((*s)[i + k]) & 0xc0) == 0x80;
-    if (ok) {
-      i += len;
-    } else {
-      (*s)[i] = repl;
-      ++i;
-    }
-  }
 }
 
 // Postfix's valid_hostname().

@@ -24,7 +24,7 @@ QueuedMessage Message(std::string id, MessageState state, uint64_t size, std::st
   m.meta.arrival_micros = int64_t{1700000000} * 1000000;  // Tue Nov 14 22:13:20 2023 UTC
   m.meta.sender = std::move(sender);
   m.meta.recipients = std::move(rcpts);
-  m.content_size = size;
+  m.message_size = size;
   return m;
 }
 
@@ -77,6 +77,59 @@ TEST_F(MailqFormat, LongIds) {
   MailqOptions options;
   options.long_queue_ids = true;
   EXPECT_EQ(FormatMailq(q, options), expected);
+}
+
+}  // namespace
+}  // namespace posthaste::runtime
+
+namespace posthaste::runtime {
+namespace {
+
+// postqueue -j, as a live Postfix 3.7.11 printed it for a deferred message
+// with two recipients, one from the null sender and one on hold.
+TEST_F(MailqFormat, JsonLinesArePostqueueJs) {
+  const std::string why = "connect to 127.0.0.1[127.0.0.1]:2599: Connection refused";
+  std::vector<QueuedMessage> q = {
+      Message("D8B9911C197", MessageState::kDeferred, 304, "a@example.com",
+              {{"b@example.org", RecipientStatus::kDeferred, why},
+               {"c@example.org", RecipientStatus::kDeferred, why},
+               {"done@example.org", RecipientStatus::kDone, ""}}),
+      Message("DA98A11C19A", MessageState::kHold, 322, "hold@example.com",
+              {{"d@example.org", {}, ""}}),
+      Message("D943511C198", MessageState::kDeferred, 320, "",
+              {{"b@example.org", RecipientStatus::kDeferred, why}}),
+  };
+  EXPECT_EQ(FormatMailqJson(q, {}),
+            "{\"queue_name\": \"deferred\", \"queue_id\": \"D8B9911C197\", \"arrival_time\": "
+            "1700000000, \"message_size\": 304, \"forced_expire\": false, \"sender\": "
+            "\"a@example.com\", \"recipients\": [{\"address\": \"b@example.org\", "
+            "\"delay_reason\": \"" + why + "\"}, {\"address\": \"c@example.org\", "
+            "\"delay_reason\": \"" + why + "\"}]}\n"
+            "{\"queue_name\": \"deferred\", \"queue_id\": \"D943511C198\", \"arrival_time\": "
+            "1700000000, \"message_size\": 320, \"forced_expire\": false, \"sender\": "
+            "\"MAILER-DAEMON\", \"recipients\": [{\"address\": \"b@example.org\", "
+            "\"delay_reason\": \"" + why + "\"}]}\n"
+            "{\"queue_name\": \"hold\", \"queue_id\": \"DA98A11C19A\", \"arrival_time\": "
+            "1700000000, \"message_size\": 322, \"forced_expire\": false, \"sender\": "
+            "\"hold@example.com\", \"recipients\": [{\"address\": \"d@example.org\"}]}\n");
+  EXPECT_EQ(FormatMailqJson({}, {}), "");
+}
+
+TEST_F(MailqFormat, JsonQuotesAsPostqueueDoes) {
+  std::vector<QueuedMessage> q = {
+      Message("0000D4", MessageState::kActive, 1, "q\"b\\s@example.com",
+              {{"r@example.com", RecipientStatus::kDeferred,
+                "tab\there\x01\x7f cr\r lf\n bs\b ff\f \xc3\xa9 \xff"}})};
+  const std::string reason_utf8 =
+      "\"delay_reason\": \"tab\\there\\u0001\\u007F cr\\r lf\\n bs\\b ff\\f \xc3\xa9 ?\"";
+  std::string json = FormatMailqJson(q, {});
+  EXPECT_NE(json.find("\"queue_name\": \"active\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"sender\": \"q\\\"b\\\\s@example.com\""), std::string::npos) << json;
+  EXPECT_NE(json.find(reason_utf8), std::string::npos) << json;
+  MailqOptions ascii;
+  ascii.smtputf8 = false;
+  json = FormatMailqJson(q, ascii);
+  EXPECT_NE(json.find("ff\\f ?? ?\""), std::string::npos) << json;
 }
 
 }  // namespace

@@ -330,7 +330,7 @@ TEST_F(QmgrTest, DeliversLogsAndRemoves) {
             (std::vector<std::string>{"bob@example.net", "carol@example.net"}));
   EXPECT_EQ(smtp.seen[0].originals[0], "Bob@Example.NET");
   EXPECT_EQ(smtp.seen[0].content, "Subject: hi\n\nbody\n");
-  EXPECT_TRUE(Logged("qmgr", id + ": from=<alice@example.org>, size=18, nrcpt=2 (queue active)"))
+  EXPECT_TRUE(Logged("qmgr", id + ": from=<alice@example.org>, size=21, nrcpt=2 (queue active)"))  // 18 bytes in 3 records
       << AllLines();
   // orig_to only when it differs beyond case; delays: 0 before and in the
   // queue manager (frozen clock), the agent's own connection/transfer times.

@@ -39,6 +39,30 @@ TEST(QueueFileSize, MatchesAPostfixQueueFile) {
   EXPECT_EQ(PostfixQueueFileSize(e, ""), 654u);
 }
 
+// qmgr's "size=" and SIZE= for a message a live Postfix 3.7.11 queued
+// (postcat of its deferred file; the qmgr line said size=320).
+TEST(QueueFileSize, ContentSizeIsPostfixsMessageSize) {
+  const std::string content =
+      "Received: from client.example (unknown [127.0.0.1])\n"
+      "\tby bench.localdomain (Postfix) with ESMTP id BC8C811C09C\n"
+      "\tfor <b@example.org>; Wed, 25 Nov 2026 00:35:26 +0000 (UTC)\n"
+      "Subject: hi\n"
+      "Message-Id: <20261125003526.BC8C811C09C@bench.localdomain>\n"
+      "Date: Wed, 25 Nov 2026 00:35:26 +0000 (UTC)\n"
+      "From: a@example.com\n"
+      "\n"
+      "body\n";
+  EXPECT_EQ(PostfixContentSize(content), 320u);
+  // A line of 128 bytes or more takes two length bytes; one longer than
+  // line_length_limit is cut into records of at most that length.
+  EXPECT_EQ(PostfixContentSize(std::string(127, 'x') + "\n"), 129u);
+  EXPECT_EQ(PostfixContentSize(std::string(128, 'x') + "\n"), 131u);
+  EXPECT_EQ(PostfixContentSize(std::string(5000, 'x') + "\n"), 5000u + 3 * 3);
+  EXPECT_EQ(PostfixContentSize(std::string(5000, 'x') + "\n", 1000), 5000u + 5 * 3);
+  // The last line needs no newline to count.
+  EXPECT_EQ(PostfixContentSize("a\nb"), 6u);
+}
+
 TEST(QueueFileSize, GrowsAsPostfixsDid) {
   QueueFileEnvelope e = MeasuredEnvelope();
   std::string base = std::string(kReceived) + "Subject: s\n\n";

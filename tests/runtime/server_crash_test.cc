@@ -75,7 +75,7 @@ TEST(ServerCrash, EveryAcknowledgedMessageSurvivesSigkill) {
     std::string queue = server.Phctl({"queue", "--json"});
     size_t missing = 0;
     for (const Acked& a : all)
-      if (queue.find("\"queue_id\":\"" + a.id + "\"") == std::string::npos) ++missing;
+      if (queue.find("\"queue_id\": \"" + a.id + "\"") == std::string::npos) ++missing;
     EXPECT_EQ(missing, 0u) << "round " << round << ": " << missing << " of " << all.size()
                            << " acknowledged messages missing";
     // Content intact (checksummed on read): this round's messages and a sample of older ones.

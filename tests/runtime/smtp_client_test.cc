@@ -589,6 +589,25 @@ TEST_F(SmtpClientTest, EightBitMailSaysBody8BitMime) {
   EXPECT_EQ(server.sessions()[0].commands[1], "MAIL FROM:<> SIZE=18 BODY=8BITMIME");
 }
 
+// The queue manager passes Postfix's size of the message (its record framing
+// counted); that, not the text's length, is SIZE= and what the limit sees.
+TEST_F(SmtpClientTest, SizeIsTheQueuedMessageSize) {
+  ScriptedSmtpServer server("127.0.0.1");
+  server.SetEhloReply("250-scripted.example\n250-PIPELINING\n250 SIZE 100");
+  DeliveryRequest fits = Request(Literal("127.0.0.1", server.port()), {"a@x.test"},
+                                 "Subject: s\n\nbody\n");
+  fits.message_size = 100;
+  EXPECT_EQ(Deliver(fits).outcomes[0].status, Status::kSent);
+  ASSERT_GE(server.sessions().size(), 1u);
+  EXPECT_EQ(server.sessions()[0].commands[1], "MAIL FROM:<sender@client.example> SIZE=100");
+  DeliveryRequest over = fits;
+  over.message_size = 101;
+  DeliveryResult r = Deliver(over);
+  EXPECT_EQ(r.outcomes[0].status, Status::kBounced);
+  EXPECT_EQ(r.outcomes[0].text,
+            "message size 101 exceeds size limit 100 of server 127.0.0.1[127.0.0.1]");
+}
+
 TEST_F(SmtpClientTest, MessageLargerThanServerSizeBouncesLocally) {
   ScriptedSmtpServer server("127.0.0.1");
   server.SetEhloReply("250-scripted.example\n250-PIPELINING\n250 SIZE 100");

@@ -94,8 +94,8 @@ TEST_F(Dialogue, AcceptsAndQueuesAMessageDurably) {
   ASSERT_NE(id, "");
   EXPECT_EQ(c.Command("QUIT"), "221 2.0.0 Bye\r\n");
   std::string q = QueueJson();
-  EXPECT_NE(q.find("\"queue_id\":\"" + id + "\""), std::string::npos) << q;
-  EXPECT_NE(q.find("\"sender\":\"alice@example.com\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"queue_id\": \"" + id + "\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"sender\": \"alice@example.com\""), std::string::npos) << q;
   EXPECT_NE(q.find("bob@relay.example"), std::string::npos) << q;
   std::string content = server_.Phctl({"show", id});
   EXPECT_NE(content.find("Received: from client.example.com (localhost [127.0.0.1])\n\tby "
@@ -360,7 +360,7 @@ TEST_F(Dialogue, SizeLimitAtMailAndAtEndOfData) {
   EXPECT_EQ(c.Command("."), "552 5.3.4 Error: message file too big\r\n");
   EXPECT_EQ(c.Command("QUIT"), "221 2.0.0 Bye\r\n");
   EXPECT_NE(QueueJson(), "ERROR");
-  EXPECT_EQ(QueueJson(), "[]\n");
+  EXPECT_EQ(QueueJson(), "");
 }
 
 // message_size_limit covers Postfix's whole queue file, about 650 bytes of
@@ -523,7 +523,7 @@ TEST_F(Dialogue, AccessMapsOnEveryStage) {
   std::string reply = c.Command(".");
   EXPECT_EQ(Code(reply), "250");
   std::string q = QueueJson();
-  EXPECT_NE(q.find("\"queue_id\":\"" + IdOf(reply) + "\",\"state\":\"hold\""), std::string::npos)
+  EXPECT_NE(q.find("\"queue_name\": \"hold\", \"queue_id\": \"" + IdOf(reply) + "\""), std::string::npos)
       << q;
 }
 
@@ -564,18 +564,17 @@ TEST_F(Dialogue, HeaderAndBodyCheckActions) {
   std::string warned =
       IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: warn me\r\n\r\nx\r\n"));
   std::string q = QueueJson();
-  EXPECT_NE(q.find("\"queue_id\":\"" + held + "\",\"state\":\"hold\""), std::string::npos) << q;
-  EXPECT_EQ(q.find("\"queue_id\":\"" + IdOf(dropped) + "\""), std::string::npos) << q;
-  size_t at = q.find("\"queue_id\":\"" + redirected + "\"");
+  EXPECT_NE(q.find("\"queue_name\": \"hold\", \"queue_id\": \"" + held + "\""), std::string::npos) << q;
+  EXPECT_EQ(q.find("\"queue_id\": \"" + IdOf(dropped) + "\""), std::string::npos) << q;
+  size_t at = q.find("\"queue_id\": \"" + redirected + "\"");
   ASSERT_NE(at, std::string::npos);
   EXPECT_EQ(q.substr(at, q.find('}', q.find("]", at)) - at).find("b@relay.example"),
             std::string::npos);
   EXPECT_NE(q.find("other@relay.example", at), std::string::npos);
-  at = q.find("\"queue_id\":\"" + copied + "\"");
+  at = q.find("\"queue_id\": \"" + copied + "\"");
   ASSERT_NE(at, std::string::npos);
   EXPECT_NE(q.find("audit@relay.example", at), std::string::npos) << q;
-  EXPECT_NE(q.find("\"queue_id\":\"" + filtered + "\""), std::string::npos) << q;
-  EXPECT_NE(q.find("\"filter\":\"smtp:[127.0.0.1]:10025\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"queue_id\": \"" + filtered + "\""), std::string::npos) << q;
   std::string e = server_.Phctl({"show", edited});
   EXPECT_NE(e.find("X-Tag: tagged\nSubject: tag me\n"), std::string::npos) << e;
   EXPECT_EQ(e.find("X-Remove"), std::string::npos) << e;
@@ -592,7 +591,12 @@ TEST_F(Dialogue, HeaderAndBodyCheckActions) {
       << log;
   EXPECT_NE(log.find(held + ": hold: header Subject: hold me"), std::string::npos) << log;
   EXPECT_NE(log.find(": discard: header Subject: drop me"), std::string::npos) << log;
-  EXPECT_NE(log.find(": filter: header Subject: filter me"), std::string::npos) << log;
+  // (The queued message keeps the filter: relay_e2e_test delivers a FILTER class through it.)
+  EXPECT_NE(log.find(filtered + ": filter: header Subject: filter me from localhost[127.0.0.1]; "
+                                "from=<a@example.com> to=<b@relay.example> proto=ESMTP "
+                                "helo=<client.example.com>: smtp:[127.0.0.1]:10025"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(Dialogue, SwaksPythonAndSmtpSourceDeliverIntoTheQueue) {
@@ -682,19 +686,19 @@ TEST_F(Dialogue, PhctlQueueVerbs) {
   ASSERT_NE(b, "");
   EXPECT_EQ(server_.Phctl({"hold", a}), a + ": placed on hold\n");
   std::string q = QueueJson();
-  EXPECT_NE(q.find("\"queue_id\":\"" + a + "\",\"state\":\"hold\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"queue_name\": \"hold\", \"queue_id\": \"" + a + "\""), std::string::npos) << q;
   // mailq's format: a held message is marked with '!'.
   std::string mailq = server_.Phctl({"queue"});
   EXPECT_NE(mailq.find(a + "!"), std::string::npos) << mailq;
   EXPECT_NE(mailq.find("-- "), std::string::npos) << mailq;
   EXPECT_EQ(server_.Phctl({"release", a}), a + ": released from hold\n");
   q = QueueJson();
-  EXPECT_EQ(q.find("\"queue_id\":\"" + a + "\",\"state\":\"hold\""), std::string::npos) << q;
+  EXPECT_EQ(q.find("\"queue_name\": \"hold\", \"queue_id\": \"" + a + "\""), std::string::npos) << q;
   EXPECT_EQ(server_.Phctl({"requeue", "ALL"}), "ALL: requeued\n");
   EXPECT_EQ(server_.Phctl({"delete", b}), b + ": removed\n");
   q = QueueJson();
-  EXPECT_EQ(q.find("\"queue_id\":\"" + b + "\""), std::string::npos) << q;
-  EXPECT_NE(q.find("\"queue_id\":\"" + a + "\""), std::string::npos) << q;
+  EXPECT_EQ(q.find("\"queue_id\": \"" + b + "\""), std::string::npos) << q;
+  EXPECT_NE(q.find("\"queue_id\": \"" + a + "\""), std::string::npos) << q;
   // flush delivers even defer_transports mail (postqueue -f).
   EXPECT_EQ(server_.Phctl({"flush"}), "");
   EXPECT_NE(server_.Phctl({"delete", "NOSUCHID"}).find("ERROR"), std::string::npos);
