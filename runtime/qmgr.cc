@@ -691,12 +691,12 @@ void QueueManager::Impl::Route(Msg& m) {
     }
     if (!m.flush && std::find(c.defer_transports.begin(), c.defer_transports.end(), rr.transport) !=
                         c.defer_transports.end()) {
-      Defer(m, i, "4.3.2", "deferred transport", "qmgr", &updates);
+      Defer(m, i, "4.3.2", "deferred transport", "error", &updates);
       continue;
     }
     const std::string& process = c.ProcessName(rr.transport);
     if (process.empty() || agents_ == nullptr || agents_(process) == nullptr) {
-      Defer(m, i, "4.3.0", "mail transport unavailable", "qmgr", &updates);
+      Defer(m, i, "4.3.0", "mail transport unavailable", "error", &updates);
       continue;
     }
     m.final_address[i] = rr.addresses.empty() ? r.address : rr.addresses[0];

@@ -922,9 +922,24 @@ TEST_F(QmgrTest, MissingAgentDefersWithTransportUnavailable) {
   StartQmgr();
   std::string id = Queue("s@example.org", {"u@virt.example"});
   ASSERT_TRUE(RunUntil([&] { return qmgr_->GetStatus().deferred == 1; })) << AllLines();
-  EXPECT_TRUE(Logged("qmgr", id + ": to=<u@virt.example>, relay=none, delay=0, delays=0/0/0/0, "
-                                  "dsn=4.3.0, status=deferred (mail transport unavailable)"))
+  // Logged by "error", as Postfix's queue manager hands such recipients to its retry service.
+  EXPECT_TRUE(Logged("error", id + ": to=<u@virt.example>, relay=none, delay=0, delays=0/0/0/0, "
+                                   "dsn=4.3.0, status=deferred (mail transport unavailable)"))
       << AllLines();
+}
+
+TEST_F(QmgrTest, DeferTransportsDefersUntilFlushed) {
+  Configure("defer_transports = smtp\n");
+  FakeAgent& smtp = Agent("smtp");
+  StartQmgr();
+  std::string id = Queue("s@example.org", {"u@example.net"});
+  ASSERT_TRUE(RunUntil([&] { return qmgr_->GetStatus().deferred == 1; })) << AllLines();
+  EXPECT_TRUE(smtp.seen.empty());
+  EXPECT_TRUE(Logged("error", id + ": to=<u@example.net>, relay=none, delay=0, delays=0/0/0/0, "
+                                   "dsn=4.3.2, status=deferred (deferred transport)"))
+      << AllLines();
+  qmgr_->Flush();
+  ASSERT_TRUE(RunUntil([&] { return smtp.seen.size() == 1; })) << AllLines();
 }
 
 TEST_F(QmgrTest, FinishedSegmentsAreReclaimedAndDeferredMailIsCopiedForward) {
