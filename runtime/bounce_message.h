@@ -111,9 +111,6 @@ struct BounceInput {
 // The complete notice message (headers and body, LF line ends).
 std::string ComposeDeliveryStatusNotice(const BounceInput& in);
 
-// RFC 5322 date in the local time zone, Postfix's mail_date form:
-// "Tue,  3 Mar 2026 10:15:03 +0100 (CET)".
-std::string FormatMailDate(int64_t micros);
 
 // Postfix's line_wrap: breaks `text` at blanks into lines of at most
 // `width` bytes, continuation lines indented by `indent` spaces; a word

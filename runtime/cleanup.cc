@@ -6,8 +6,10 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "runtime/dsn.h"
 #include "runtime/log_address.h"
+#include "runtime/mail_date.h"
 #include "runtime/service_params.h"
 #include "tables/address_lookup.h"
 #include "tables/str_cat.h"
@@ -70,14 +72,6 @@ std::string LogAddress(std::string_view a) { return Cat("<", ExternalLogForm(a),
 
 }  // namespace
 
-std::string RfcDate(int64_t micros) {
-  time_t t = static_cast<time_t>(micros / 1000000);
-  struct tm tm;
-  localtime_r(&t, &tm);
-  char buf[96];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
-  return buf;
-}
 
 absl::StatusOr<std::shared_ptr<const CleanupConfig>> CleanupConfig::Build(
     std::shared_ptr<const tables::Snapshot> snapshot, std::string_view smtpd_service) {
@@ -178,7 +172,7 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   message.append(Cat("Received: from ", env.helo.empty() ? env.client_name : env.helo, " (",
                      env.client_name, " [", client_addr, "])\n\tby ", s.myhostname, " (",
                      s.mail_name, ") with ", env.protocol, " id ", id));
-  std::string date = RfcDate(env.now_micros);
+  std::string date = FormatMailDate(env.now_micros);
   if (env.recipients.size() == 1)
     message.append(Cat("\n\tfor <", env.recipients.front(), ">; ", date, "\n"));
   else
@@ -362,6 +356,31 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   out.dsn_envid = env.dsn_envid;
   out.filter = filter;
   return result;
+}
+
+}  // namespace posthaste::runtime
+
+namespace posthaste::runtime {
+
+std::optional<std::string> MessageIdOf(std::string_view content) {
+  size_t pos = 0;
+  while (pos < content.size()) {
+    size_t nl = content.find('\n', pos);
+    std::string_view line =
+        content.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    if (line.empty()) break;  // end of the header block
+    constexpr char kName[] = "message-id:";
+    constexpr size_t kNameSize = sizeof(kName) - 1;
+    if (line.size() >= kNameSize &&
+        absl::EqualsIgnoreCase(std::string(line.substr(0, kNameSize)), kName)) {
+      std::string value(line.substr(kNameSize));
+      absl::StripAsciiWhitespace(&value);
+      return value;
+    }
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  return std::nullopt;
 }
 
 }  // namespace posthaste::runtime

@@ -124,7 +124,8 @@ struct CleanupResult {
 CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& envelope,
                          std::string_view raw_message);
 
-// RFC 5322 date for `micros` in local time ("Tue, 24 Nov 2026 10:15:02 +0100 (CET)").
-std::string RfcDate(int64_t micros);
+// The Message-ID header's value in the primary header block of `content`
+// (LF lines), as cleanup logs it; nullopt when there is none.
+std::optional<std::string> MessageIdOf(std::string_view content);
 
 }  // namespace posthaste::runtime

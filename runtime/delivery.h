@@ -73,6 +73,19 @@ struct RecipientOutcome {
   // kSent only: the recipient's DSN request went on to a next hop that
   // offers DSN, which now reports success itself (no "relayed" notice).
   bool dsn_passed_on = false;
+  // The local agent's alias and .forward expansion, as Postfix's local(8)
+  // logs it: one entry per address delivered to (or bounced, deferred) and
+  // per forwarded copy, each logged as its own line (to=<address>,
+  // orig_to=<original>). The fields above then say what becomes of the
+  // queued recipient. Empty: one line, for the recipient itself.
+  struct Part {
+    std::string address;
+    std::string original;  // "" when none is recorded
+    Status status = Status::kDeferred;
+    std::string dsn;
+    std::string text;
+  };
+  std::vector<Part> parts;
 };
 
 struct DeliveryResult {

@@ -9,16 +9,20 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "runtime/alias_list.h"
 #include "runtime/forward_path.h"
 #include "runtime/fs_identity.h"
+#include "runtime/mail_date.h"
 #include "runtime/maildir_writer.h"
 #include "runtime/maillog.h"
 #include "runtime/mbox_writer.h"
 #include "runtime/service_params.h"
+#include "runtime/snapshot_route_vm.h"
 #include "tables/str_cat.h"
 
 namespace posthaste::runtime {
@@ -36,6 +40,11 @@ struct LocalConfig {
   std::string delimiter;
   std::vector<std::string> forward_path;
   std::string forward_filter;  // forward_expansion_filter
+  std::string mail_name;
+  bool propagate_alias = false;    // propagate_unmatched_extensions has "alias"
+  bool propagate_forward = false;  // ... "forward"
+  bool expand_owner_alias = false;
+  bool frozen_delivered_to = true;
   bool owner_request_special = true;
   bool original_recipient = true;
   uint64_t size_limit = 0;
@@ -64,6 +73,13 @@ LocalConfig ReadConfig(const DeliveryRequest& request, AgentGlobalsCache& global
   c.delimiter = p.Str("recipient_delimiter");
   c.forward_path = p.List("forward_path");
   c.forward_filter = p.Str("forward_expansion_filter");
+  c.mail_name = p.Str("mail_name");
+  for (const std::string& e : p.List("propagate_unmatched_extensions")) {
+    if (absl::EqualsIgnoreCase(e, "alias")) c.propagate_alias = true;
+    if (absl::EqualsIgnoreCase(e, "forward")) c.propagate_forward = true;
+  }
+  c.expand_owner_alias = p.Bool("expand_owner_alias");
+  c.frozen_delivered_to = p.Bool("frozen_delivered_to");
   c.owner_request_special = p.Bool("owner_request_special");
   c.original_recipient = p.Bool("enable_original_recipient");
   c.size_limit = static_cast<uint64_t>(std::max<int64_t>(0, p.Size("mailbox_size_limit")));
@@ -143,17 +159,6 @@ std::string RefusalText(ElementKind kind, std::string_view alias) {
   return Cat(what, " is not supported (", alias, ")");
 }
 
-// Combines part outcomes into the recipient's one outcome: any deferral
-// wins, then any bounce, else sent with the texts joined.
-RecipientOutcome Combine(size_t index, const std::vector<RecipientOutcome>& parts) {
-  for (Status want : {Status::kDeferred, Status::kBounced})
-    for (const RecipientOutcome& p : parts)
-      if (p.status == want) return p;
-  std::string text;
-  for (const RecipientOutcome& p : parts) text += (text.empty() ? "" : ", ") + p.text;
-  return SentOutcome(index, "2.0.0", text);
-}
-
 RecipientOutcome FromWriteStatus(size_t index, const absl::Status& s, std::string_view prefix) {
   std::string text = Cat(prefix, std::string(s.message()));
   if (absl::IsResourceExhausted(s)) return BouncedOutcome(index, "5.2.2", text);
@@ -194,236 +199,406 @@ struct Delivery {
   const LocalDeliveryOptions& options;
   const LocalConfig& config;
   std::string_view content;
+  const tables::RouteVm* vm;  // null: vm_problem says why
+  std::string vm_problem;
 };
 
-// Queues one new message to `addresses` (an alias or .forward expansion),
-// with a Delivered-To: header for loop detection.
-RecipientOutcome ForwardCopy(const Delivery& d, const DeliveryRecipient& r,
-                             const std::vector<std::string>& addresses, std::string sender) {
-  if (!d.options.forward)
-    return DeferredOutcome(r.index, "4.3.0", "mail forwarding is not available");
-  NewMessage m;
-  m.sender = std::move(sender);
-  m.recipients = addresses;
-  m.original_recipients.assign(addresses.size(), r.original.empty() ? r.address : r.original);
-  m.flags = d.request.flags;
-  std::string content = Cat("Delivered-To: ", absl::AsciiStrToLower(r.address), "\n");
-  content.append(d.content);
-  absl::StatusOr<std::string> id = d.options.forward(m, content);
-  if (id.ok()) return SentOutcome(r.index, "2.0.0", Cat("forwarded as ", *id));
-  return DeferredOutcome(r.index, "4.3.0",
-                         Cat("mail forwarding failed: ", std::string(id.status().message())));
-}
-
-// The elements of an alias value or a .forward list: addresses to forward
-// to (a bare name gets @myorigin), whether the list names `self` (the
-// user's own mailbox), and refusals for the forms posthaste does not run.
-struct ExpandedList {
-  std::vector<std::string> forward;
-  bool self = false;
-  std::vector<RecipientOutcome> refused;
+// The state of one level of a recipient's delivery, as local(8) keeps it
+// while it expands aliases and .forward files (copied into each level).
+struct Level {
+  int depth = 0;
+  std::string address;        // the recipient at this level, canonical
+  std::string original;       // the queued recipient's original ("" when reset by an owner-)
+  std::string sender;         // the owner- address under an owner- alias, else the sender
+  std::string owner;          // owner-NAME, or the .forward's user; "" for none
+  std::string expanded_from;  // the alias (or .forward user) this level came from
+  std::string unmatched;      // extension to splice into expanded addresses
+  std::string delivered;      // what Delivered-To: names
 };
 
-ExpandedList ExpandList(const Delivery& d, const DeliveryRecipient& r, const LocalPart& lp,
-                        std::string_view value, std::string_view self,
-                        std::string_view refusal_name) {
-  const LocalConfig& c = d.config;
-  ExpandedList out;
-  for (const std::string& element : SplitAliasList(value)) {
-    AliasElement e = ClassifyElement(element);
-    if (e.kind != ElementKind::kAddress) {
-      out.refused.push_back(BouncedOutcome(r.index, "5.7.1", RefusalText(e.kind, refusal_name)));
-      continue;
+constexpr int kMaxDepth = 100;
+
+// One queued recipient's delivery: its aliases and .forward expanded, local
+// addresses of the expansion delivered in the same run, the others
+// forwarded as new messages (Postfix local(8)'s rules, see the header).
+class RecipientRun {
+ public:
+  RecipientRun(const Delivery& d, const DeliveryRecipient& r) : d_(d), c_(d.config), top_(r) {}
+
+  RecipientOutcome Run() {
+    Level l;
+    l.address = top_.address;
+    l.original = top_.original.empty() ? top_.address : top_.original;
+    l.sender = d_.request.sender;
+    l.delivered = top_.address;
+    Recipient(std::move(l));
+    bool deferred = false;
+    for (const RecipientOutcome::Part& p : parts_) deferred |= p.status == Status::kDeferred;
+    // A deferred part retries the whole recipient later: forward nothing now
+    // (the copies would be sent again), as local(8) cancels them.
+    if (!deferred) SendForwards();
+    return Combined();
+  }
+
+ private:
+  // deliver_recipient: loop and duplicate checks, then aliases, .forward,
+  // the mailbox.
+  void Recipient(Level l) {
+    ++l.depth;
+    if (l.depth > kMaxDepth) {
+      Log(Warning, Cat("recipient nesting limit exceeded for ", l.address));
+      return Part(l, Status::kBounced, "5.4.6", "recipient nesting limit exceeded");
     }
-    std::string addr = e.address;
-    if (addr.empty()) continue;
-    size_t at = addr.rfind('@');
-    std::string local = absl::AsciiStrToLower(addr.substr(0, at));
-    std::string domain = at == std::string::npos ? "" : absl::AsciiStrToLower(addr.substr(at + 1));
-    if (local == self && (domain.empty() || domain == lp.domain ||
-                          domain == absl::AsciiStrToLower(c.globals.myorigin) ||
-                          domain == absl::AsciiStrToLower(c.globals.myhostname))) {
-      out.self = true;  // the list names its owner: the owner's own mailbox
-      continue;
+    if (!Once(Cat("recipient ", l.depth, " ", l.address))) return;
+    if (HasDeliveredTo(d_.content, l.address))
+      return Part(l, Status::kBounced, "5.4.6", Cat("mail forwarding loop for ", l.address));
+    LocalPart lp = SplitRecipient(l.address, c_);
+    if (lp.user.empty())
+      return Part(l, Status::kBounced, "5.1.3", Cat("null username in \"", l.address, "\""));
+
+    // Aliases: the whole local part, then without the extension.
+    l.unmatched.clear();
+    if (Alias(l, lp.local)) return;
+    if (!lp.extension.empty()) {
+      if (c_.propagate_alias) l.unmatched = lp.extension;
+      if (Alias(l, lp.user)) return;
     }
-    if (at == std::string::npos) addr += Cat("@", c.globals.myorigin);
-    if (std::find(out.forward.begin(), out.forward.end(), addr) == out.forward.end())
-      out.forward.push_back(addr);
-  }
-  return out;
-}
+    l.unmatched = lp.extension;
+    // Under an owner- alias, or from a .forward, another user is sent on as
+    // a new message (so each gets its own queue record).
+    if (!l.owner.empty() && !absl::EqualsIgnoreCase(l.owner, lp.user)) return Indirect(l);
 
-// The first forward_path file that exists, read with the user's rights
-// (the caller has switched to them). nullopt: none (deliver to the
-// mailbox). A file must be a regular file owned by the user or root, as
-// local(8) requires; others are skipped with a warning.
-std::optional<std::string> ReadDotForward(const Delivery& d, const DeliveryRecipient& r,
-                                          const LocalPart& lp, const PasswdEntry& user,
-                                          std::string* path_used) {
-  const LocalConfig& c = d.config;
-  ForwardVariables vars;
-  vars["user"] = user.name;
-  vars["home"] = user.home;
-  vars["recipient"] = r.address;
-  vars["domain"] = lp.domain;
-  vars["local"] = lp.local;
-  if (!lp.extension.empty()) {
-    vars["extension"] = lp.extension;
-    vars["recipient_delimiter"] = lp.delimiter;
-  }
-  for (const std::string& item : c.forward_path) {
-    std::optional<std::string> path = ExpandForwardItem(item, vars, c.forward_filter);
-    if (!path || path->empty() || path->front() != '/') continue;
-    int fd = open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) continue;
-    struct stat st;
-    std::string text;
-    bool usable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                  (st.st_uid == user.uid || st.st_uid == 0);
-    if (!usable) {
-      if (d.options.log)
-        d.options.log->Warning("local", Cat(d.request.queue_id, ": ignoring ", *path,
-                                            ": not a regular file owned by ", user.name));
-      close(fd);
-      continue;
+    if (!c_.unsupported_mailbox.empty())
+      return Part(l, Status::kDeferred, "4.3.0",
+                  Cat(c_.unsupported_mailbox, " is not supported by posthaste"));
+    absl::StatusOr<std::optional<PasswdEntry>> pw = d_.options.passwd(lp.user);
+    if (!pw.ok())
+      return Part(l, Status::kDeferred, "4.3.0",
+                  Cat("user lookup error: ", std::string(pw.status().message())));
+    if (!pw->has_value()) {
+      if (!c_.unsupported_unknown.empty())
+        return Part(l, Status::kDeferred, "4.3.0",
+                    Cat(c_.unsupported_unknown, " is not supported by posthaste"));
+      return Part(l, Status::kBounced, "5.1.1", Cat("unknown user: \"", lp.user, "\""));
     }
-    char buf[8192];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0 && text.size() < (size_t{1} << 20))
-      text.append(buf, static_cast<size_t>(n));
-    close(fd);
-    *path_used = *path;
-    return text;
-  }
-  return std::nullopt;
-}
-
-// Step 3: the user's mailbox.
-RecipientOutcome DeliverToUser(const Delivery& d, const DeliveryRecipient& r, const LocalPart& lp,
-                               bool through_forward = true) {
-  const LocalConfig& c = d.config;
-  if (!c.unsupported_mailbox.empty())
-    return DeferredOutcome(r.index, "4.3.0",
-                           Cat(c.unsupported_mailbox, " is not supported by posthaste"));
-  absl::StatusOr<std::optional<PasswdEntry>> pw = d.options.passwd(lp.user);
-  if (!pw.ok())
-    return DeferredOutcome(r.index, "4.3.0",
-                           Cat("user lookup error: ", std::string(pw.status().message())));
-  if (!pw->has_value()) {
-    if (!c.unsupported_unknown.empty())
-      return DeferredOutcome(r.index, "4.3.0",
-                             Cat(c.unsupported_unknown, " is not supported by posthaste"));
-    return BouncedOutcome(r.index, "5.1.1", Cat("unknown user: \"", lp.user, "\""));
-  }
-  const PasswdEntry& user = **pw;
-
-  DeliveryHeaders h;
-  h.sender = d.request.sender;
-  if (c.original_recipient) h.original = r.original.empty() ? r.address : r.original;
-  h.delivered_to = r.address;
-  std::string headers = FormatDeliveryHeaders(h);
-  int64_t now = d.options.clock();
-
-  std::string path;
-  bool maildir = false;
-  bool in_spool = c.home_mailbox.empty();
-  if (!in_spool) {
-    path = Cat(user.home, "/", c.home_mailbox);
-    maildir = !c.home_mailbox.empty() && c.home_mailbox.back() == '/';
-  } else {
-    std::string spool = c.spool;
-    maildir = !spool.empty() && spool.back() == '/';
-    while (spool.size() > 1 && spool.back() == '/') spool.pop_back();
-    path = Cat(spool, "/", user.name, maildir ? "/" : "");
+    const PasswdEntry& user = **pw;
+    if (DotForward(l, lp, user)) return;
+    Mailbox(l, lp, user);
   }
 
-  // Root: the user's own rights for everything except opening the spool
-  // mbox (see the header).
-  bool as_root_in_spool = in_spool && !maildir && RunningAsRoot();
-  absl::StatusOr<std::unique_ptr<ScopedFsIdentity>> identity =
-      ScopedFsIdentity::Enter(as_root_in_spool ? 0 : user.uid, user.gid);
-  if (!identity.ok())
-    return DeferredOutcome(
-        r.index, "4.3.0",
-        Cat("cannot switch to user ", user.name, ": ", std::string(identity.status().message())));
-  // The user's forwarding list (forward_path, ~/.forward by default), read
-  // with the user's rights.
-  if (through_forward && !user.home.empty()) {
-    absl::StatusOr<std::unique_ptr<ScopedFsIdentity>> as_user =
-        as_root_in_spool ? ScopedFsIdentity::Enter(user.uid, user.gid)
-                         : absl::StatusOr<std::unique_ptr<ScopedFsIdentity>>(nullptr);
+  // deliver_alias: true when `name` is an alias here (expanded, or failed).
+  bool Alias(Level& l, const std::string& name) {
+    // An alias that lists its own name means the user of that name.
+    if (absl::EqualsIgnoreCase(l.expanded_from, name)) return false;
+    if (!c_.alias_problem.empty()) {
+      Part(l, Status::kDeferred, "4.3.0", "alias database unavailable");
+      return true;
+    }
+    std::string value, matched;
+    switch (LookupAlias(c_, {name}, &value, &matched)) {
+      case AliasAnswer::kTryAgain:
+        Part(l, Status::kDeferred, "4.3.0", "alias database unavailable");
+        return true;
+      case AliasAnswer::kNotFound:
+        return false;
+      case AliasAnswer::kFound:
+        break;
+    }
+    Level a = l;
+    ++a.depth;
+    if (a.depth > kMaxDepth) {
+      Log(Warning, Cat("alias database loop for ", name));
+      Part(a, Status::kBounced, "5.4.6", Cat("alias database loop for ", name));
+      return true;
+    }
+    a.expanded_from = name;
+    std::string owner_value, owner_key;
+    if (c_.owner_request_special &&
+        LookupAlias(c_, {"owner-" + name}, &owner_value, &owner_key) == AliasAnswer::kFound) {
+      a.owner = c_.expand_owner_alias ? owner_value : Cat("owner-", name);
+      if (a.owner.find('@') == std::string::npos) a.owner += Cat("@", c_.globals.myorigin);
+      a.sender = a.owner;
+      a.original.clear();  // a list: its members' copies do not name the list's recipient
+    } else {
+      a.owner.clear();
+      a.sender = d_.request.sender;
+    }
+    if (!c_.frozen_delivered_to) a.delivered = a.address;
+    int count = ExpandList(a, value, Cat("alias ", name));
+    if (count < 1) {
+      Log(Warning, Cat("no recipient in alias lookup result for ", name));
+      Part(a, Status::kDeferred, "4.3.0", "alias database unavailable");
+    }
+    return true;
+  }
+
+  // deliver_dotforward: true when the user's forwarding file took the mail.
+  bool DotForward(Level& l, const LocalPart& lp, const PasswdEntry& user) {
+    if (user.home.empty()) return false;
+    Level f = l;
+    ++f.depth;
+    if (!c_.frozen_delivered_to) f.delivered = f.address;
+    f.owner = user.name;
     std::string path;
     std::optional<std::string> list;
-    if (as_user.ok()) list = ReadDotForward(d, r, lp, user, &path);
-    as_user = nullptr;
-    if (list) {
-      ExpandedList e = ExpandList(d, r, lp, ForwardFileList(*list), user.name, path);
-      std::vector<RecipientOutcome> parts = std::move(e.refused);
-      if (!e.forward.empty()) parts.push_back(ForwardCopy(d, r, e.forward, d.request.sender));
-      if (e.self) parts.push_back(DeliverToUser(d, r, lp, /*through_forward=*/false));
-      if (!parts.empty()) return Combine(r.index, parts);
-      // An empty .forward: the mailbox, as if there were none.
+    {
+      absl::StatusOr<std::unique_ptr<ScopedFsIdentity>> as_user =
+          ScopedFsIdentity::Enter(user.uid, user.gid);
+      if (!as_user.ok()) return false;
+      list = ReadDotForward(lp, user, &path);
+    }
+    if (!list) return false;
+    // The same file met again below itself: deliver to the mailbox.
+    if (!Once(Cat("forward ", path))) return done_forwards_.count(path) > 0;
+    f.expanded_from = lp.local;
+    if (!c_.propagate_forward || path_had_extension_) f.unmatched.clear();
+    int count = ExpandList(f, ForwardFileList(*list), path);
+    if (count < 1) return false;  // an empty file: as if there were none
+    done_forwards_.insert(path);
+    return true;
+  }
+
+  // The elements of an alias value or a .forward list; returns how many.
+  int ExpandList(const Level& l, std::string_view value, std::string_view refusal_name) {
+    int count = 0;
+    for (const std::string& element : SplitAliasList(value)) {
+      AliasElement e = ClassifyElement(element);
+      ++count;
+      if (e.kind != ElementKind::kAddress) {
+        Part(l, Status::kBounced, "5.7.1", RefusalText(e.kind, refusal_name));
+        continue;
+      }
+      if (e.address.empty()) continue;
+      Resolve(l, e.address);
+    }
+    return count;
+  }
+
+  // deliver_resolve: where an expanded address goes. Local addresses are
+  // delivered here and now, the rest forwarded.
+  void Resolve(Level l, std::string address) {
+    ++l.depth;
+    if (address.rfind('@') == std::string::npos) address += Cat("@", c_.globals.myorigin);
+    if (d_.vm == nullptr) return Part(l, Status::kDeferred, "4.3.0", d_.vm_problem);
+    tables::RouteRunResult rr = d_.vm->Resolve(l.sender, address, "");
+    if (rr.deferred) return Part(l, Status::kDeferred, "4.3.0", "address resolver failure");
+    std::string resolved = rr.addresses.empty() ? address : rr.addresses[0];
+    if (!l.unmatched.empty() && !c_.delimiter.empty()) {
+      size_t at = resolved.rfind('@');
+      std::string ext = Cat(std::string(1, c_.delimiter[0]), l.unmatched);
+      if (at == std::string::npos) {
+        resolved += ext;
+      } else {
+        resolved.insert(at, ext);
+      }
+    }
+    l.address = resolved;
+    if (rr.transport == d_.request.transport) return Recipient(std::move(l));
+    Indirect(l);
+  }
+
+  // deliver_indirect: one more address for a forwarded copy, once per run.
+  void Indirect(const Level& l) {
+    if (!Once(Cat("indirect ", l.address))) return;
+    for (Forward& f : forwards_) {
+      if (f.delivered == l.delivered && f.sender == l.sender) {
+        f.recipients.push_back(l.address);
+        f.originals.push_back(l.original);
+        return;
+      }
+    }
+    forwards_.push_back(Forward{l.delivered, l.sender, {l.address}, {l.original}});
+  }
+
+  // Queues each forwarded copy: a new message with a Received: line and
+  // Delivered-To: in front; logged for the queued recipient.
+  void SendForwards() {
+    for (const Forward& f : forwards_) {
+      Level top;
+      top.address = top_.address;
+      top.original = top_.original.empty() ? top_.address : top_.original;
+      if (!d_.options.forward) {
+        Part(top, Status::kDeferred, "4.3.0", "mail forwarding is not available");
+        continue;
+      }
+      NewMessage m;
+      m.sender = f.sender;
+      m.recipients = f.recipients;
+      m.original_recipients = f.originals;
+      m.flags = d_.request.flags;
+      // Postfix's forwarded copy: a Received: line naming the new queue ID,
+      // then Delivered-To: for loop detection, then the message.
+      const auto content = [&](std::string_view id, int64_t posted_micros) {
+        return Cat("Received: by ", c_.globals.myhostname, " (", c_.mail_name, ")\n\tid ", id,
+                   "; ", FormatMailDate(posted_micros), "\nDelivered-To: ",
+                   absl::AsciiStrToLower(f.delivered), "\n", d_.content);
+      };
+      absl::StatusOr<std::string> id = d_.options.forward(m, content);
+      if (id.ok()) {
+        Part(top, Status::kSent, "2.0.0", Cat("forwarded as ", *id));
+      } else {
+        Part(top, Status::kDeferred, "4.3.0",
+             Cat("mail forwarding failed: ", std::string(id.status().message())));
+      }
     }
   }
-  if (maildir) {
-    MaildirTarget t;
-    t.directory = path;
-    t.hostname = c.globals.myhostname;
-    t.size_limit = c.size_limit;
+
+  // The first forward_path file that exists, read with the user's rights
+  // (the caller has switched to them). nullopt: none. A file must be a
+  // regular file owned by the user or root, as local(8) requires; others
+  // are skipped with a warning.
+  std::optional<std::string> ReadDotForward(const LocalPart& lp, const PasswdEntry& user,
+                                            std::string* path_used) {
+    ForwardVariables vars;
+    vars["user"] = user.name;
+    vars["home"] = user.home;
+    vars["recipient"] = top_.address;
+    vars["domain"] = lp.domain;
+    vars["local"] = lp.local;
+    if (!lp.extension.empty()) {
+      vars["extension"] = lp.extension;
+      vars["recipient_delimiter"] = lp.delimiter;
+    }
+    for (const std::string& item : c_.forward_path) {
+      std::optional<std::string> path = ExpandForwardItem(item, vars, c_.forward_filter);
+      if (!path || path->empty() || path->front() != '/') continue;
+      int fd = open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0) continue;
+      struct stat st;
+      std::string text;
+      bool usable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                    (st.st_uid == user.uid || st.st_uid == 0);
+      if (!usable) {
+        Log(Warning, Cat(d_.request.queue_id, ": ignoring ", *path,
+                         ": not a regular file owned by ", user.name));
+        close(fd);
+        continue;
+      }
+      char buf[8192];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0 && text.size() < (size_t{1} << 20))
+        text.append(buf, static_cast<size_t>(n));
+      close(fd);
+      *path_used = *path;
+      path_had_extension_ = item.find("extension") != std::string::npos && !lp.extension.empty();
+      return text;
+    }
+    return std::nullopt;
+  }
+
+  // The user's mailbox.
+  void Mailbox(const Level& l, const LocalPart& lp, const PasswdEntry& user) {
+    DeliveryHeaders h;
+    h.sender = l.sender;
+    if (c_.original_recipient) h.original = l.original;
+    h.delivered_to = l.delivered;
+    std::string headers = FormatDeliveryHeaders(h);
+    int64_t now = d_.options.clock();
+
+    std::string path;
+    bool maildir = false;
+    bool in_spool = c_.home_mailbox.empty();
+    if (!in_spool) {
+      path = Cat(user.home, "/", c_.home_mailbox);
+      maildir = c_.home_mailbox.back() == '/';
+    } else {
+      std::string spool = c_.spool;
+      maildir = !spool.empty() && spool.back() == '/';
+      while (spool.size() > 1 && spool.back() == '/') spool.pop_back();
+      path = Cat(spool, "/", user.name, maildir ? "/" : "");
+    }
+    (void)lp;
+    // Root: the user's own rights for everything except opening the spool
+    // mbox (see the header).
+    bool as_root_in_spool = in_spool && !maildir && RunningAsRoot();
+    absl::StatusOr<std::unique_ptr<ScopedFsIdentity>> identity =
+        ScopedFsIdentity::Enter(as_root_in_spool ? 0 : user.uid, user.gid);
+    if (!identity.ok())
+      return Part(l, Status::kDeferred, "4.3.0",
+                  Cat("cannot switch to user ", user.name, ": ",
+                      std::string(identity.status().message())));
+    if (maildir) {
+      MaildirTarget t;
+      t.directory = path;
+      t.hostname = c_.globals.myhostname;
+      t.size_limit = c_.size_limit;
+      t.now_micros = now;
+      absl::StatusOr<std::string> file = DeliverToMaildir(t, headers, d_.content);
+      if (!file.ok()) return Part(l, FromWriteStatus(0, file.status(), "maildir delivery failed: "));
+      return Part(l, Status::kSent, "2.0.0", "delivered to maildir");
+    }
+    MboxTarget t;
+    t.path = path;
+    t.size_limit = c_.size_limit;
+    if (as_root_in_spool) t.owner = MboxTarget::Owner{user.uid, user.gid};
+    t.lock_attempts = c_.lock_attempts;
+    t.lock_delay = c_.lock_delay;
     t.now_micros = now;
-    absl::StatusOr<std::string> file = DeliverToMaildir(t, headers, d.content);
-    if (!file.ok()) return FromWriteStatus(r.index, file.status(), "maildir delivery failed: ");
-    return SentOutcome(r.index, "2.0.0", "delivered to maildir");
-  }
-  MboxTarget t;
-  t.path = path;
-  t.size_limit = c.size_limit;
-  if (as_root_in_spool) t.owner = MboxTarget::Owner{user.uid, user.gid};
-  t.lock_attempts = c.lock_attempts;
-  t.lock_delay = c.lock_delay;
-  t.now_micros = now;
-  absl::Status s = AppendToMbox(t, d.request.sender, headers, d.content);
-  if (!s.ok())
-    return FromWriteStatus(r.index, s,
-                           Cat("cannot update mailbox ", path, " for user ", user.name, ". "));
-  return SentOutcome(r.index, "2.0.0", "delivered to mailbox");
-}
-
-RecipientOutcome DeliverOne(const Delivery& d, const DeliveryRecipient& r) {
-  const LocalConfig& c = d.config;
-  if (HasDeliveredTo(d.content, r.address))
-    return BouncedOutcome(r.index, "5.4.6", Cat("mail forwarding loop for ", r.address));
-  LocalPart lp = SplitRecipient(r.address, c);
-
-  // Step 2: aliases.
-  if (!c.alias_problem.empty())
-    return DeferredOutcome(r.index, "4.3.0", "alias database unavailable");
-  std::vector<std::string> keys = {lp.local};
-  if (lp.user != lp.local) keys.push_back(lp.user);
-  std::string value, name;
-  switch (LookupAlias(c, keys, &value, &name)) {
-    case AliasAnswer::kTryAgain:
-      return DeferredOutcome(r.index, "4.3.0", "alias database unavailable");
-    case AliasAnswer::kNotFound:
-      return DeliverToUser(d, r, lp);
-    case AliasAnswer::kFound:
-      break;
+    absl::Status s = AppendToMbox(t, l.sender, headers, d_.content);
+    if (!s.ok())
+      return Part(l, FromWriteStatus(0, s, Cat("cannot update mailbox ", path, " for user ",
+                                               user.name, ". ")));
+    Part(l, Status::kSent, "2.0.0", "delivered to mailbox");
   }
 
-  ExpandedList e = ExpandList(d, r, lp, value, name, Cat("alias ", name));
-  std::vector<RecipientOutcome> parts = std::move(e.refused);
-  if (e.self) parts.push_back(DeliverToUser(d, r, lp));
-  if (!e.forward.empty()) {
-    std::string sender = d.request.sender;
-    std::string owner_value, owner_key;
-    if (LookupAlias(c, {"owner-" + name}, &owner_value, &owner_key) == AliasAnswer::kFound)
-      sender = Cat("owner-", name, "@", c.globals.myorigin);
-    parts.push_back(ForwardCopy(d, r, e.forward, std::move(sender)));
+  // The run's duplicate filter (case-insensitive, as local(8)'s): true the
+  // first time `key` is seen.
+  bool Once(const std::string& key) { return seen_.insert(absl::AsciiStrToLower(key)).second; }
+
+  void Part(const Level& l, Status status, std::string_view dsn, std::string text) {
+    parts_.push_back(RecipientOutcome::Part{l.address, l.original, status, std::string(dsn),
+                                            std::move(text)});
   }
-  if (parts.empty())
-    return BouncedOutcome(r.index, "5.3.0", Cat("alias ", name, " has an empty expansion"));
-  return Combine(r.index, parts);
-}
+  void Part(const Level& l, const RecipientOutcome& o) { Part(l, o.status, o.dsn, o.text); }
+
+  enum LogLevel { Warning };
+  void Log(LogLevel, const std::string& text) {
+    if (d_.options.log) d_.options.log->Warning("local", text);
+  }
+
+  // The queued recipient's outcome: deferred when any part was, else
+  // bounced when any part was, else sent; the parts for the log.
+  RecipientOutcome Combined() {
+    RecipientOutcome o;
+    o.index = top_.index;
+    bool found = false;
+    for (Status want : {Status::kDeferred, Status::kBounced}) {
+      for (const RecipientOutcome::Part& p : parts_) {
+        if (p.status == want && !found) {
+          o.status = p.status;
+          o.dsn = p.dsn;
+          o.text = p.text;
+          found = true;
+        }
+      }
+    }
+    if (!found) {
+      o.status = Status::kSent;
+      o.dsn = "2.0.0";
+      for (const RecipientOutcome::Part& p : parts_) o.text += (o.text.empty() ? "" : ", ") + p.text;
+      // Nothing delivered and nothing wrong: every address was a duplicate.
+      if (parts_.empty()) o.text = "delivered";
+    }
+    // One plain line for a recipient delivered as itself.
+    if (!(parts_.size() == 1 && parts_[0].address == top_.address))
+      o.parts = std::move(parts_);
+    return o;
+  }
+
+  struct Forward {
+    std::string delivered, sender;
+    std::vector<std::string> recipients, originals;
+  };
+
+  const Delivery& d_;
+  const LocalConfig& c_;
+  const DeliveryRecipient& top_;
+  std::set<std::string> seen_;
+  std::set<std::string> done_forwards_;
+  bool path_had_extension_ = false;
+  std::vector<RecipientOutcome::Part> parts_;
+  std::vector<Forward> forwards_;
+};
 
 }  // namespace
 
@@ -434,12 +609,21 @@ DeliveryResult LocalDeliveryAgent::DeliverNow(const DeliveryRequest& request) {
   if (!config.alias_problem.empty() && options_.log)
     options_.log->Warning("local",
                           Cat("alias_maps: table ", config.alias_problem, " is not in the bundle"));
-  Delivery d{request, options_, config, *request.content};
+  absl::StatusOr<std::unique_ptr<tables::RouteVm>> vm = SnapshotRouteVm(*request.snapshot);
+  Delivery d{request, options_, config, *request.content, vm.ok() ? vm->get() : nullptr,
+             vm.ok() ? std::string() : std::string(vm.status().message())};
   DeliveryResult result;
   result.relay = "local";
   for (const DeliveryRecipient& r : request.recipients) {
-    RecipientOutcome o = DeliverOne(d, r);
-    if (config.globals.soft_bounce) ApplySoftBounce(&o);
+    RecipientOutcome o = RecipientRun(d, r).Run();
+    if (config.globals.soft_bounce) {
+      ApplySoftBounce(&o);
+      for (RecipientOutcome::Part& p : o.parts) {
+        if (p.status != Status::kBounced) continue;
+        p.status = Status::kDeferred;
+        if (!p.dsn.empty()) p.dsn[0] = '4';
+      }
+    }
     result.outcomes.push_back(std::move(o));
   }
   return result;

@@ -1,42 +1,63 @@
 // local_delivery.h: the local delivery agent (Postfix local(8) subset).
 //
 // Where it sits: the queue manager hands it the recipients routed to a
-// master.cf service whose command is "local" (delivery.h). Per recipient:
+// master.cf service whose command is "local" (delivery.h). Each recipient
+// is delivered as Postfix 3.7's local(8) does, one level at a time:
 //
-//  1. Loop check: a Delivered-To: header naming the recipient already in
-//     the message bounces it, 5.4.6 "mail forwarding loop for ADDR".
+//  1. Checks: past 100 levels, bounced 5.4.6 "recipient nesting limit
+//     exceeded"; an address already handled at the same level in this run
+//     is skipped (case-insensitive duplicate filter); a Delivered-To: header
+//     naming the address bounces it, 5.4.6 "mail forwarding loop for ADDR".
 //  2. Aliases: alias_maps (tables from the bundle, Snapshot::FindTable) are
 //     searched for the local part, lowercased, with its address extension
-//     (recipient_delimiter), then without it; the first table that knows a
-//     key answers. A value is a comma-separated list of:
+//     (recipient_delimiter), then without it (the extension is carried
+//     onto the expansion when propagate_unmatched_extensions has "alias").
+//     An alias that names the alias being expanded means its user. A value
+//     is a comma-separated list of:
 //       - addresses ("user@domain", "Name <user@domain>", or a bare "user",
-//         which gets "@$myorigin"): all of a recipient's addresses are sent
-//         on as ONE new message through the `forward` callback (the server
-//         wires it to QueueStore::EnqueueAndWait plus a queue manager
-//         nudge), with the original sender (or owner-NAME@$myorigin when the
-//         aliases define owner-NAME) and a "Delivered-To: recipient" header
-//         in front, so a forwarding loop ends at step 1. Reported as sent,
-//         "forwarded as QUEUEID".
-//       - the alias's own name: delivered to that user's mailbox (step 3),
-//         not expanded again (Postfix does the same).
-//       - "|command", "/file/name" and ":include:/file" are REFUSED: the
-//         recipient is bounced with 5.7.1 "mail to command is not supported
-//         (alias NAME)" (or "... to file ...", "... :include: file ...").
-//         Addresses in the same list are still forwarded.
-//     A table that cannot answer (missing from the bundle, try-again)
-//     defers with 4.3.0 "alias database unavailable".
+//         which gets "@$myorigin"). Each is resolved with the bundle's
+//         routing program: one that routes to this same transport is
+//         delivered in this run (back to step 1, one level down); the others
+//         are sent on as new messages (step 4).
+//       - "|command", "/file/name" and ":include:/file" are REFUSED: bounced
+//         with 5.7.1 "mail to command is not supported (alias NAME)" (or
+//         "... to file ...", "... :include: file ..."). Addresses in the same
+//         list are still delivered.
+//     With an owner-NAME alias (owner_request_special), the list's copies
+//     are sent from owner-NAME@$myorigin (or its value, expand_owner_alias),
+//     without the original recipient, and local addresses of other users
+//     are sent on as new messages too (each gets its own queue record). An
+//     empty expansion or a table that cannot answer defers, 4.3.0 "alias
+//     database unavailable".
 //  3. Users: getpwnam_r on the local part without extension, lowercased.
-//     Unknown: bounced 5.1.1 `unknown user: "name"`. Known: the mailbox is
+//     Unknown: bounced 5.1.1 `unknown user: "name"`. Known: the first file
+//     of forward_path that exists (~/.forward), read with the user's rights,
+//     is expanded like an alias whose owner is the user (the user's own name
+//     in it means the mailbox); an empty one is ignored. Otherwise the
+//     mailbox:
 //       - $home/$home_mailbox when home_mailbox is set: Maildir when it ends
 //         in "/", else an mbox file;
 //       - else $mail_spool_directory/name: an mbox file (Maildir when
 //         mail_spool_directory ends in "/").
+//     Delivered-To: names the queued recipient (frozen_delivered_to), as
+//     written; X-Original-To: its original address.
 //     mailbox_command(_maps), mailbox_transport(_maps) are not supported: a
 //     recipient whose delivery would use them is deferred (4.3.0) with the
 //     parameter named, so nothing is silently delivered elsewhere; the same
 //     for unknown users while luser_relay or fallback_transport(_maps) is
-//     set. ~/.forward files are not read (a warning is logged when one
-//     exists).
+//     set.
+//  4. Forwarded copies: at the end of the run, one new message per
+//     (Delivered-To address, sender) through the `forward` callback (the
+//     server reserves a queue ID, queues the copy and nudges the queue
+//     manager), starting with "Received: by $myhostname ($mail_name)" naming
+//     the new ID and "Delivered-To: recipient" (lowercased), so a forwarding
+//     loop ends at step 1. Logged as sent, "forwarded as QUEUEID". When any
+//     address of the recipient was deferred, no copy is sent: the whole
+//     recipient is tried again later.
+//
+// Outcomes: each address reached is one RecipientOutcome::Part (logged as
+// its own line, to=<address>, orig_to=<original>); the recipient is
+// deferred if any part was, else bounced if any part was, else sent.
 //
 // Privileges (posthasted running as root): every file operation under the
 // home directory runs with the user's uid/gid on the delivering thread
@@ -72,9 +93,12 @@ namespace posthaste::runtime {
 
 class Maillog;
 
-// Queues a new message; returns its queue ID.
+// Queues a new message and returns its queue ID. Its content is made once
+// the ID and arrival time are known (a forwarded copy's Received: line
+// names them).
+using ForwardContent = std::function<std::string(std::string_view queue_id, int64_t arrival_micros)>;
 using ForwardFunction =
-    std::function<absl::StatusOr<std::string>(const NewMessage& message, std::string_view content)>;
+    std::function<absl::StatusOr<std::string>(NewMessage message, const ForwardContent& content)>;
 
 struct PasswdEntry {
   std::string name;

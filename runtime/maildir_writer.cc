@@ -105,8 +105,9 @@ std::string FormatDeliveryHeaders(const DeliveryHeaders& h) {
   std::string out = Cat("Return-Path: <", HeaderSafe(QuoteAddress(h.sender)), ">\n");
   if (!h.original.empty())
     out += Cat("X-Original-To: ", HeaderSafe(QuoteAddress(h.original)), "\n");
-  out +=
-      Cat("Delivered-To: ", absl::AsciiStrToLower(HeaderSafe(QuoteAddress(h.delivered_to))), "\n");
+  // As written, not lowercased (a live Postfix 3.7.11 wrote
+  // "Delivered-To: PhTest@Bench.LocalDomain"); only forwarded copies lowercase it.
+  out += Cat("Delivered-To: ", HeaderSafe(QuoteAddress(h.delivered_to)), "\n");
   return out;
 }
 

@@ -34,7 +34,7 @@ namespace posthaste::runtime {
 // a message, in their order:
 //   Return-Path: <sender>
 //   X-Original-To: original     (when `original` is not empty)
-//   Delivered-To: recipient     (lowercased)
+//   Delivered-To: recipient     (as written)
 struct DeliveryHeaders {
   std::string sender;        // envelope sender, "" for the null sender
   std::string original;      // the recipient as first received; "" = omit

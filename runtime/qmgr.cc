@@ -39,6 +39,7 @@
 #include "runtime/log_address.h"
 #include "runtime/qmgr_scheduler.h"
 #include "runtime/service_params.h"
+#include "runtime/snapshot_route_vm.h"
 #include "tables/param_registry.h"
 #include "tables/route_vm.h"
 #include "tables/str_cat.h"
@@ -244,8 +245,15 @@ class QueueManager::Impl : public std::enable_shared_from_this<Impl> {
   void Outcome(Msg& m, uint32_t index, RecipientStatus status, std::string_view log_status,
                std::string dsn, std::string text, std::string_view program, std::string_view relay,
                int64_t handoff, double connect_s, double transmit_s, std::string diagnostic,
-               std::string remote_mta, std::vector<RecipientUpdate>* updates)
+               std::string remote_mta, std::vector<RecipientUpdate>* updates, bool logged = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One delivery log line: "ID: to=<...>, orig_to=<...>, relay=..., delay=...,
+  // delays=a/b/c/d, dsn=..., status=... (text)", as Postfix's log_adhoc.
+  void LogDelivery(const Msg& m, std::string_view address, std::string_view original,
+                   std::string_view log_status, std::string_view dsn, std::string_view text,
+                   std::string_view program, std::string_view relay, int64_t handoff,
+                   double connect_s, double transmit_s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static std::string_view PartLogStatus(RecipientOutcome::Status status, const Config& c);
   void Defer(Msg& m, uint32_t index, std::string dsn, std::string reason, std::string_view program,
              std::vector<RecipientUpdate>* updates) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Write(Msg& m, MessageUpdate update, Continuation then = nullptr)
@@ -418,20 +426,11 @@ std::shared_ptr<const QueueManager::Impl::Config> QueueManager::Impl::BuildConfi
   c->bounce_size_limit = static_cast<size_t>(std::max<int64_t>(1, p.Int("bounce_size_limit")));
   c->smtputf8_enable = p.Bool("smtputf8_enable");
   c->process_limit = static_cast<int>(std::max<int64_t>(0, p.Int("default_process_limit")));
-  if (const tables::RouteProgram* program = s.route_program()) {
-    std::vector<const tables::Table*> tables;
-    for (const std::string& name : program->table_names) {
-      const tables::Table* t = s.FindTable(name);
-      if (t == nullptr) {
-        c->no_vm_reason = Cat("routing table ", name, " is not in the configuration bundle");
-        tables.clear();
-        break;
-      }
-      tables.push_back(t);
-    }
-    if (c->no_vm_reason.empty()) c->vm = std::make_unique<tables::RouteVm>(*program, tables);
+  absl::StatusOr<std::unique_ptr<tables::RouteVm>> vm = SnapshotRouteVm(s);
+  if (vm.ok()) {
+    c->vm = std::move(*vm);
   } else {
-    c->no_vm_reason = "the configuration bundle has no routing program";
+    c->no_vm_reason = std::string(vm.status().message());
   }
   return c;
 }
@@ -845,6 +844,12 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
           continue;
         }
         const RecipientOutcome& out = *o->second;
+        // An expansion logs its own lines; the recipient's record follows.
+        for (const RecipientOutcome::Part& part : out.parts)
+          LogDelivery(m, part.address, part.original, PartLogStatus(part.status, *m.config),
+                      part.dsn, part.text, flight.program, result.relay, flight.started,
+                      result.connect_seconds, result.transmit_seconds);
+        const bool logged = !out.parts.empty();
         std::string dsn = out.dsn;
         switch (out.status) {
           case RecipientOutcome::Status::kSent:
@@ -857,13 +862,13 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
                         : RecipientStatus::kDone,
                     "sent", dsn, out.text, flight.program,
                     result.relay, flight.started, result.connect_seconds, result.transmit_seconds,
-                    out.diagnostic, out.remote_mta, &updates);
+                    out.diagnostic, out.remote_mta, &updates, logged);
             break;
           case RecipientOutcome::Status::kDeferred:
             if (dsn.empty() || (dsn[0] != '4' && dsn[0] != '5')) dsn = "4.0.0";
             Outcome(m, index, RecipientStatus::kDeferred, "deferred", dsn, out.text, flight.program,
                     result.relay, flight.started, result.connect_seconds, result.transmit_seconds,
-                    out.diagnostic, out.remote_mta, &updates);
+                    out.diagnostic, out.remote_mta, &updates, logged);
             break;
           case RecipientOutcome::Status::kBounced:
             if (dsn.empty() || (dsn[0] != '4' && dsn[0] != '5')) dsn = "5.0.0";
@@ -871,11 +876,11 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
               dsn[0] = '4';
               Outcome(m, index, RecipientStatus::kDeferred, "SOFTBOUNCE", dsn, out.text,
                       flight.program, result.relay, flight.started, result.connect_seconds,
-                      result.transmit_seconds, out.diagnostic, out.remote_mta, &updates);
+                      result.transmit_seconds, out.diagnostic, out.remote_mta, &updates, logged);
             } else {
               Outcome(m, index, RecipientStatus::kBouncing, "bounced", dsn, out.text,
                       flight.program, result.relay, flight.started, result.connect_seconds,
-                      result.transmit_seconds, out.diagnostic, out.remote_mta, &updates);
+                      result.transmit_seconds, out.diagnostic, out.remote_mta, &updates, logged);
             }
             break;
         }
@@ -906,8 +911,39 @@ void QueueManager::Impl::Outcome(Msg& m, uint32_t index, RecipientStatus status,
                                  std::string_view log_status, std::string dsn, std::string text,
                                  std::string_view program, std::string_view relay, int64_t handoff,
                                  double connect_s, double transmit_s, std::string diagnostic,
-                                 std::string remote_mta, std::vector<RecipientUpdate>* updates) {
+                                 std::string remote_mta, std::vector<RecipientUpdate>* updates,
+                                 bool logged) {
   QueueRecipient& r = m.meta.recipients[index];
+  if (!logged)
+    LogDelivery(m, r.address, r.original, log_status, dsn, text, program, relay, handoff,
+                connect_s, transmit_s);
+  r.status = status;
+  r.reason = text;
+  r.dsn = dsn;
+  r.diagnostic = diagnostic;
+  r.remote_mta = remote_mta;
+  updates->push_back(RecipientUpdate{index, status, std::move(text), std::move(dsn),
+                                     std::move(diagnostic), std::move(remote_mta)});
+}
+
+std::string_view QueueManager::Impl::PartLogStatus(RecipientOutcome::Status status,
+                                                   const Config& c) {
+  switch (status) {
+    case RecipientOutcome::Status::kSent:
+      return "sent";
+    case RecipientOutcome::Status::kDeferred:
+      return "deferred";
+    case RecipientOutcome::Status::kBounced:
+      return c.soft_bounce ? "SOFTBOUNCE" : "bounced";
+  }
+  return "deferred";
+}
+
+void QueueManager::Impl::LogDelivery(const Msg& m, std::string_view address,
+                                     std::string_view original, std::string_view log_status,
+                                     std::string_view dsn, std::string_view text,
+                                     std::string_view program, std::string_view relay,
+                                     int64_t handoff, double connect_s, double transmit_s) {
   int64_t now = Now();
   int res = m.config->delay_resolution;
   const int64_t arrival = m.meta.arrival_micros;
@@ -918,22 +954,15 @@ void QueueManager::Impl::Outcome(Msg& m, uint32_t index, RecipientStatus status,
   int64_t setup = handoff > 0 ? static_cast<int64_t>(connect_s * 1e6) : 0;
   int64_t transfer = handoff > 0 ? static_cast<int64_t>(transmit_s * 1e6) : 0;
   if (handoff > 0 && setup == 0 && transfer == 0) transfer = now - handoff;
-  std::string line = Cat(m.id, ": to=<", LogSafe(ExternalLogForm(r.address)), ">");
-  if (!r.original.empty() && !SameAddress(r.original, r.address)) {
-    line += Cat(", orig_to=<", LogSafe(ExternalLogForm(r.original)), ">");
+  std::string line = Cat(m.id, ": to=<", LogSafe(ExternalLogForm(address)), ">");
+  if (!original.empty() && !SameAddress(original, address)) {
+    line += Cat(", orig_to=<", LogSafe(ExternalLogForm(original)), ">");
   }
   line += Cat(", relay=", LogSafe(relay), ", delay=", FormatDelay(now - arrival, res),
               ", delays=", FormatDelay(before, res), "/", FormatDelay(in_active, res), "/",
               FormatDelay(setup, res), "/", FormatDelay(transfer, res), ", dsn=", dsn,
               ", status=", log_status, " (", LogSafe(text), ")");
   log_.Info(program, line);
-  r.status = status;
-  r.reason = text;
-  r.dsn = dsn;
-  r.diagnostic = diagnostic;
-  r.remote_mta = remote_mta;
-  updates->push_back(RecipientUpdate{index, status, std::move(text), std::move(dsn),
-                                     std::move(diagnostic), std::move(remote_mta)});
 }
 
 void QueueManager::Impl::Defer(Msg& m, uint32_t index, std::string dsn, std::string reason,

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "runtime/cleanup.h"
 #include "runtime/control_protocol.h"
 #include "runtime/delivery_agents.h"
 #include "runtime/qmgr.h"
@@ -253,10 +254,16 @@ absl::Status Server::Impl::Start() {
   context_.lookup_pool = &lookup_pool_;
   DeliveryAgentsOptions agent_options;
   agent_options.dns_servers = options_.dns_servers;
-  agent_options.forward = [this](const NewMessage& message,
-                                 std::string_view content) -> absl::StatusOr<std::string> {
+  agent_options.forward = [this](NewMessage message,
+                                 const ForwardContent& make_content) -> absl::StatusOr<std::string> {
+    message.reserved = queue_->ReserveQueueId();
+    std::string content = make_content(message.reserved.id, message.reserved.arrival_micros);
     absl::StatusOr<std::string> id = queue_->EnqueueAndWait(message, content);
-    if (id.ok() && qmgr_) qmgr_->Notify(*id);
+    if (!id.ok()) return id;
+    // What Postfix's cleanup logs for the copy it is handed.
+    std::optional<std::string> message_id = MessageIdOf(content);
+    if (message_id) log_->Info("cleanup", Cat(*id, ": message-id=", *message_id));
+    if (qmgr_) qmgr_->Notify(*id);
     return id;
   };
   auto agents = DeliveryAgents::Create(io_, log_, std::move(agent_options));

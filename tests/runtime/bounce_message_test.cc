@@ -5,6 +5,7 @@
 // Regenerate the golden files (then review the diff like code):
 //   POSTHASTE_UPDATE_GOLDEN=1 ./bounce_message_test
 #include "runtime/bounce_message.h"
+#include "runtime/mail_date.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>

@@ -5,6 +5,7 @@
 // the user's rights.
 #include "runtime/local_delivery.h"
 
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +46,8 @@ const char kMessage[] = "From: sender@example.org\nSubject: test\n\nhello\n";
 class LocalDeliveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    setenv("TZ", "UTC", 1);  // forwarded copies' Received: dates
+    tzset();
     users_["alice"] = {"alice", geteuid(), getegid(), dir_ / "home/alice"};
     users_["selfish"] = {"selfish", geteuid(), getegid(), dir_ / "home/selfish"};
     mkdir((dir_ / "home").c_str(), 0755);
@@ -66,11 +69,11 @@ class LocalDeliveryTest : public ::testing::Test {
       if (it == users_.end()) return std::nullopt;
       return it->second;
     };
-    o.forward = [this](const NewMessage& m,
-                       std::string_view content) -> absl::StatusOr<std::string> {
+    o.forward = [this](NewMessage m, const ForwardContent& content) -> absl::StatusOr<std::string> {
       if (!forward_error_.ok()) return forward_error_;
-      forwarded_.push_back({m, std::string(content)});
-      return "4FWD" + std::to_string(forwarded_.size());
+      std::string id = "4FWD" + std::to_string(forwarded_.size() + 1);
+      forwarded_.push_back({m, content(id, int64_t{1700000000000000})});
+      return id;
     };
     o.clock = [] { return int64_t{1700000000000000}; };
     return o;
@@ -107,7 +110,7 @@ TEST_F(LocalDeliveryTest, DeliversToTheHomeMaildirWithDeliveryHeaders) {
   EXPECT_EQ(ReadFile(dir_ / ("home/alice/Maildir/new/" + files[0])),
             "Return-Path: <sender@example.org>\n"
             "X-Original-To: Alice+Foo@mx.example.com\n"
-            "Delivered-To: alice+foo@mx.example.com\n" +
+            "Delivered-To: Alice+Foo@mx.example.com\n" +
                 std::string(kMessage));
   EXPECT_TRUE(forwarded_.empty());
 }
@@ -125,10 +128,15 @@ TEST_F(LocalDeliveryTest, AliasListIsForwardedAsOneMessageWithTheOwnerAsSender) 
   const NewMessage& m = forwarded_[0].message;
   EXPECT_EQ(m.sender, "owner-team@mx.example.com");
   EXPECT_EQ(m.recipients, (std::vector<std::string>{"alice@mx.example.com", "bob@example.net"}));
-  EXPECT_EQ(m.original_recipients,
-            (std::vector<std::string>{"Team@mx.example.com", "Team@mx.example.com"}));
-  EXPECT_EQ(forwarded_[0].content, "Delivered-To: team@mx.example.com\n" + std::string(kMessage));
-  EXPECT_TRUE(NewMail("alice").empty());  // alice gets it when the new message is delivered
+  // A list (it has an owner-): its copies do not name the list's recipient.
+  EXPECT_EQ(m.original_recipients, (std::vector<std::string>{"", ""}));
+  EXPECT_EQ(forwarded_[0].content,
+            "Received: by mx.example.com (Postfix)\n"
+            "\tid 4FWD1; Tue, 14 Nov 2023 22:13:20 +0000 (UTC)\n"
+            "Delivered-To: team@mx.example.com\n" +
+                std::string(kMessage));
+  // Under an owner-, another local user is sent on too (her own queue record).
+  EXPECT_TRUE(NewMail("alice").empty());
 }
 
 TEST_F(LocalDeliveryTest, AliasWithExtensionIsTriedFirst) {
@@ -155,18 +163,82 @@ TEST_F(LocalDeliveryTest, CommandFileAndIncludeAreRefused) {
 }
 
 TEST_F(LocalDeliveryTest, AliasNamingItselfDeliversToItsMailbox) {
+  // selfish=alice, selfish, Carol <carol@example.net> (no owner-selfish):
+  // alice is local, so she is delivered in the same run; selfish names
+  // itself (its user's mailbox); carol is forwarded.
   DeliveryResult r = Deliver(Bundle(), {"selfish@mx.example.com"});
-  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "sent 2.0.0 delivered to maildir, forwarded as 4FWD1");
+  const RecipientOutcome* o = OutcomeFor(r, 0);
+  EXPECT_EQ(Describe(o), "sent 2.0.0 delivered to maildir, delivered to maildir, forwarded as 4FWD1");
+  ASSERT_EQ(o->parts.size(), 3u);
+  EXPECT_EQ(o->parts[0].address, "alice@mx.example.com");
+  EXPECT_EQ(o->parts[0].original, "selfish@mx.example.com");
+  EXPECT_EQ(o->parts[1].address, "selfish@mx.example.com");
+  EXPECT_EQ(o->parts[2].address, "selfish@mx.example.com");
+  EXPECT_EQ(o->parts[2].text, "forwarded as 4FWD1");
   EXPECT_EQ(NewMail("selfish").size(), 1u);
+  std::vector<std::string> alice = NewMail("alice");
+  ASSERT_EQ(alice.size(), 1u);
+  // Delivered-To: names the recipient being delivered (frozen_delivered_to).
+  EXPECT_EQ(ReadFile(dir_ / ("home/alice/Maildir/new/" + alice[0])),
+            "Return-Path: <sender@example.org>\n"
+            "X-Original-To: selfish@mx.example.com\n"
+            "Delivered-To: selfish@mx.example.com\n" +
+                std::string(kMessage));
   ASSERT_EQ(forwarded_.size(), 1u);
-  EXPECT_EQ(forwarded_[0].message.recipients,
-            (std::vector<std::string>{"alice@mx.example.com", "carol@example.net"}));
+  EXPECT_EQ(forwarded_[0].message.recipients, std::vector<std::string>{"carol@example.net"});
+  EXPECT_EQ(forwarded_[0].message.original_recipients,
+            std::vector<std::string>{"selfish@mx.example.com"});
 }
 
-TEST_F(LocalDeliveryTest, EmptyAliasIsBounced) {
+TEST_F(LocalDeliveryTest, LocalAddressesOfAnAliasAreDeliveredOnceInTheSameRun) {
+  DeliveryResult r = Deliver(
+      Bundle("alias_maps = inline:{{staff=alice, Alice@mx.example.com, selfish, alice}}\n"),
+      {"Staff@mx.example.com"});
+  const RecipientOutcome* o = OutcomeFor(r, 0);
+  EXPECT_EQ(Describe(o), "sent 2.0.0 delivered to maildir, delivered to maildir");
+  ASSERT_EQ(o->parts.size(), 2u);
+  EXPECT_EQ(o->parts[0].address, "alice@mx.example.com");
+  EXPECT_EQ(o->parts[0].original, "Staff@mx.example.com");
+  EXPECT_EQ(o->parts[1].address, "selfish@mx.example.com");
+  EXPECT_EQ(NewMail("alice").size(), 1u);
+  EXPECT_EQ(NewMail("selfish").size(), 1u);
+  EXPECT_TRUE(forwarded_.empty());
+}
+
+TEST_F(LocalDeliveryTest, AliasLoopsEndAtTheNestingLimit) {
+  DeliveryResult r =
+      Deliver(Bundle("alias_maps = inline:{{ping=pong}, {pong=ping}}\n"), {"ping@mx.example.com"});
+  const RecipientOutcome* o = OutcomeFor(r, 0);
+  EXPECT_EQ(o->status, RecipientOutcome::Status::kBounced) << Describe(o);
+  EXPECT_EQ(o->dsn, "5.4.6");
+  EXPECT_TRUE(o->text == "recipient nesting limit exceeded" ||
+              o->text.rfind("alias database loop for ", 0) == 0)
+      << o->text;
+  EXPECT_TRUE(forwarded_.empty());
+}
+
+TEST_F(LocalDeliveryTest, ADeferredAddressCancelsTheForwardedCopy) {
+  // The whole recipient is tried again later: sending the copy now would
+  // send it twice.
+  users_["alice"].home.clear();
+  LocalDeliveryOptions o = Options();
+  o.passwd = [](std::string_view name) -> absl::StatusOr<std::optional<PasswdEntry>> {
+    if (name == "alice") return absl::UnavailableError("passwd server down");
+    return std::nullopt;
+  };
+  LocalDeliveryAgent agent(o);
+  DeliveryResult r = agent.DeliverNow(MakeRequest(
+      Bundle("alias_maps = inline:{{mixed=remote@example.net, alice}}\n"), "local/unix",
+      {"mixed@mx.example.com"}, kMessage));
+  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "deferred 4.3.0 user lookup error: passwd server down");
+  EXPECT_TRUE(forwarded_.empty());
+}
+
+TEST_F(LocalDeliveryTest, EmptyAliasDefers) {
+  // As Postfix's local: no recipient in the lookup result is a database
+  // problem, not the recipient's.
   DeliveryResult r = Deliver(Bundle(), {"empty@mx.example.com"});
-  EXPECT_EQ(OutcomeFor(r, 0)->status, RecipientOutcome::Status::kBounced)
-      << Describe(OutcomeFor(r, 0));
+  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "deferred 4.3.0 alias database unavailable");
 }
 
 TEST_F(LocalDeliveryTest, ForwardingLoopIsBounced) {
@@ -268,12 +340,17 @@ TEST_F(LocalDeliveryTest, DotForwardForwardsAndBackslashUserKeepsACopy) {
   testing::WriteFile(dir_ / "home/alice/.forward",
                      "# keep a copy\nelsewhere@example.net, \\alice\n  other@example.org\n");
   DeliveryResult r = Deliver(Bundle(), {"alice@mx.example.com"});
-  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "sent 2.0.0 forwarded as 4FWD1, delivered to maildir");
+  // The mailbox first, the forwarded copy when the run ends.
+  EXPECT_EQ(Describe(OutcomeFor(r, 0)), "sent 2.0.0 delivered to maildir, forwarded as 4FWD1");
   ASSERT_EQ(forwarded_.size(), 1u);
   EXPECT_EQ(forwarded_[0].message.sender, "sender@example.org");
   EXPECT_EQ(forwarded_[0].message.recipients,
             (std::vector<std::string>{"elsewhere@example.net", "other@example.org"}));
-  EXPECT_EQ(forwarded_[0].content, "Delivered-To: alice@mx.example.com\n" + std::string(kMessage));
+  EXPECT_EQ(forwarded_[0].content,
+            "Received: by mx.example.com (Postfix)\n"
+            "\tid 4FWD1; Tue, 14 Nov 2023 22:13:20 +0000 (UTC)\n"
+            "Delivered-To: alice@mx.example.com\n" +
+                std::string(kMessage));
   EXPECT_EQ(NewMail("alice").size(), 1u);
 }
 

@@ -24,7 +24,7 @@ using testing::TempDir;
 
 constexpr int64_t kNow = 1700000000123456;  // 2023-11-14 22:13:20.123456 UTC
 
-TEST(DeliveryHeaders, ArePostfixOrderedAndLowercaseDeliveredTo) {
+TEST(DeliveryHeaders, ArePostfixOrderedAndKeepTheAddressesCase) {
   DeliveryHeaders h;
   h.sender = "Sender@Example.org";
   h.original = "Alice@MX.example.com";
@@ -32,7 +32,7 @@ TEST(DeliveryHeaders, ArePostfixOrderedAndLowercaseDeliveredTo) {
   EXPECT_EQ(FormatDeliveryHeaders(h),
             "Return-Path: <Sender@Example.org>\n"
             "X-Original-To: Alice@MX.example.com\n"
-            "Delivered-To: alice+ext@mx.example.com\n");
+            "Delivered-To: Alice+Ext@MX.example.com\n");
 }
 
 TEST(DeliveryHeaders, NullSenderQuotedLocalPartsAndNoLineBreaks) {

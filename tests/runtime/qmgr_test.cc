@@ -928,6 +928,44 @@ TEST_F(QmgrTest, MissingAgentDefersWithTransportUnavailable) {
       << AllLines();
 }
 
+// A local alias expansion reports one part per address it reached; each is
+// logged as its own line (Postfix's local logs them so), the recipient's
+// record follows the combined outcome.
+TEST_F(QmgrTest, ExpansionPartsAreLoggedOneLineEach) {
+  Configure();
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    DeliveryResult out;
+    out.relay = "local";
+    RecipientOutcome o;
+    o.index = r.recipients[0].index;
+    o.status = RecipientOutcome::Status::kSent;
+    o.dsn = "2.0.0";
+    o.text = "delivered to maildir, forwarded as 4FWD1";
+    o.parts.push_back({"alice@example.net", "list@example.net", RecipientOutcome::Status::kSent,
+                       "2.0.0", "delivered to maildir"});
+    o.parts.push_back({"list@example.net", "", RecipientOutcome::Status::kSent, "2.0.0",
+                       "forwarded as 4FWD1"});
+    out.outcomes.push_back(o);
+    return out;
+  };
+  StartQmgr();
+  std::string id = Queue("s@example.org", {"list@example.net"});
+  ASSERT_TRUE(RunUntil([&] { return qmgr_->GetStatus().active == 0 && !smtp.seen.empty(); }))
+      << AllLines();
+  EXPECT_TRUE(Logged("smtp", id + ": to=<alice@example.net>, orig_to=<list@example.net>, "
+                                  "relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, "
+                                  "status=sent (delivered to maildir)"))
+      << AllLines();
+  EXPECT_TRUE(Logged("smtp", id + ": to=<list@example.net>, relay=local, delay=0, "
+                                  "delays=0/0/0/0, dsn=2.0.0, status=sent (forwarded as 4FWD1)"))
+      << AllLines();
+  EXPECT_FALSE(Logged("smtp", id + ": to=<list@example.net>, relay=local, delay=0, "
+                                   "delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir, "
+                                   "forwarded as 4FWD1)"))
+      << AllLines();
+}
+
 TEST_F(QmgrTest, DeferTransportsDefersUntilFlushed) {
   Configure("defer_transports = smtp\n");
   FakeAgent& smtp = Agent("smtp");
