@@ -246,7 +246,7 @@ class RecipientRun {
   void Recipient(Level l) {
     ++l.depth;
     if (l.depth > kMaxDepth) {
-      Log(Warning, Cat("recipient nesting limit exceeded for ", l.address));
+      Warn(Cat("recipient nesting limit exceeded for ", l.address));
       return Part(l, Status::kBounced, "5.4.6", "recipient nesting limit exceeded");
     }
     if (!Once(Cat("recipient ", l.depth, " ", l.address))) return;
@@ -283,11 +283,11 @@ class RecipientRun {
     }
     const PasswdEntry& user = **pw;
     if (DotForward(l, lp, user)) return;
-    Mailbox(l, lp, user);
+    Mailbox(l, user);
   }
 
   // deliver_alias: true when `name` is an alias here (expanded, or failed).
-  bool Alias(Level& l, const std::string& name) {
+  bool Alias(const Level& l, const std::string& name) {
     // An alias that lists its own name means the user of that name.
     if (absl::EqualsIgnoreCase(l.expanded_from, name)) return false;
     if (!c_.alias_problem.empty()) {
@@ -307,7 +307,7 @@ class RecipientRun {
     Level a = l;
     ++a.depth;
     if (a.depth > kMaxDepth) {
-      Log(Warning, Cat("alias database loop for ", name));
+      Warn(Cat("alias database loop for ", name));
       Part(a, Status::kBounced, "5.4.6", Cat("alias database loop for ", name));
       return true;
     }
@@ -326,14 +326,14 @@ class RecipientRun {
     if (!c_.frozen_delivered_to) a.delivered = a.address;
     int count = ExpandList(a, value, Cat("alias ", name));
     if (count < 1) {
-      Log(Warning, Cat("no recipient in alias lookup result for ", name));
+      Warn(Cat("no recipient in alias lookup result for ", name));
       Part(a, Status::kDeferred, "4.3.0", "alias database unavailable");
     }
     return true;
   }
 
   // deliver_dotforward: true when the user's forwarding file took the mail.
-  bool DotForward(Level& l, const LocalPart& lp, const PasswdEntry& user) {
+  bool DotForward(const Level& l, const LocalPart& lp, const PasswdEntry& user) {
     if (user.home.empty()) return false;
     Level f = l;
     ++f.depth;
@@ -469,7 +469,7 @@ class RecipientRun {
       bool usable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
                     (st.st_uid == user.uid || st.st_uid == 0);
       if (!usable) {
-        Log(Warning, Cat(d_.request.queue_id, ": ignoring ", *path,
+        Warn(Cat(d_.request.queue_id, ": ignoring ", *path,
                          ": not a regular file owned by ", user.name));
         close(fd);
         continue;
@@ -487,7 +487,7 @@ class RecipientRun {
   }
 
   // The user's mailbox.
-  void Mailbox(const Level& l, const LocalPart& lp, const PasswdEntry& user) {
+  void Mailbox(const Level& l, const PasswdEntry& user) {
     DeliveryHeaders h;
     h.sender = l.sender;
     if (c_.original_recipient) h.original = l.original;
@@ -507,7 +507,6 @@ class RecipientRun {
       while (spool.size() > 1 && spool.back() == '/') spool.pop_back();
       path = Cat(spool, "/", user.name, maildir ? "/" : "");
     }
-    (void)lp;
     // Root: the user's own rights for everything except opening the spool
     // mbox (see the header).
     bool as_root_in_spool = in_spool && !maildir && RunningAsRoot();
@@ -551,8 +550,7 @@ class RecipientRun {
   }
   void Part(const Level& l, const RecipientOutcome& o) { Part(l, o.status, o.dsn, o.text); }
 
-  enum LogLevel { Warning };
-  void Log(LogLevel, const std::string& text) {
+  void Warn(const std::string& text) {
     if (d_.options.log) d_.options.log->Warning("local", text);
   }
 
