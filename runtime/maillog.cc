@@ -83,12 +83,18 @@ void Maillog::Write(std::string_view program, std::string_view text) {
   WriteLines(line);
 }
 
-void Maillog::Format(std::string_view program, std::string_view text, std::string* out) {
-  time_t now = time(nullptr);
+std::string MaillogTimestamp(int64_t unix_seconds) {
+  time_t t = static_cast<time_t>(unix_seconds);
   struct tm tm;
-  localtime_r(&now, &tm);
+  localtime_r(&t, &tm);
   char stamp[32];
-  strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+  // The day zero-padded, as Postfix's own log writer (maillog_file) does.
+  strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+  return stamp;
+}
+
+void Maillog::Format(std::string_view program, std::string_view text, std::string* out) {
+  std::string stamp = MaillogTimestamp(time(nullptr));
   std::lock_guard<std::mutex> lock(mu_);
   out->append(tables::Cat(stamp, " ", host_, " ", name_, "/", program, "[", pid_, "]: ",
                           LogSafe(text), "\n"));

@@ -23,6 +23,10 @@
 
 namespace posthaste::runtime {
 
+// A log line's time stamp in the local time zone, as Postfix 3.7 writes
+// maillog_file lines: "Nov 05 09:03:07" (the day zero-padded).
+std::string MaillogTimestamp(int64_t unix_seconds);
+
 class Maillog {
  public:
   using Sink = std::function<void(std::string_view line)>;

@@ -47,11 +47,18 @@ TEST_F(MaillogTest, LineHasSyslogShape) {
   log_.Warning("cleanup", "header Subject: spam");
   std::string text = ReadAll(path_);
   std::regex shape(
-      "[A-Z][a-z]{2} [ 123][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} mx posthaste/smtpd\\[[0-9]+\\]: "
+      "[A-Z][a-z]{2} [0-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} mx posthaste/smtpd\\[[0-9]+\\]: "
       "connect from localhost\\[127\\.0\\.0\\.1\\]\n"
-      "[A-Z][a-z]{2} [ 123][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} mx posthaste/cleanup\\[[0-9]+\\]: "
+      "[A-Z][a-z]{2} [0-3][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} mx posthaste/cleanup\\[[0-9]+\\]: "
       "warning: header Subject: spam\n");
   EXPECT_TRUE(std::regex_match(text, shape)) << text;
+}
+
+TEST_F(MaillogTest, TimestampPadsTheDayWithAZero) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  EXPECT_EQ(MaillogTimestamp(1772528103), "Mar 03 08:55:03");
+  EXPECT_EQ(MaillogTimestamp(1795567271), "Nov 25 00:41:11");
 }
 
 TEST_F(MaillogTest, ControlCharactersAreReplaced) {
