@@ -91,6 +91,10 @@ struct RecipientOutcome {
 struct DeliveryResult {
   std::vector<RecipientOutcome> outcomes;  // one per request recipient, any order
   std::string relay = "none";              // "host[ip]:port", "local", "virtual", "none"
+  // smtp: the connection's use count when it was reused from the cache (2
+  // for its second delivery ...), logged as Postfix does ("conn_use=2"
+  // after relay=); 0 for a new connection.
+  int conn_use = 0;
   // Seconds spent by phase, for delays=a/b/c/d: c = connection setup
   // (DNS, connect, greeting, HELO, TLS), d = transmission.
   double connect_seconds = 0;

@@ -832,6 +832,10 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
     Msg& m = *it->second;
     --m.jobs;
     if (!m.delete_requested) {
+      // relay=, with conn_use= after it for a reused connection (log_adhoc).
+      const std::string relay = result.conn_use > 1
+                                    ? Cat(result.relay, ", conn_use=", result.conn_use)
+                                    : result.relay;
       std::map<size_t, const RecipientOutcome*> by_index;
       for (const RecipientOutcome& o : result.outcomes) by_index.emplace(o.index, &o);
       std::vector<RecipientUpdate> updates;
@@ -839,7 +843,7 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
         auto o = by_index.find(index);
         if (o == by_index.end()) {
           Outcome(m, index, RecipientStatus::kDeferred, "deferred", "4.3.0",
-                  "delivery agent reported no status", flight.program, result.relay, flight.started,
+                  "delivery agent reported no status", flight.program, relay, flight.started,
                   result.connect_seconds, result.transmit_seconds, "", "", &updates);
           continue;
         }
@@ -847,7 +851,7 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
         // An expansion logs its own lines; the recipient's record follows.
         for (const RecipientOutcome::Part& part : out.parts)
           LogDelivery(m, part.address, part.original, PartLogStatus(part.status, *m.config),
-                      part.dsn, part.text, flight.program, result.relay, flight.started,
+                      part.dsn, part.text, flight.program, relay, flight.started,
                       result.connect_seconds, result.transmit_seconds);
         const bool logged = !out.parts.empty();
         std::string dsn = out.dsn;
@@ -861,13 +865,13 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
                         ? RecipientStatus::kDelivering
                         : RecipientStatus::kDone,
                     "sent", dsn, out.text, flight.program,
-                    result.relay, flight.started, result.connect_seconds, result.transmit_seconds,
+                    relay, flight.started, result.connect_seconds, result.transmit_seconds,
                     out.diagnostic, out.remote_mta, &updates, logged);
             break;
           case RecipientOutcome::Status::kDeferred:
             if (dsn.empty() || (dsn[0] != '4' && dsn[0] != '5')) dsn = "4.0.0";
             Outcome(m, index, RecipientStatus::kDeferred, "deferred", dsn, out.text, flight.program,
-                    result.relay, flight.started, result.connect_seconds, result.transmit_seconds,
+                    relay, flight.started, result.connect_seconds, result.transmit_seconds,
                     out.diagnostic, out.remote_mta, &updates, logged);
             break;
           case RecipientOutcome::Status::kBounced:
@@ -875,11 +879,11 @@ void QueueManager::Impl::OnDelivered(uint64_t job_id, DeliveryResult result) {
             if (m.config->soft_bounce) {
               dsn[0] = '4';
               Outcome(m, index, RecipientStatus::kDeferred, "SOFTBOUNCE", dsn, out.text,
-                      flight.program, result.relay, flight.started, result.connect_seconds,
+                      flight.program, relay, flight.started, result.connect_seconds,
                       result.transmit_seconds, out.diagnostic, out.remote_mta, &updates, logged);
             } else {
               Outcome(m, index, RecipientStatus::kBouncing, "bounced", dsn, out.text,
-                      flight.program, result.relay, flight.started, result.connect_seconds,
+                      flight.program, relay, flight.started, result.connect_seconds,
                       result.transmit_seconds, out.diagnostic, out.remote_mta, &updates, logged);
             }
             break;

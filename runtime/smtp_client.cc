@@ -475,7 +475,10 @@ class Delivery {
     o.remote_mta = std::move(mta);
     o.diagnostic = std::move(diagnostic);
     result_.outcomes.push_back(std::move(o));
-    if (session_) result_.relay = session_->namaddrport;
+    if (session_) {
+      result_.relay = session_->namaddrport;
+      result_.conn_use = session_->reuse_count > 0 ? session_->reuse_count + 1 : 0;
+    }
     rcpt.mark = Mark::kDrop;
   }
   void RecordWhy(Rcpt& rcpt) {

@@ -966,6 +966,24 @@ TEST_F(QmgrTest, ExpansionPartsAreLoggedOneLineEach) {
       << AllLines();
 }
 
+TEST_F(QmgrTest, ReusedConnectionIsLoggedAsConnUse) {
+  Configure();
+  FakeAgent& smtp = Agent("smtp");
+  smtp.script = [](const DeliveryRequest& r) {
+    DeliveryResult out = FakeAgent::With(r, RecipientOutcome::Status::kSent, "2.0.0", "250 Ok");
+    out.conn_use = 3;
+    return out;
+  };
+  StartQmgr();
+  std::string id = Queue("s@example.org", {"u@example.net"});
+  ASSERT_TRUE(RunUntil([&] { return qmgr_->GetStatus().active == 0 && !smtp.seen.empty(); }))
+      << AllLines();
+  EXPECT_TRUE(Logged("smtp", id + ": to=<u@example.net>, relay=mx.example.net[192.0.2.25]:25, "
+                                  "conn_use=3, delay=0, delays=0/0/0.25/0.5, dsn=2.0.0, "
+                                  "status=sent (250 Ok)"))
+      << AllLines();
+}
+
 TEST_F(QmgrTest, DeferTransportsDefersUntilFlushed) {
   Configure("defer_transports = smtp\n");
   FakeAgent& smtp = Agent("smtp");

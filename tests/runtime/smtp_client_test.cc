@@ -718,12 +718,15 @@ TEST_F(SmtpClientTest, SecondMessageReusesTheConnectionAfterRset) {
   ScriptedSmtpServer server("127.0.0.1");
   Configure("smtp_connection_cache_time_limit = 60s\n");
   std::string nexthop = Literal("127.0.0.1", server.port());
-  EXPECT_EQ(Deliver(Request(nexthop, {"a@x.test"})).outcomes[0].status, Status::kSent);
+  DeliveryResult first = Deliver(Request(nexthop, {"a@x.test"}));
+  EXPECT_EQ(first.outcomes[0].status, Status::kSent);
+  EXPECT_EQ(first.conn_use, 0);
   EXPECT_EQ(agent_->idle_connections(), 1u);
   DeliveryRequest second = Request(nexthop, {"b@x.test"});
   second.queue_id = "4QTEST2";
   DeliveryResult r = Deliver(second);
   EXPECT_EQ(r.outcomes[0].status, Status::kSent);
+  EXPECT_EQ(r.conn_use, 2);  // logged "conn_use=2" as Postfix's smtp does
   EXPECT_EQ(server.connections(), 1);
   EXPECT_EQ(agent_->connections_opened(), 1u);
   EXPECT_EQ(agent_->connections_reused(), 1u);
