@@ -85,6 +85,7 @@ constexpr std::string_view kMainParams[] = {
     "notify_classes",
     "bounce_size_limit",
     "default_process_limit",
+    "smtputf8_enable",
 };
 
 }  // namespace

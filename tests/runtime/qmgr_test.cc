@@ -560,6 +560,36 @@ TEST_F(QmgrTest, BouncedRecipientGetsANoticeAndTheOtherIsDelivered) {
   EXPECT_EQ(notice.content.find("bob@example.net"), std::string::npos);
 }
 
+// smtputf8_enable (yes from compatibility_level 1 on) makes notices UTF-8
+// text sent as 8bit, as a live Postfix 3.7.11 writes them; off, US-ASCII 7bit.
+class QmgrNoticeCharsetTest : public QmgrTest {
+ protected:
+  std::string NoticeFor(const std::string& main_extra) {
+    Configure(main_extra);
+    FakeAgent& smtp = Agent("smtp");
+    smtp.script = [](const DeliveryRequest& r) {
+      if (r.sender.empty()) return FakeAgent::AllSent(r);
+      return FakeAgent::With(r, RecipientOutcome::Status::kBounced, "5.1.1", "550 5.1.1 unknown");
+    };
+    StartQmgr();
+    Queue("alice@example.org", {"nobody@bad.example"});
+    if (!RunUntil([&] { return smtp.seen.size() == 2; })) return "no notice: " + AllLines();
+    return smtp.seen[1].content;
+  }
+};
+
+TEST_F(QmgrNoticeCharsetTest, Utf8And8BitWhenSmtputf8IsEnabled) {
+  std::string notice = NoticeFor("compatibility_level = 3.6\n");
+  EXPECT_NE(notice.find("charset=utf-8"), std::string::npos) << notice;
+  EXPECT_NE(notice.find("Content-Transfer-Encoding: 8bit"), std::string::npos) << notice;
+}
+
+TEST_F(QmgrNoticeCharsetTest, UsAscii7BitWhenItIsNot) {
+  std::string notice = NoticeFor("");  // compatibility_level 0: smtputf8_enable = no
+  EXPECT_NE(notice.find("charset=us-ascii"), std::string::npos) << notice;
+  EXPECT_EQ(notice.find("Content-Transfer-Encoding: 8bit"), std::string::npos) << notice;
+}
+
 // RFC 3461 NOTIFY=: NEVER and a list without FAILURE keep a failed recipient
 // out of the non-delivery notice; only the recipient without NOTIFY= (and
 // the one that listed FAILURE) are reported.
