@@ -184,14 +184,38 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   const tables::MessageCheckTables& tables = config.checks();
   bool any_checks = !tables.header.empty() || !tables.mime_header.empty() ||
                     !tables.nested_header.empty() || !tables.body.empty();
+  // Where cleanup's "message-id=" line goes among the action lines: where
+  // the client's Message-Id: header is (its header lines are handled in
+  // order), else after the last header (a generated one).
+  const size_t client_message_id = MessageIdHeaderOffset(raw_message);
+  size_t message_id_line = std::string::npos;  // index into result.log_lines
   if (s.header_checks_enabled && any_checks) {
     checks = tables::CheckMessage(checks.message, config.checks());
+    size_t cursor = 0;  // how far the action lines have got in raw_message
     for (const tables::CheckEvent& e : checks.events) {
-      std::string what = Cat(e.header ? "header " : "body ", FirstLine(e.line));
+      const std::string first = FirstLine(e.line);
+      if (message_id_line == std::string::npos) {
+        size_t at = e.header ? raw_message.find(first, cursor) : std::string_view::npos;
+        if (at != std::string_view::npos) cursor = at + 1;
+        if (!e.header || (at != std::string_view::npos && client_message_id != std::string::npos &&
+                          at > client_message_id))
+          message_id_line = result.log_lines.size();
+      }
+      std::string what = Cat(e.header ? "header " : "body ", first);
       if (!e.applied) {
-        result.log_lines.push_back(Cat(id, ": warning: ", where(what), ": ", e.note));
+        // As Postfix's cleanup: one warning, no queue ID, the line kept.
+        if (e.action.verb == tables::CheckVerb::kUnknown)
+          result.log_lines.push_back(
+              Cat("warning: unknown command in ", tables::CheckContextName(e.context), " map: ",
+                  e.action.verb_text, e.action.text.empty() ? "" : " ", e.action.text));
+        else
+          result.log_lines.push_back(Cat(id, ": warning: ", where(what), ": ", e.note));
         continue;
       }
+      // IGNORE, DUNNO and OK do their work without a log line.
+      if (e.action.verb == tables::CheckVerb::kIgnore ||
+          e.action.verb == tables::CheckVerb::kDunno || e.action.verb == tables::CheckVerb::kOk)
+        continue;
       std::string word(tables::CheckLogWord(e.action.verb));
       if (word.empty()) continue;
       std::string text = e.action.text;
@@ -276,8 +300,10 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   kept.append(msg, block.body_start, std::string::npos);
   result.content = std::move(kept);
   result.message_id = message_id;
-  result.log_lines.insert(result.log_lines.begin(),
-                          Cat(id, ": message-id=", message_id.empty() ? "<>" : message_id));
+  result.log_lines.insert(
+      result.log_lines.begin() +
+          static_cast<std::ptrdiff_t>(std::min(message_id_line, result.log_lines.size())),
+      Cat(id, ": message-id=", message_id.empty() ? "<>" : message_id));
 
   // 4. Recipients.
   NewMessage& out = result.message;
@@ -362,25 +388,33 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
 
 namespace posthaste::runtime {
 
-std::optional<std::string> MessageIdOf(std::string_view content) {
+size_t MessageIdHeaderOffset(std::string_view content) {
   size_t pos = 0;
   while (pos < content.size()) {
     size_t nl = content.find('\n', pos);
     std::string_view line =
         content.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    if (line.empty()) break;  // end of the header block
+    if (line.empty() || line == "\r") break;  // end of the header block
     constexpr char kName[] = "message-id:";
     constexpr size_t kNameSize = sizeof(kName) - 1;
     if (line.size() >= kNameSize &&
-        absl::EqualsIgnoreCase(std::string(line.substr(0, kNameSize)), kName)) {
-      std::string value(line.substr(kNameSize));
-      absl::StripAsciiWhitespace(&value);
-      return value;
-    }
+        absl::EqualsIgnoreCase(std::string(line.substr(0, kNameSize)), kName))
+      return pos;
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
   }
-  return std::nullopt;
+  return std::string::npos;
+}
+
+std::optional<std::string> MessageIdOf(std::string_view content) {
+  size_t at = MessageIdHeaderOffset(content);
+  if (at == std::string::npos) return std::nullopt;
+  size_t end = content.find('\n', at);
+  std::string value(content.substr(at + sizeof("message-id:") - 1,
+                                   end == std::string_view::npos ? std::string_view::npos
+                                                                 : end - at - (sizeof("message-id:") - 1)));
+  absl::StripAsciiWhitespace(&value);
+  return value;
 }
 
 }  // namespace posthaste::runtime

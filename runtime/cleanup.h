@@ -124,6 +124,10 @@ struct CleanupResult {
 CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& envelope,
                          std::string_view raw_message);
 
+// Where the Message-ID header starts in the primary header block of
+// `content` (LF or CRLF lines), or npos.
+size_t MessageIdHeaderOffset(std::string_view content);
+
 // The Message-ID header's value in the primary header block of `content`
 // (LF lines), as cleanup logs it; nullopt when there is none.
 std::optional<std::string> MessageIdOf(std::string_view content);

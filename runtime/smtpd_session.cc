@@ -807,10 +807,6 @@ asio::awaitable<void> Session::FinishMessage(std::string message, std::string si
     Reply("451 4.3.0 Error: queue file write error");
   } else {
     ++ctx_.messages_queued;
-    if (cleaned.message.initial_state == MessageState::kHold)
-      logs_.Info("cleanup", Cat(id, ": hold: ", cleaned.message.hold_reason.empty()
-                                                       ? std::string("message held")
-                                                       : cleaned.message.hold_reason));
     Reply(Cat("250 2.0.0 Ok: ", size_note, "queued as ", *queued));
     if (ctx_.on_queued) ctx_.on_queued(*queued);
   }

@@ -123,6 +123,8 @@ std::optional<std::string> FilterTransport(const CheckAction& action) {
   return action.text.substr(0, colon);
 }
 
+std::string_view CheckContextName(CheckContext context) { return NameOf(context); }
+
 std::vector<ActionProblem> CheckActionProblems(const CheckAction& action, CheckContext context) {
   std::vector<ActionProblem> out;
   if (context == CheckContext::kLookup) return out;

@@ -47,6 +47,8 @@ struct CheckAction {
 CheckAction ParseCheckAction(std::string_view result);
 // "REJECT", "DISCARD", ...; "" for kUnknown.
 std::string_view CheckVerbName(CheckVerb verb);
+// The parameter a context's messages name ("header_checks", "body_checks" ...).
+std::string_view CheckContextName(CheckContext context);
 
 struct ActionProblem {
   bool error = false;   // an error refuses the build; a warning says what Postfix does
