@@ -539,7 +539,8 @@ TEST_F(Dialogue, HeaderAndBodyCheckActions) {
          "/^Subject: tag me/ PREPEND X-Tag: tagged\n"
          "/^Subject: rename me/ REPLACE Subject: renamed\n"
          "/^X-Remove:/ IGNORE\n"
-         "/^Subject: warn me/ WARN just saying\n"},
+         "/^Subject: warn me/ WARN just saying\n"
+         "/^Subject: odd me/ 450 4.7.1 later please\n"},
         {"body_checks", "/^forbidden body/ REJECT 4.7.1 body later\n"}},
        "");
   // REJECT at end of DATA, with its text and enhanced code.
@@ -563,6 +564,8 @@ TEST_F(Dialogue, HeaderAndBodyCheckActions) {
       IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: filter me\r\n\r\nx\r\n"));
   std::string warned =
       IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: warn me\r\n\r\nx\r\n"));
+  std::string odd =
+      IdOf(Send("a@example.com", {"b@relay.example"}, "Subject: odd me\r\n\r\nx\r\n"));
   std::string q = QueueJson();
   EXPECT_NE(q.find("\"queue_name\": \"hold\", \"queue_id\": \"" + held + "\""), std::string::npos) << q;
   EXPECT_EQ(q.find("\"queue_id\": \"" + IdOf(dropped) + "\""), std::string::npos) << q;
@@ -590,6 +593,17 @@ TEST_F(Dialogue, HeaderAndBodyCheckActions) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find(held + ": hold: header Subject: hold me"), std::string::npos) << log;
+  // As Postfix: the generated message-id= line follows the header action lines;
+  // IGNORE logs nothing; an unknown action is one warning without a queue ID.
+  EXPECT_LT(log.find(warned + ": warning: header Subject: warn me"),
+            log.find(warned + ": message-id=<"))
+      << log;
+  EXPECT_EQ(log.find(": ignore: "), std::string::npos) << log;
+  EXPECT_NE(log.find("posthaste/cleanup["), std::string::npos) << log;
+  EXPECT_NE(log.find("]: warning: unknown command in header_checks map: 450 4.7.1 later please\n"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(odd + ": message-id=<"), std::string::npos) << log;
   EXPECT_NE(log.find(": discard: header Subject: drop me"), std::string::npos) << log;
   // (The queued message keeps the filter: relay_e2e_test delivers a FILTER class through it.)
   EXPECT_NE(log.find(filtered + ": filter: header Subject: filter me from localhost[127.0.0.1]; "
