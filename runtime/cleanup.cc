@@ -61,6 +61,17 @@ HeaderBlock ScanHeaders(std::string_view msg) {
   return block;
 }
 
+// The Message-Id: cleanup adds: <YYYYMMDDhhmmss.QUEUEID@myhostname>.
+std::string GeneratedMessageId(int64_t now_micros, std::string_view id,
+                               std::string_view myhostname) {
+  time_t t = static_cast<time_t>(now_micros / 1000000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+  return Cat("<", stamp, ".", id, "@", myhostname, ">");
+}
+
 std::string FirstLine(std::string_view text) {
   size_t nl = text.find('\n');
   std::string line(text.substr(0, nl));
@@ -224,6 +235,18 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
       result.log_lines.push_back(
           Cat(id, ": ", word, ": ", where(what), text.empty() ? "" : ": ", text));
     }
+    // Stopped in the body, or in the headers after the client's Message-Id:
+    // Postfix's cleanup had logged the message-id= line by then.
+    if (checks.disposition != tables::CheckOutcome::Disposition::kAccept &&
+        message_id_line != std::string::npos) {
+      std::optional<std::string> given = MessageIdOf(raw_message);
+      std::string value = given                                                   ? *given
+                          : (s.always_add_missing_headers || env.local_rewrite_context)
+                              ? GeneratedMessageId(env.now_micros, id, s.myhostname)
+                              : "<>";
+      result.log_lines.insert(result.log_lines.begin() + static_cast<std::ptrdiff_t>(message_id_line),
+                              Cat(id, ": message-id=", value));
+    }
     switch (checks.disposition) {
       case tables::CheckOutcome::Disposition::kReject:
         return refuse(CleanupResult::Disposition::kReject, checks.reply);
@@ -281,12 +304,7 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
     bool dat = has_resent ? has_rdate : has_date;
     bool frm = has_resent ? has_rfrom : has_from;
     if (!mid) {
-      time_t t = static_cast<time_t>(env.now_micros / 1000000);
-      struct tm tm;
-      localtime_r(&t, &tm);
-      char stamp[32];
-      strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-      std::string value = Cat("<", stamp, ".", id, "@", s.myhostname, ">");
+      std::string value = GeneratedMessageId(env.now_micros, id, s.myhostname);
       kept.append(Cat(prefix, "Message-Id: ", value, "\n"));
       if (message_id.empty()) message_id = value;
     }

@@ -604,6 +604,13 @@ TEST_F(Dialogue, HeaderAndBodyCheckActions) {
             std::string::npos)
       << log;
   EXPECT_NE(log.find(odd + ": message-id=<"), std::string::npos) << log;
+  // Stopped in the body: the message-id= line was logged before the reject.
+  size_t body_reject = log.find(": reject: body forbidden body");
+  ASSERT_NE(body_reject, std::string::npos) << log;
+  size_t line_start = log.rfind("]: ", body_reject) + 3;
+  std::string rejected_id = log.substr(line_start, body_reject - line_start);
+  size_t mid = log.find(rejected_id + ": message-id=<");
+  EXPECT_LT(mid, body_reject) << log;
   EXPECT_NE(log.find(": discard: header Subject: drop me"), std::string::npos) << log;
   // (The queued message keeps the filter: relay_e2e_test delivers a FILTER class through it.)
   EXPECT_NE(log.find(filtered + ": filter: header Subject: filter me from localhost[127.0.0.1]; "
