@@ -241,8 +241,8 @@ class RecipientRun {
   }
 
  private:
-  // deliver_recipient: loop and duplicate checks, then aliases, .forward,
-  // the mailbox.
+  // One address, one level down: loop and duplicate checks, then aliases,
+  // .forward, the mailbox.
   void Recipient(Level l) {
     ++l.depth;
     if (l.depth > kMaxDepth) {
@@ -286,7 +286,7 @@ class RecipientRun {
     Mailbox(l, user);
   }
 
-  // deliver_alias: true when `name` is an alias here (expanded, or failed).
+  // Aliases: true when `name` is an alias here (expanded, or failed).
   bool Alias(const Level& l, const std::string& name) {
     // An alias that lists its own name means the user of that name.
     if (absl::EqualsIgnoreCase(l.expanded_from, name)) return false;
@@ -332,7 +332,7 @@ class RecipientRun {
     return true;
   }
 
-  // deliver_dotforward: true when the user's forwarding file took the mail.
+  // The user's forwarding file: true when it took the mail.
   bool DotForward(const Level& l, const LocalPart& lp, const PasswdEntry& user) {
     if (user.home.empty()) return false;
     Level f = l;
@@ -374,7 +374,7 @@ class RecipientRun {
     return count;
   }
 
-  // deliver_resolve: where an expanded address goes. Local addresses are
+  // Where an expanded address goes. Local addresses are
   // delivered here and now, the rest forwarded.
   void Resolve(Level l, std::string address) {
     ++l.depth;
@@ -397,7 +397,7 @@ class RecipientRun {
     Indirect(l);
   }
 
-  // deliver_indirect: one more address for a forwarded copy, once per run.
+  // One more address for a forwarded copy, once per run.
   void Indirect(const Level& l) {
     if (!Once(Cat("indirect ", l.address))) return;
     for (Forward& f : forwards_) {

@@ -139,9 +139,9 @@ std::string PostqueueJsonString(std::string_view s, bool utf8) {
 std::string FormatMailqJson(const std::vector<QueuedMessage>& messages,
                             const MailqOptions& options) {
   std::vector<const QueuedMessage*> order = QueueListingOrder(messages);
+  const auto quoted = [&](std::string_view s) { return PostqueueJsonString(s, options.smtputf8); };
   std::string out;
   for (const QueuedMessage* m : order) {
-    const auto quoted = [&](std::string_view s) { return PostqueueJsonString(s, options.smtputf8); };
     absl::StrAppend(&out, "{\"queue_name\": ", quoted(MessageStateName(m->meta.state)),
                     ", \"queue_id\": ", quoted(m->meta.id),
                     ", \"arrival_time\": ", m->meta.arrival_micros / 1000000,
