@@ -203,13 +203,17 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   if (s.header_checks_enabled && any_checks) {
     checks = tables::CheckMessage(checks.message, config.checks());
     size_t cursor = 0;  // how far the action lines have got in raw_message
+    const size_t primary_end = PrimaryHeaderBlockEnd(raw_message);
     for (const tables::CheckEvent& e : checks.events) {
       const std::string first = FirstLine(e.line);
       if (message_id_line == std::string::npos) {
         size_t at = e.header ? raw_message.find(first, cursor) : std::string_view::npos;
         if (at != std::string_view::npos) cursor = at + 1;
-        if (!e.header || (at != std::string_view::npos && client_message_id != std::string::npos &&
-                          at > client_message_id))
+        bool found = at != std::string_view::npos;
+        // A body line, a MIME part's header, or a header after the client's
+        // Message-Id: the message-id= line comes first.
+        if (!e.header || (found && at >= primary_end) ||
+            (found && client_message_id != std::string::npos && at > client_message_id))
           message_id_line = result.log_lines.size();
       }
       std::string what = Cat(e.header ? "header " : "body ", first);
@@ -405,6 +409,17 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
 }  // namespace posthaste::runtime
 
 namespace posthaste::runtime {
+
+size_t PrimaryHeaderBlockEnd(std::string_view content) {
+  size_t pos = 0;
+  while (pos < content.size()) {
+    size_t nl = content.find('\n', pos);
+    if (nl == std::string_view::npos) return content.size();
+    if (nl == pos || (nl == pos + 1 && content[pos] == '\r')) return pos;
+    pos = nl + 1;
+  }
+  return content.size();
+}
 
 size_t MessageIdHeaderOffset(std::string_view content) {
   size_t pos = 0;

@@ -124,6 +124,10 @@ struct CleanupResult {
 CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& envelope,
                          std::string_view raw_message);
 
+// Where the blank line after the primary header block of `content` starts
+// (the content's size when there is none).
+size_t PrimaryHeaderBlockEnd(std::string_view content);
+
 // Where the Message-ID header starts in the primary header block of
 // `content` (LF or CRLF lines), or npos.
 size_t MessageIdHeaderOffset(std::string_view content);

@@ -620,6 +620,36 @@ TEST_F(Dialogue, HeaderAndBodyCheckActions) {
       << log;
 }
 
+// The order of cleanup's lines for a MIME message, as a live Postfix 3.7.11
+// logged it: primary header actions, message-id=, then the actions on the
+// parts' headers (mime_header_checks, nested_header_checks).
+TEST_F(Dialogue, MimePartHeaderActionsAreLoggedAfterTheMessageId) {
+  Boot("header_checks = regexp:{DIR}/header_checks\n"
+       "mime_header_checks = regexp:{DIR}/mime_header_checks\n"
+       "nested_header_checks = regexp:{DIR}/nested_header_checks\n",
+       {{"header_checks", "/^Subject: / WARN subj\n"},
+        {"mime_header_checks", "/^Content-Type: / WARN mime-ct\n"},
+        {"nested_header_checks", "/^Subject: / WARN nested-subj\n"}},
+       "");
+  std::string id = IdOf(Send("a@example.com", {"b@relay.example"},
+                             "Subject: top\r\nMIME-Version: 1.0\r\n"
+                             "Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n"
+                             "--XX\r\nContent-Type: message/rfc822\r\n\r\n"
+                             "Subject: inner\r\n\r\nbody\r\n--XX--\r\n"));
+  ASSERT_FALSE(id.empty());
+  std::string log = server_.log();
+  size_t top = log.find(id + ": warning: header Subject: top ");
+  size_t top_ct = log.find(id + ": warning: header Content-Type: multipart/mixed;");
+  size_t mid = log.find(id + ": message-id=<");
+  size_t part_ct = log.find(id + ": warning: header Content-Type: message/rfc822 ");
+  size_t inner = log.find(id + ": warning: header Subject: inner ");
+  ASSERT_NE(inner, std::string::npos) << log;
+  EXPECT_LT(top, top_ct) << log;
+  EXPECT_LT(top_ct, mid) << log;
+  EXPECT_LT(mid, part_ct) << log;
+  EXPECT_LT(part_ct, inner) << log;
+}
+
 TEST_F(Dialogue, SwaksPythonAndSmtpSourceDeliverIntoTheQueue) {
   Boot("mynetworks = 10.0.0.0/8\n");
   std::string port = std::to_string(server_.port());
