@@ -193,6 +193,8 @@ class Session {
   std::vector<std::pair<std::string, int>> counts_;
   int commands_ = 0;
   int errors_ = 0;
+  int rcpt_overshoot_ = 0;     // "too many recipients" replies in this transaction
+  bool not_an_error_ = false;  // this command's 4xx reply is not a client error
   bool quit_ = false;
 
   SmtpdFacts facts_;
@@ -220,6 +222,7 @@ class Session {
 
 void Session::ResetTransaction() {
   in_mail_ = false;
+  rcpt_overshoot_ = 0;
   body_8bitmime_ = false;
   bdat_ = false;
   bdat_discard_ = false;
@@ -473,6 +476,8 @@ asio::awaitable<void> Session::DoRcpt(const SmtpCommand& cmd) {
   }
   if (recipients_.size() >= s_.recipient_limit) {
     Reply("452 4.5.3 Error: too many recipients");
+    // As Postfix: an error only past smtpd_recipient_overshoot_limit.
+    if (rcpt_overshoot_++ < s_.recipient_overshoot_limit) not_an_error_ = true;
     co_return;
   }
   facts_.recipient = cmd.address;
@@ -955,7 +960,10 @@ asio::awaitable<void> Session::Run() {
       }
     }
     // Count errors on the replies this command produced.
-    if (out_.size() > before && ReplyIsError(std::string_view(out_).substr(before)) && !quit_) {
+    const bool counts = !not_an_error_;
+    not_an_error_ = false;
+    if (counts && out_.size() > before && ReplyIsError(std::string_view(out_).substr(before)) &&
+        !quit_) {
       co_await ErrorPause();
       if (errors_ >= s_.hard_error_limit) {
         Log(Cat("too many errors after ", last_command_, " from ", Client()));
@@ -988,6 +996,8 @@ absl::StatusOr<std::shared_ptr<const SmtpdService>> SmtpdService::Build(
     s.banner = Cat(s.myhostname, " ESMTP ", p.Str("mail_name"));
   s.message_size_limit = static_cast<uint64_t>(std::max<int64_t>(0, p.Size("message_size_limit")));
   s.recipient_limit = static_cast<size_t>(std::max<int64_t>(1, p.Int("smtpd_recipient_limit")));
+  s.recipient_overshoot_limit =
+      static_cast<int>(std::max<int64_t>(0, p.Int("smtpd_recipient_overshoot_limit")));
   s.line_length_limit = static_cast<size_t>(std::max<int64_t>(64, p.Int("line_length_limit")));
   s.timeout = p.Time("smtpd_timeout");
   s.soft_error_limit = static_cast<int>(p.Int("smtpd_soft_error_limit"));

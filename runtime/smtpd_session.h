@@ -44,6 +44,9 @@ struct SmtpdSettings {
   std::string banner;   // smtpd_banner, expanded
   uint64_t message_size_limit = 10240000;
   size_t recipient_limit = 1000;
+  // smtpd_recipient_overshoot_limit: "too many recipients" replies in one
+  // transaction that do not count as client errors.
+  int recipient_overshoot_limit = 1000;
   size_t line_length_limit = 2048;
   absl::Duration timeout = absl::Seconds(300);
   int soft_error_limit = 10;

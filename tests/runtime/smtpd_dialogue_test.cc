@@ -394,6 +394,26 @@ TEST_F(Dialogue, RecipientLimit) {
   EXPECT_EQ(Code(data), "250");
 }
 
+// As a live Postfix 3.7.11: "too many recipients" is not a client error
+// until smtpd_recipient_overshoot_limit such replies in one transaction.
+TEST_F(Dialogue, RecipientOvershootCountsAsAnErrorOnlyPastItsLimit) {
+  Boot("smtpd_recipient_limit = 1\nsmtpd_hard_error_limit = 2\nsmtpd_error_sleep_time = 0\n"
+       "smtpd_recipient_overshoot_limit = 3\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(Code(c.Command("EHLO client.example")), "250");
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@example.com>")), "250");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@relay.example>")), "250");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(c.Command("RCPT TO:<c@relay.example>"), "452 4.5.3 Error: too many recipients\r\n");
+  EXPECT_EQ(Code(c.Command("NOOP")), "250");
+  // The fourth and fifth overshoots are errors: the second ends the session.
+  EXPECT_EQ(Code(c.Command("RCPT TO:<c@relay.example>")), "452");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<c@relay.example>")), "452");
+  std::string last = c.Reply();
+  EXPECT_NE(last.find("421 4.7.0 "), std::string::npos) << last;
+}
+
 TEST_F(Dialogue, HardErrorLimitEndsTheSession) {
   Boot("smtpd_hard_error_limit = 3\nsmtpd_soft_error_limit = 2\nsmtpd_error_sleep_time = 0\n");
   SmtpTestClient c(server_.port());
