@@ -195,14 +195,16 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   const tables::MessageCheckTables& tables = config.checks();
   bool any_checks = !tables.header.empty() || !tables.mime_header.empty() ||
                     !tables.nested_header.empty() || !tables.body.empty();
+  // Cleanup adds the missing Message-Id:, Date: and From: headers.
+  const bool add_missing_headers = s.always_add_missing_headers || env.local_rewrite_context;
   // Where cleanup's "message-id=" line goes among the action lines: where
   // the client's Message-Id: header is (its header lines are handled in
   // order), else after the last header (a generated one).
-  const size_t client_message_id = MessageIdHeaderOffset(raw_message);
   size_t message_id_line = std::string::npos;  // index into result.log_lines
   if (s.header_checks_enabled && any_checks) {
     checks = tables::CheckMessage(checks.message, config.checks());
     size_t cursor = 0;  // how far the action lines have got in raw_message
+    const size_t client_message_id = MessageIdHeaderOffset(raw_message);
     const size_t primary_end = PrimaryHeaderBlockEnd(raw_message);
     for (const tables::CheckEvent& e : checks.events) {
       const std::string first = FirstLine(e.line);
@@ -244,10 +246,9 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
     if (checks.disposition != tables::CheckOutcome::Disposition::kAccept &&
         message_id_line != std::string::npos) {
       std::optional<std::string> given = MessageIdOf(raw_message);
-      std::string value = given                                                   ? *given
-                          : (s.always_add_missing_headers || env.local_rewrite_context)
-                              ? GeneratedMessageId(env.now_micros, id, s.myhostname)
-                              : "<>";
+      std::string value = given                 ? *given
+                          : add_missing_headers ? GeneratedMessageId(env.now_micros, id, s.myhostname)
+                                                : "<>";
       result.log_lines.insert(result.log_lines.begin() + static_cast<std::ptrdiff_t>(message_id_line),
                               Cat(id, ": message-id=", value));
     }
@@ -302,7 +303,7 @@ CleanupResult RunCleanup(const CleanupConfig& config, const CleanupEnvelope& env
   }
   if (hops >= s.hopcount_limit)
     return refuse(CleanupResult::Disposition::kReject, "554 5.4.0 Error: too many hops");
-  if (s.always_add_missing_headers || env.local_rewrite_context) {
+  if (add_missing_headers) {
     std::string prefix = has_resent ? "Resent-" : "";
     bool mid = has_resent ? has_rmsgid : has_msgid;
     bool dat = has_resent ? has_rdate : has_date;

@@ -35,6 +35,7 @@
 #include "asio/post.hpp"
 #include "asio/steady_timer.hpp"
 #include "runtime/bounce_message.h"
+#include "runtime/cleanup.h"
 #include "runtime/dsn.h"
 #include "runtime/log_address.h"
 #include "runtime/qmgr_scheduler.h"
@@ -1207,11 +1208,7 @@ void QueueManager::Impl::SendNotice(Msg& m, BounceInput::Kind kind,
   in.eight_bit = c.smtputf8_enable || (m.meta.flags & kMessage8BitMime) != 0;
   std::string text = ComposeDeliveryStatusNotice(in);
   // For the "message-id=" line cleanup would log for it.
-  std::string message_id;
-  if (size_t at = text.find("\nMessage-Id: "); at != std::string::npos) {
-    size_t start = at + 13;
-    message_id = text.substr(start, text.find('\n', start) - start);
-  }
+  std::string message_id = MessageIdOf(text).value_or("");
   NewMessage notice;
   notice.sender = from;
   notice.recipients = {to};
