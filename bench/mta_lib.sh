@@ -296,7 +296,8 @@ ph_pss_kib() { awk '/^Pss:/{print $2}' "/proc/$PH_PID/smaps_rollup"; }
 # src HOST:PORT COUNT SIZE SESSIONS: smtp-source, one message per connection (as the
 # Postfix kit does), sender and recipient outside mydestination (relayed).
 src() {
-  smtp-source -s "$4" -m "$2" -l "$3" -f bench@src.example -t user@dst.example "$1"
+  # shellcheck disable=SC2086
+  smtp-source ${SRC_OPTS:-} -s "$4" -m "$2" -l "$3" -f bench@src.example -t user@dst.example "$1"
 }
 
 # src_timed OUTFILE HOST:PORT COUNT SIZE SESSIONS: src, output to OUTFILE; sets SRC_WALL
@@ -311,7 +312,7 @@ with open(sys.argv[1], "w") as out:
     t1 = time.time()
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(f"{t1 - t0:.6f} {r.ru_utime + r.ru_stime:.6f} {rc}")
-' "$out" smtp-source -s "$4" -m "$2" -l "$3" -f bench@src.example -t user@dst.example "$1")
+' "$out" smtp-source ${SRC_OPTS:-} -s "$4" -m "$2" -l "$3" -f bench@src.example -t user@dst.example "$1")
   [ "${SRC_RC:-1}" = 0 ]
 }
 

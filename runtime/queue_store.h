@@ -71,10 +71,12 @@ struct QueueStoreOptions {
   size_t max_record_bytes = size_t{512} << 20;
   // Source of arrival times (tests inject one).
   MicrosClock clock = RealMicros;
-  // Group commit: before writing a batch the commit thread waits up to this
-  // long (three times the recent fdatasync time, at most this) so that more
-  // concurrent writers share the sync. 0: no wait.
+  // Group commit: before writing a batch the commit thread waits until
+  // gather_target_waiters callers (enqueues and updates) are in it, or up to
+  // three times the recent fdatasync time (at most max_gather_micros), so
+  // that more concurrent writers share the sync. 0: no wait.
   int64_t max_gather_micros = 1000;
+  size_t gather_target_waiters = 8;
   // line_length_limit: how Postfix would cut long lines into records, which
   // counts in the message size reported (QueuedMessage::message_size).
   size_t line_length_limit = 2048;
@@ -280,6 +282,8 @@ class QueueStore {
                           std::string* record) const;
 
   void CommitLoop();
+  // The gather's end condition: the batch has its target of callers.
+  bool BatchFullLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status WriteBatch(std::vector<Chunk>& chunks);
 
   const QueueStoreOptions options_;
