@@ -7,6 +7,8 @@
 # Env (defaults): RUNS=5 MSGS=10000 WARMUP=500 SESSIONS=20 SIZES="4096 32768"
 #   PF_PORT=2525 PH_PORT=2535 IDLE_CONNS=1000 SKIP_RSS= BENCH_TMP=/var/tmp KEEP_WORK=
 #   PH_OPTS="" (extra posthasted options, e.g. "--threads 1")
+#   SRC_OPTS="" (extra smtp-source options, e.g. "-d": each session sends all its messages
+#   over one connection instead of one connection per message)
 #   (RUNS=0: memory only; SKIP_RSS=1: throughput only)
 #
 # Both MTAs run the same main.cf settings and master.cf service lines (bench/mta_lib.sh):
@@ -21,7 +23,8 @@
 # Per run and size, the two MTAs take turns (odd runs Postfix first): empty the queue
 # (Postfix: postsuper -d ALL; posthasted: restart on an empty queue directory), send
 # WARMUP messages untimed, then time smtp-source sending MSGS messages over SESSIONS
-# parallel sessions, one message per connection. msg/s = MSGS / smtp-source's wall time.
+# parallel sessions, one message per connection (SRC_OPTS=-d: one connection per session).
+# msg/s = MSGS / smtp-source's wall time.
 # CPU per message: the MTA's own processes (posthasted: the process; Postfix: master, its
 # live children and the children it reaped), user + system, over the timed part; and
 # smtp-source's own (the load generator shares the two cores with the MTA).
@@ -51,7 +54,7 @@ SINK_PORT=2599  # never listened on: nothing is delivered in this benchmark
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 mta_init
-echo "# receive_bench  runs=$RUNS msgs=$MSGS warmup=$WARMUP sessions=$SESSIONS sizes=($SIZES) posthasted options='${PH_OPTS:-}'  $(date -Is)"
+echo "# receive_bench  runs=$RUNS msgs=$MSGS warmup=$WARMUP sessions=$SESSIONS sizes=($SIZES) posthasted options='${PH_OPTS:-}' smtp-source options='${SRC_OPTS:-}'  $(date -Is)"
 machine_facts
 pf_create hold "$PF_PORT" "$SINK_PORT" || exit 1
 ph_create hold "$PH_PORT" "$SINK_PORT" || exit 1

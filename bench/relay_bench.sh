@@ -7,6 +7,7 @@
 # Env (defaults): RUNS=5 MSGS=10000 WARMUP=500 SESSIONS=20 SIZES="4096 32768"
 #   PF_PORT=2525 PH_PORT=2535 SINK_PORT=2526 TIMEOUT=300 BENCH_TMP=/var/tmp KEEP_WORK=
 #   PH_OPTS="" (extra posthasted options, e.g. "--threads 1")
+#   SRC_OPTS="" (extra smtp-source options, e.g. "-d": one connection per session)
 #
 # Both MTAs run the same main.cf settings and master.cf service lines (bench/mta_lib.sh):
 # relay-permit 127.0.0.0/8 (permit_mynetworks, reject_unauth_destination) and

@@ -96,8 +96,12 @@ std::string MaillogTimestamp(int64_t unix_seconds) {
 void Maillog::Format(std::string_view program, std::string_view text, std::string* out) {
   std::string stamp = MaillogTimestamp(time(nullptr));
   std::lock_guard<std::mutex> lock(mu_);
-  out->append(tables::Cat(stamp, " ", host_, " ", name_, "/", program, "[", pid_, "]: ",
-                          LogSafe(text), "\n"));
+  out->reserve(out->size() + stamp.size() + host_.size() + name_.size() + program.size() +
+               text.size() + 32);
+  out->append(stamp).append(" ").append(host_).append(" ").append(name_).append("/");
+  out->append(program).append("[").append(std::to_string(pid_)).append("]: ");
+  AppendLogSafe(text, out);
+  out->push_back('\n');
 }
 
 void Maillog::WriteLines(std::string_view lines) {
@@ -130,13 +134,17 @@ void Maillog::Batch::Flush() {
   text_.clear();
 }
 
+void AppendLogSafe(std::string_view text, std::string* out) {
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out->push_back(u < 0x20 || u == 0x7f ? '?' : c);
+  }
+}
+
 std::string LogSafe(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
-  }
+  AppendLogSafe(text, &out);
   return out;
 }
 

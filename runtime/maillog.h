@@ -92,5 +92,7 @@ class Maillog {
 // Postfix's log form of an address: "<>" for the null sender is the
 // caller's job; this only strips control characters (log injection).
 std::string LogSafe(std::string_view text);
+// The same, appended to `out`.
+void AppendLogSafe(std::string_view text, std::string* out);
 
 }  // namespace posthaste::runtime
