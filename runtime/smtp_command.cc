@@ -565,10 +565,13 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
   // smtpd_forbidden_commands pattern /^[^A-Z]/.
   out.command.verb_text = std::string(verb);
   SmtpVerb kind = LookupVerb(verb);
+  if (kind == SmtpVerb::kForbidden && !options.builtin_forbidden_commands) kind = SmtpVerb::kUnknown;
   // A first word like "Subject:" is a message header sent as a command (a
   // client that ignored a refused DATA): Postfix hangs up on it as well.
   if (kind == SmtpVerb::kUnknown &&
-      (!absl::ascii_isalpha(static_cast<unsigned char>(verb[0])) || tables::HeaderNameLength(verb) > 0)) {
+      ((options.builtin_forbidden_commands &&
+        !absl::ascii_isalpha(static_cast<unsigned char>(verb[0]))) ||
+       tables::HeaderNameLength(verb) > 0)) {
     kind = SmtpVerb::kForbidden;
   }
   out.command.verb = kind;

@@ -102,6 +102,11 @@ struct SmtpCommandOptions {
   bool dsn_enable = true;
   // disable_vrfy_command.
   bool disable_vrfy_command = false;
+  // smtpd_forbidden_commands has its default value: CONNECT, GET, POST and
+  // lines that do not start with a letter are kForbidden. Otherwise they
+  // are kUnknown and the caller matches its own list. A message header sent
+  // as a command is kForbidden either way.
+  bool builtin_forbidden_commands = true;
 };
 
 struct ParsedSmtpCommand {

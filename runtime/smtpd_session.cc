@@ -15,7 +15,9 @@
 #include "runtime/queue_id.h"
 #include "runtime/service_params.h"
 #include "runtime/smtp_command.h"
+#include "runtime/smtpd_command_counts.h"
 #include "runtime/smtpd_dns.h"
+#include "tables/param_registry.h"
 #include "tables/str_cat.h"
 
 namespace posthaste::runtime {
@@ -31,6 +33,14 @@ using namespace asio::experimental::awaitable_operators;
 
 std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
   return std::chrono::microseconds(absl::ToInt64Microseconds(d));
+}
+
+// The command word of a line (Postfix's first token), "" for a blank line.
+std::string_view FirstWord(std::string_view line) {
+  size_t start = line.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return {};
+  size_t end = line.find_first_of(" \t", start);
+  return line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
 }
 
 bool ReplyIsError(std::string_view reply) {
@@ -106,6 +116,10 @@ class Session {
   void Reply(std::string_view line) {
     out_.append(line.data(), line.size());
     out_.append("\r\n");
+    command_failed_ = ReplyIsError(line);
+    // Past smtpd_soft_error_limit every reply line waits
+    // smtpd_error_sleep_time (Flush sleeps before writing).
+    if (errors_ >= s_.soft_error_limit) ++delayed_reply_lines_;
   }
   std::string Client() const { return Cat(facts_.client_name, "[", facts_.client_addr, "]"); }
   void Log(std::string_view text) { logs_.Info("smtpd", text); }
@@ -126,13 +140,14 @@ class Session {
       return v.reply;
     return "";
   }
-  void Count(std::string_view verb) {
-    for (auto& [name, n] : counts_)
-      if (name == verb) {
-        ++n;
-        return;
-      }
-    counts_.emplace_back(std::string(verb), 1);
+  // After a command: its tally for the disconnect line (`counter` empty:
+  // not counted), junk commands, and the error limits. Returns false when
+  // the hard error limit ended the session (421 sent).
+  asio::awaitable<bool> FinishCommand(std::string_view counter, bool junk);
+  // A message was accepted: earlier errors and junk commands are forgiven.
+  void ForgiveErrors() {
+    errors_ = 0;
+    junk_commands_ = 0;
   }
 
   bool Offered(std::string_view keyword) const {
@@ -162,7 +177,6 @@ class Session {
   // Takes exactly `n` bytes from the client (buffered ones first) into
   // `out` (or drops them when `out` is null); false on timeout or EOF.
   asio::awaitable<bool> ReadExactly(uint64_t n, std::string* out);
-  asio::awaitable<void> ErrorPause();
 
   // Arms the session deadline for one read or write: smtpd_timeout from now.
   void StartIo() {
@@ -190,9 +204,11 @@ class Session {
   bool skip_to_lf_ = false;
   std::string out_;
   std::string last_command_ = "CONNECT";
-  std::vector<std::pair<std::string, int>> counts_;
-  int commands_ = 0;
+  SmtpdCommandCounts counts_;
   int errors_ = 0;
+  int junk_commands_ = 0;
+  bool command_failed_ = false;   // the last reply was 4xx or 5xx
+  int delayed_reply_lines_ = 0;   // reply lines to delay before the next write
   int rcpt_overshoot_ = 0;     // "too many recipients" replies in this transaction
   bool not_an_error_ = false;  // this command's 4xx reply is not a client error
   bool quit_ = false;
@@ -328,6 +344,12 @@ asio::awaitable<void> Session::Watchdog() {
 asio::awaitable<bool> Session::Flush() {
   logs_.Flush();
   if (out_.empty()) co_return true;
+  if (delayed_reply_lines_ > 0 && s_.error_sleep_time > absl::ZeroDuration()) {
+    asio::steady_timer pause(socket_.get_executor(),
+                             ToChrono(s_.error_sleep_time * delayed_reply_lines_));
+    co_await pause.async_wait(kUseTuple);
+  }
+  delayed_reply_lines_ = 0;
   StartIo();
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), kUseTuple);
   (void)n;
@@ -367,13 +389,20 @@ bool Session::TakeLine(std::string* line) {
   }
 }
 
-asio::awaitable<void> Session::ErrorPause() {
-  ++errors_;
-  if (errors_ >= s_.soft_error_limit && s_.error_sleep_time > absl::ZeroDuration()) {
-    co_await Flush();
-    asio::steady_timer pause(socket_.get_executor(), ToChrono(s_.error_sleep_time));
-    co_await pause.async_wait(kUseTuple);
-  }
+asio::awaitable<bool> Session::FinishCommand(std::string_view counter, bool junk) {
+  // "too many recipients" within smtpd_recipient_overshoot_limit is no error.
+  const bool failed = command_failed_ && !not_an_error_;
+  not_an_error_ = false;
+  command_failed_ = false;
+  if (!counter.empty()) counts_.Add(counter, !failed);
+  if (quit_) co_return true;
+  if (failed) ++errors_;
+  if (junk && junk_commands_++ > s_.junk_command_limit) ++errors_;
+  if (errors_ < s_.hard_error_limit) co_return true;
+  Log(Cat("too many errors after ", last_command_, " from ", Client()));
+  Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many errors"));
+  co_await Flush();
+  co_return false;
 }
 
 asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
@@ -799,6 +828,7 @@ asio::awaitable<void> Session::FinishMessage(std::string message, std::string si
       ResetTransaction();
       co_return;
     case CleanupResult::Disposition::kDiscard:
+      ForgiveErrors();
       Reply(Cat("250 2.0.0 Ok: ", size_note, "queued as ", id));
       ResetTransaction();
       co_return;
@@ -812,6 +842,7 @@ asio::awaitable<void> Session::FinishMessage(std::string message, std::string si
     Reply("451 4.3.0 Error: queue file write error");
   } else {
     ++ctx_.messages_queued;
+    ForgiveErrors();
     Reply(Cat("250 2.0.0 Ok: ", size_note, "queued as ", *queued));
     if (ctx_.on_queued) ctx_.on_queued(*queued);
   }
@@ -873,6 +904,7 @@ asio::awaitable<void> Session::Run() {
   parse_options.smtputf8_enable = s_.smtputf8_enable;
   parse_options.disable_vrfy_command = s_.disable_vrfy_command;
   parse_options.dsn_enable = Offered("dsn");
+  parse_options.builtin_forbidden_commands = s_.builtin_forbidden_commands;
 
   bool alive = true;
   while (alive && !quit_) {
@@ -892,57 +924,75 @@ asio::awaitable<void> Session::Run() {
       }
       continue;
     }
+    // smtpd_noop_commands come before anything else looks at the line.
+    std::string_view first_word = FirstWord(line);
+    if (!s_.noop_commands.empty() && !first_word.empty() &&
+        s_.noop_commands.MatchString(first_word) == MatchStatus::kMatch) {
+      Reply("250 2.0.0 Ok");
+      if (!co_await FinishCommand("", true)) break;
+      continue;
+    }
     ParsedSmtpCommand parsed = ParseSmtpCommand(line, parse_options);
-    ++commands_;
     std::string verb = parsed.command.verb_text;
     for (char& c : verb) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-    last_command_ = verb.empty() ? "UNKNOWN" : verb;
-    size_t before = out_.size();
+    SmtpVerb kind = parsed.command.verb;
+    // What "too many errors after X" and "lost connection after X" name:
+    // the command, "UNKNOWN" for an unrecognized one, unchanged by a blank
+    // line.
+    if (!verb.empty()) last_command_ = kind == SmtpVerb::kUnknown ? "UNKNOWN" : verb;
+    // The disconnect line's counter: empty and unparsable lines count for
+    // nothing, unrecognized commands as "unknown".
+    std::string_view counter = verb.empty() ? std::string_view() : SmtpdCommandCounts::CounterName(verb);
+    if (kind == SmtpVerb::kUnknown && !s_.builtin_forbidden_commands && !verb.empty() &&
+        s_.forbidden_commands.MatchString(parsed.command.verb_text) == MatchStatus::kMatch) {
+      kind = SmtpVerb::kForbidden;
+    }
+    if (kind == SmtpVerb::kForbidden) {
+      Log(Cat("warning: non-SMTP command from ", Client(), ": ", line.substr(0, 100)));
+      Reply("221 2.7.0 Error: I can break rules, too. Goodbye.");
+      counts_.Add("unknown", false);
+      co_await Flush();
+      break;
+    }
+    // smtpd_junk_command_limit applies to these (also when refused).
+    const bool junk = kind == SmtpVerb::kNoop || kind == SmtpVerb::kRset ||
+                      kind == SmtpVerb::kVrfy || kind == SmtpVerb::kEtrn ||
+                      kind == SmtpVerb::kHelo || kind == SmtpVerb::kEhlo;
     if (!parsed.ok()) {
       // Postfix checks the session state before the syntax of MAIL and RCPT.
       std::string_view state_reply;
-      if (parsed.command.verb == SmtpVerb::kMail) state_reply = MailStateRefusal();
-      if (parsed.command.verb == SmtpVerb::kRcpt) state_reply = RcptStateRefusal();
+      if (kind == SmtpVerb::kMail) state_reply = MailStateRefusal();
+      if (kind == SmtpVerb::kRcpt) state_reply = RcptStateRefusal();
       Reply(state_reply.empty() ? std::string_view(parsed.reply) : state_reply);
-      if (parsed.command.verb == SmtpVerb::kForbidden) {
-        Log(Cat("warning: non-SMTP command from ", Client(), ": ", line.substr(0, 100)));
+      if (kind == SmtpVerb::kBdat) {  // 521: the chunk's extent is unknown
+        counts_.Add(counter, false);
         co_await Flush();
         break;
       }
-      if (parsed.command.verb == SmtpVerb::kBdat) {  // 521: the chunk's extent is unknown
-        co_await Flush();
-        break;
-      }
-      Count(parsed.command.verb == SmtpVerb::kUnknown ? "unknown" : Cat(verb));
     } else {
       const SmtpCommand& cmd = parsed.command;
       switch (cmd.verb) {
-        case SmtpVerb::kEhlo: Count("ehlo"); co_await DoEhlo(cmd, true); break;
-        case SmtpVerb::kHelo: Count("helo"); co_await DoEhlo(cmd, false); break;
-        case SmtpVerb::kMail: Count("mail"); co_await DoMail(cmd); break;
-        case SmtpVerb::kRcpt: Count("rcpt"); co_await DoRcpt(cmd); break;
+        case SmtpVerb::kEhlo: co_await DoEhlo(cmd, true); break;
+        case SmtpVerb::kHelo: co_await DoEhlo(cmd, false); break;
+        case SmtpVerb::kMail: co_await DoMail(cmd); break;
+        case SmtpVerb::kRcpt: co_await DoRcpt(cmd); break;
         case SmtpVerb::kData:
-          Count("data");
           alive = co_await DoData();
           break;
         case SmtpVerb::kRset:
-          Count("rset");
           ResetTransaction();
           Reply("250 2.0.0 Ok");
           break;
-        case SmtpVerb::kNoop: Count("noop"); Reply("250 2.0.0 Ok"); break;
-        case SmtpVerb::kEtrn: Count("etrn"); co_await DoEtrn(cmd); break;
+        case SmtpVerb::kNoop: Reply("250 2.0.0 Ok"); break;
+        case SmtpVerb::kEtrn: co_await DoEtrn(cmd); break;
         case SmtpVerb::kBdat:
-          Count("bdat");
           alive = co_await DoBdat(cmd);
           break;
         case SmtpVerb::kQuit:
-          Count("quit");
           Reply("221 2.0.0 Bye");
           quit_ = true;
           break;
         case SmtpVerb::kVrfy: {
-          Count("vrfy");
           if (s_.disable_vrfy_command) {
             Reply("502 5.5.1 VRFY command is disabled");
             break;
@@ -954,29 +1004,18 @@ asio::awaitable<void> Session::Run() {
           break;
         }
         default:
-          Count("unknown");
           Reply("500 5.5.2 Error: command not recognized");
           break;
       }
     }
-    // Count errors on the replies this command produced.
-    const bool counts = !not_an_error_;
-    not_an_error_ = false;
-    if (counts && out_.size() > before && ReplyIsError(std::string_view(out_).substr(before)) &&
-        !quit_) {
-      co_await ErrorPause();
-      if (errors_ >= s_.hard_error_limit) {
-        Log(Cat("too many errors after ", last_command_, " from ", Client()));
-        Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many errors"));
-        co_await Flush();
-        break;
-      }
+    if (!alive) {  // the connection broke in DATA or BDAT
+      counts_.Add(counter, false);
+      break;
     }
+    if (!co_await FinishCommand(counter, junk)) break;
   }
   if (quit_) co_await Flush();
-  std::string summary;
-  for (const auto& [name, n] : counts_) summary += Cat(" ", name, "=", n);
-  Log(Cat("disconnect from ", Client(), summary, " commands=", commands_));
+  Log(Cat("disconnect from ", Client(), counts_.Summary()));
   logs_.Flush();
   socket_.close(ec);
 }
@@ -1005,6 +1044,23 @@ absl::StatusOr<std::shared_ptr<const SmtpdService>> SmtpdService::Build(
   s.error_sleep_time = p.Time("smtpd_error_sleep_time");
   s.client_connection_count_limit = static_cast<int>(p.Int("smtpd_client_connection_count_limit"));
   s.disable_vrfy_command = p.Bool("disable_vrfy_command");
+  s.junk_command_limit = static_cast<int>(p.Int("smtpd_junk_command_limit"));
+  {
+    auto find = [snapshot](std::string_view name) { return snapshot->FindTable(name); };
+    absl::StatusOr<MatchList> noop = MatchList::Parse(
+        "smtpd_noop_commands", p.Str("smtpd_noop_commands"), MatchListKind::kString, false, find);
+    if (!noop.ok()) return noop.status();
+    s.noop_commands = std::move(*noop);
+    std::string forbidden = p.Str("smtpd_forbidden_commands");
+    const tables::ParamInfo* info = tables::FindParam("smtpd_forbidden_commands");
+    s.builtin_forbidden_commands = info != nullptr && forbidden == info->default_value;
+    if (!s.builtin_forbidden_commands) {
+      absl::StatusOr<MatchList> list = MatchList::Parse(
+          "smtpd_forbidden_commands", forbidden, MatchListKind::kString, false, find);
+      if (!list.ok()) return list.status();
+      s.forbidden_commands = std::move(*list);
+    }
+  }
   {
     std::string level = p.Str("smtpd_tls_security_level");
     for (char& c : level) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));

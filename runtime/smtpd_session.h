@@ -31,6 +31,7 @@
 #include "runtime/cleanup.h"
 #include "runtime/dns_resolver.h"
 #include "runtime/maillog.h"
+#include "runtime/match_list.h"
 #include "runtime/queue_store.h"
 #include "runtime/smtpd_access.h"
 #include "tables/bundle_loader.h"
@@ -53,6 +54,17 @@ struct SmtpdSettings {
   int hard_error_limit = 20;
   absl::Duration error_sleep_time = absl::Seconds(1);
   int client_connection_count_limit = 50;
+  // smtpd_junk_command_limit: NOOP, RSET, VRFY, ETRN, HELO and EHLO (and
+  // smtpd_noop_commands) past this many since the last delivered message
+  // each count as an error.
+  int junk_command_limit = 100;
+  // smtpd_noop_commands: answered "250 2.0.0 Ok" and otherwise ignored.
+  MatchList noop_commands;
+  // smtpd_forbidden_commands: an unrecognized command that matches ends the
+  // session. At its default (CONNECT GET POST and any command that does
+  // not start with a letter) the command parser applies it itself.
+  bool builtin_forbidden_commands = true;
+  MatchList forbidden_commands;
   bool disable_vrfy_command = false;
   bool strict_rfc821_envelopes = false;
   bool smtputf8_enable = true;

@@ -383,6 +383,19 @@ TEST(SmtpCommand, ForbiddenCommandsSayGoodbye) {
   }
 }
 
+TEST(SmtpCommand, WithoutTheBuiltinForbiddenListOnlyHeadersSayGoodbye) {
+  // smtpd_forbidden_commands set to something else: the session matches
+  // its own list against unknown commands; headers still end the session.
+  SmtpCommandOptions options;
+  options.builtin_forbidden_commands = false;
+  for (std::string_view line : {"CONNECT example.com:443", "GET / HTTP/1.0", "123", "\x16\x03"}) {
+    auto p = ParseSmtpCommand(line, options);
+    EXPECT_EQ(p.command.verb, SmtpVerb::kUnknown) << line;
+    EXPECT_EQ(p.reply, "500 5.5.2 Error: command not recognized") << line;
+  }
+  EXPECT_EQ(ParseSmtpCommand("Subject: hello", options).command.verb, SmtpVerb::kForbidden);
+}
+
 TEST(SmtpCommand, UnknownAndEmptyLines) {
   EXPECT_EQ(Parse("XYZZY").reply, "500 5.5.2 Error: command not recognized");
   EXPECT_EQ(Parse("MAILFROM").reply, "500 5.5.2 Error: command not recognized");

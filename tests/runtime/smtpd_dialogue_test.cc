@@ -423,8 +423,135 @@ TEST_F(Dialogue, HardErrorLimitEndsTheSession) {
   EXPECT_EQ(c.Command("FOO"), "500 5.5.2 Error: command not recognized\r\n");
   EXPECT_EQ(c.Reply(), "421 4.7.0 mx.example.com Error: too many errors\r\n");
   EXPECT_TRUE(c.Closed());
-  EXPECT_NE(server_.log().find("too many errors after FOO from localhost[127.0.0.1]"),
-            std::string::npos);
+  // Postfix names an unrecognized command UNKNOWN here (seen live).
+  EXPECT_NE(server_.log().find("too many errors after UNKNOWN from localhost[127.0.0.1]"),
+            std::string::npos)
+      << server_.log();
+  EXPECT_NE(server_.log().find("disconnect from localhost[127.0.0.1] unknown=0/3 commands=0/3"),
+            std::string::npos)
+      << server_.log();
+}
+
+// As a live Postfix 3.7.11 with smtpd_junk_command_limit = 2: NOOP, RSET,
+// VRFY, ETRN, HELO and EHLO past the limit count as errors even when they
+// succeed (the 4th, 5th and 6th here), so the session ends after the 6th.
+TEST_F(Dialogue, JunkCommandsPastTheLimitCountAsErrors) {
+  Boot("smtpd_hard_error_limit = 3\nsmtpd_error_sleep_time = 0\nsmtpd_junk_command_limit = 2\n");
+  for (std::string command : {"NOOP", "RSET", "VRFY bob@relay.example", "EHLO a.example", "HELO a.example"}) {
+    SmtpTestClient c(server_.port());
+    c.Reply();
+    const std::string ok = command[0] == 'V' ? "252" : "250";
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(Code(c.Command(command)), ok) << command << " #" << i;
+    EXPECT_EQ(c.Reply(), "421 4.7.0 mx.example.com Error: too many errors\r\n") << command;
+    EXPECT_TRUE(c.Closed()) << command;
+  }
+  // ETRN's refusal is an error of its own: 3 refusals plus the junk count.
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(Code(c.Command("EHLO a.example")), "250");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Code(c.Command("ETRN other.example")), "459");
+  EXPECT_EQ(c.Reply(), "421 4.7.0 mx.example.com Error: too many errors\r\n");
+}
+
+// As a live Postfix 3.7.11: a message accepted for delivery forgives the
+// session's errors and junk commands.
+TEST_F(Dialogue, AnAcceptedMessageForgivesEarlierErrors) {
+  Boot("smtpd_hard_error_limit = 3\nsmtpd_error_sleep_time = 0\nsmtpd_junk_command_limit = 1\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  EXPECT_EQ(Code(c.Command("EHLO a.example")), "250");
+  // Two errors and two more junk commands (the limit lets the EHLO and one
+  // NOOP pass, the second NOOP is the third error) ...
+  auto errors_and_junk = [&c] {
+    EXPECT_EQ(Code(c.Command("FOO")), "500");
+    EXPECT_EQ(Code(c.Command("FOO")), "500");
+    EXPECT_EQ(Code(c.Command("NOOP")), "250");
+  };
+  errors_and_junk();
+  EXPECT_EQ(Code(c.Command("MAIL FROM:<a@example.com>")), "250");
+  EXPECT_EQ(Code(c.Command("RCPT TO:<b@relay.example>")), "250");
+  EXPECT_EQ(Code(c.Command("DATA")), "354");
+  c.Send("Subject: x\r\n\r\nbody\r\n");
+  EXPECT_EQ(Code(c.Command(".")), "250");
+  // ... and again: without the message in between, the third FOO would
+  // have ended the session.
+  errors_and_junk();
+  EXPECT_EQ(Code(c.Command("NOOP")), "250");
+  EXPECT_EQ(Code(c.Command("QUIT")), "221");
+  EXPECT_TRUE(c.Closed());  // the disconnect line is written before the close
+  EXPECT_NE(server_.log().find("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 "
+                               "data=1 noop=3 quit=1 unknown=0/4 commands=8/12"),
+            std::string::npos)
+      << server_.log();
+}
+
+// smtpd_noop_commands and a non-default smtpd_forbidden_commands, as a
+// live Postfix 3.7.11 answers them: noop commands get "250 2.0.0 Ok" (even
+// a real command's name), count as junk and not on the disconnect line; a
+// forbidden word ends the session and counts as unknown; the default
+// CONNECT/GET/POST and non-letter rules no longer apply.
+TEST_F(Dialogue, NoopAndForbiddenCommandsFromTheConfiguration) {
+  Boot("smtpd_noop_commands = XYZZY, mail\nsmtpd_forbidden_commands = BAR\n"
+       "smtpd_hard_error_limit = 3\nsmtpd_error_sleep_time = 0\nsmtpd_junk_command_limit = 2\n");
+  {
+    SmtpTestClient c(server_.port());
+    c.Reply();
+    EXPECT_EQ(c.Command("xyzzy with words"), "250 2.0.0 Ok\r\n");
+    EXPECT_EQ(c.Command("MAIL FROM:<a@example.com>"), "250 2.0.0 Ok\r\n");
+    EXPECT_EQ(c.Command("GET / HTTP/1.0"), "500 5.5.2 Error: command not recognized\r\n");
+    EXPECT_EQ(c.Command("123"), "500 5.5.2 Error: command not recognized\r\n");
+    EXPECT_EQ(Code(c.Command("QUIT")), "221");
+    EXPECT_TRUE(c.Closed());
+  }
+  {
+    SmtpTestClient c(server_.port());
+    c.Reply();
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(Code(c.Command("XYZZY")), "250");
+    EXPECT_EQ(c.Reply(), "421 4.7.0 mx.example.com Error: too many errors\r\n");
+    EXPECT_TRUE(c.Closed());
+  }
+  {
+    SmtpTestClient c(server_.port());
+    c.Reply();
+    EXPECT_EQ(c.Command("bar baz"), "221 2.7.0 Error: I can break rules, too. Goodbye.\r\n");
+    EXPECT_TRUE(c.Closed());
+  }
+  std::string log = server_.log();
+  EXPECT_NE(log.find("disconnect from localhost[127.0.0.1] quit=1 unknown=0/2 commands=1/3"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("too many errors after CONNECT from localhost[127.0.0.1]"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("disconnect from localhost[127.0.0.1] commands=0/0"), std::string::npos) << log;
+  EXPECT_NE(log.find("warning: non-SMTP command from localhost[127.0.0.1]: bar baz"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("disconnect from localhost[127.0.0.1] unknown=0/1 commands=0/1"),
+            std::string::npos)
+      << log;
+}
+
+// Past smtpd_soft_error_limit every reply line waits smtpd_error_sleep_time
+// (a live Postfix 3.7.11 took 10 s for a 10-line EHLO reply at 1s), also
+// replies to commands that succeed.
+TEST_F(Dialogue, ErrorSleepDelaysEveryReplyLinePastTheSoftLimit) {
+  Boot("smtpd_soft_error_limit = 1\nsmtpd_error_sleep_time = 1s\n");
+  SmtpTestClient c(server_.port());
+  c.Reply();
+  auto timed = [&c](const std::string& command) {
+    auto start = std::chrono::steady_clock::now();
+    std::string reply = c.Command(command);
+    return std::make_pair(reply, std::chrono::steady_clock::now() - start);
+  };
+  auto [foo, foo_took] = timed("FOO");
+  EXPECT_EQ(Code(foo), "500");
+  EXPECT_LT(foo_took, std::chrono::milliseconds(900));  // the error itself is not delayed
+  auto [helo, helo_took] = timed("HELO a.example");
+  EXPECT_EQ(Code(helo), "250");
+  EXPECT_GE(helo_took, std::chrono::milliseconds(950));
+  auto [rset, rset_took] = timed("RSET");
+  EXPECT_EQ(Code(rset), "250");
+  EXPECT_GE(rset_took, std::chrono::milliseconds(950));
 }
 
 TEST_F(Dialogue, IdleTimeout) {
