@@ -412,8 +412,7 @@ asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
   std::string old_helo = facts_.helo;
   facts_.helo = cmd.argument;
   facts_.ehlo = esmtp;
-  std::string refused = connect_refusal_;
-  if (refused.empty()) refused = Refusal(co_await Check(SmtpdStage::kHelo, facts_));
+  std::string refused = Refusal(co_await Check(SmtpdStage::kHelo, facts_));
   if (!refused.empty()) {
     facts_.helo = old_helo;
     Reply(refused);
@@ -461,10 +460,6 @@ asio::awaitable<void> Session::DoMail(const SmtpCommand& cmd) {
   }
   if (s_.tls_required) {
     Reply("530 5.7.0 Must issue a STARTTLS command first");
-    co_return;
-  }
-  if (!connect_refusal_.empty()) {
-    Reply(connect_refusal_);
     co_return;
   }
   // As in Postfix, a SIZE= that was refused stays until the transaction is
@@ -896,8 +891,16 @@ asio::awaitable<void> Session::Run() {
     Log(Cat("disconnect from ", Client()));
     co_return;
   }
+  // With smtpd_delay_reject = no a client refused at connect time gets the
+  // refusal instead of the greeting (an error), then "503 ... access
+  // denied" for every command but QUIT, as Postfix's smtpd.
   connect_refusal_ = Refusal(co_await Check(SmtpdStage::kConnect, facts_));
-  Reply(Cat("220 ", s_.banner));
+  if (connect_refusal_.empty()) {
+    Reply(Cat("220 ", s_.banner));
+  } else {
+    Reply(connect_refusal_);
+    ++errors_;
+  }
 
   SmtpCommandOptions parse_options;
   parse_options.strict_rfc821_envelopes = s_.strict_rfc821_envelopes;
@@ -907,6 +910,12 @@ asio::awaitable<void> Session::Run() {
   parse_options.builtin_forbidden_commands = s_.builtin_forbidden_commands;
 
   bool alive = true;
+  if (errors_ >= s_.hard_error_limit) {  // the refusal at connect was one too many
+    Log(Cat("too many errors after ", last_command_, " from ", Client()));
+    Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many errors"));
+    co_await Flush();
+    alive = false;
+  }
   while (alive && !quit_) {
     std::string line;
     if (!TakeLine(&line)) {
@@ -953,6 +962,11 @@ asio::awaitable<void> Session::Run() {
       counts_.Add("unknown", false);
       co_await Flush();
       break;
+    }
+    if (!connect_refusal_.empty() && kind != SmtpVerb::kUnknown && kind != SmtpVerb::kQuit) {
+      Reply(Cat("503 5.7.0 Error: access denied for ", Client()));
+      if (!co_await FinishCommand(counter, false)) break;
+      continue;
     }
     // smtpd_junk_command_limit applies to these (also when refused).
     const bool junk = kind == SmtpVerb::kNoop || kind == SmtpVerb::kRset ||

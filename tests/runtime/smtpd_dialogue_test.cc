@@ -432,6 +432,36 @@ TEST_F(Dialogue, HardErrorLimitEndsTheSession) {
       << server_.log();
 }
 
+// As a live Postfix 3.7.11 with smtpd_delay_reject = no: a client refused
+// at connect time gets the refusal instead of the greeting, then "503 5.7.0
+// Error: access denied" for every recognized command but QUIT (unknown
+// ones still get 500); each counts as an error, the greeting too.
+TEST_F(Dialogue, ClientRefusedAtConnectGetsNoGreetingAndNoService) {
+  Boot("smtpd_delay_reject = no\nsmtpd_error_sleep_time = 0\n"
+       "smtpd_client_restrictions = check_client_access cidr:{DIR}/clients\n",
+       {{"clients", "127.0.0.1/32 REJECT go away\n"}});
+  {
+    SmtpTestClient c(server_.port());
+    EXPECT_EQ(c.Reply(), "554 5.7.1 <localhost[127.0.0.1]>: Client host rejected: go away\r\n");
+    const std::string denied = "503 5.7.0 Error: access denied for localhost[127.0.0.1]\r\n";
+    EXPECT_EQ(c.Command("EHLO a.example"), denied);
+    EXPECT_EQ(c.Command("MAIL FROM:bad syntax"), denied);
+    EXPECT_EQ(c.Command("NOOP"), denied);
+    EXPECT_EQ(Code(c.Command("FOO")), "500");
+    EXPECT_EQ(c.Command("QUIT"), "221 2.0.0 Bye\r\n");
+    EXPECT_TRUE(c.Closed());
+  }
+  std::string log = server_.log();
+  EXPECT_NE(log.find("NOQUEUE: reject: CONNECT from localhost[127.0.0.1]: 554 5.7.1 "
+                     "<localhost[127.0.0.1]>: Client host rejected: go away; proto=SMTP"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("disconnect from localhost[127.0.0.1] ehlo=0/1 mail=0/1 noop=0/1 quit=1 "
+                     "unknown=0/1 commands=1/5"),
+            std::string::npos)
+      << log;
+}
+
 // As a live Postfix 3.7.11 with smtpd_junk_command_limit = 2: NOOP, RSET,
 // VRFY, ETRN, HELO and EHLO past the limit count as errors even when they
 // succeed (the 4th, 5th and 6th here), so the session ends after the 6th.
