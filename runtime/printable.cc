@@ -1,6 +1,8 @@
 // printable.cc: see printable.h.
 #include "runtime/printable.h"
 
+#include <cstdio>
+
 namespace posthaste::runtime {
 
 void Printable(std::string* s, bool utf8, char repl) {
@@ -22,6 +24,33 @@ void Printable(std::string* s, bool utf8, char repl) {
       ++i;
     }
   }
+}
+
+std::string EscapeBytes(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (char c : raw) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '\\': out += "\\\\"; continue;
+      case '\a': out += "\\a"; continue;
+      case '\b': out += "\\b"; continue;
+      case '\f': out += "\\f"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\v': out += "\\v"; continue;
+      default: break;
+    }
+    if (u >= 0x20 && u < 0x7f) {
+      out.push_back(c);
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof(buf), "\\%03o", u);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 }  // namespace posthaste::runtime

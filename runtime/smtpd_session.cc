@@ -12,6 +12,7 @@
 #include "asio/experimental/awaitable_operators.hpp"
 #include "runtime/data_reader.h"
 #include "runtime/queue_file_size.h"
+#include "runtime/printable.h"
 #include "runtime/queue_id.h"
 #include "runtime/service_params.h"
 #include "runtime/smtp_command.h"
@@ -209,6 +210,7 @@ class Session {
   int junk_commands_ = 0;
   bool command_failed_ = false;   // the last reply was 4xx or 5xx
   int delayed_reply_lines_ = 0;   // reply lines to delay before the next write
+  bool improper_pipelining_logged_ = false;
   int rcpt_overshoot_ = 0;     // "too many recipients" replies in this transaction
   bool not_an_error_ = false;  // this command's 4xx reply is not a client error
   bool quit_ = false;
@@ -962,6 +964,18 @@ asio::awaitable<void> Session::Run() {
       counts_.Add("unknown", false);
       co_await Flush();
       break;
+    }
+    // Commands that must end a pipelined group (RFC 2920 and Postfix's
+    // additions): input already waiting after one is logged, once per
+    // session, as Postfix's smtpd logs it.
+    if (!improper_pipelining_logged_ && in_pos_ < in_.size() &&
+        (kind == SmtpVerb::kHelo || kind == SmtpVerb::kEhlo || kind == SmtpVerb::kRset ||
+         kind == SmtpVerb::kNoop || kind == SmtpVerb::kVrfy || kind == SmtpVerb::kEtrn ||
+         kind == SmtpVerb::kQuit || kind == SmtpVerb::kAuth ||
+         kind == SmtpVerb::kNotImplemented || kind == SmtpVerb::kUnauthorized)) {
+      improper_pipelining_logged_ = true;
+      Log(Cat("improper command pipelining after ", verb, " from ", Client(), ": ",
+              EscapeBytes(std::string_view(in_).substr(in_pos_, 100))));
     }
     if (!connect_refusal_.empty() && kind != SmtpVerb::kUnknown && kind != SmtpVerb::kQuit) {
       Reply(Cat("503 5.7.0 Error: access denied for ", Client()));

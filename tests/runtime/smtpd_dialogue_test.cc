@@ -462,6 +462,35 @@ TEST_F(Dialogue, ClientRefusedAtConnectGetsNoGreetingAndNoService) {
       << log;
 }
 
+// As a live Postfix 3.7.11: input already waiting after a command that
+// must end a pipelined group (here NOOP; MAIL and RCPT may be followed) is
+// logged once per session, the first 100 bytes escaped.
+TEST_F(Dialogue, ImproperPipeliningIsLoggedOnce) {
+  Boot("");
+  {
+    SmtpTestClient c(server_.port());
+    c.Reply();
+    EXPECT_EQ(Code(c.Command("EHLO a.example")), "250");
+    c.Send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@relay.example>\r\n");
+    EXPECT_EQ(Code(c.Reply()), "250");
+    EXPECT_EQ(Code(c.Reply()), "250");
+    c.Send("NOOP\r\nX\x01\tY\r\nRSET\r\nNOOP\r\n");
+    EXPECT_EQ(Code(c.Reply()), "250");
+    EXPECT_EQ(Code(c.Reply()), "500");
+    EXPECT_EQ(Code(c.Reply()), "250");
+    EXPECT_EQ(Code(c.Reply()), "250");
+    EXPECT_EQ(Code(c.Command("QUIT")), "221");
+    EXPECT_TRUE(c.Closed());
+  }
+  std::string log = server_.log();
+  EXPECT_NE(log.find("improper command pipelining after NOOP from localhost[127.0.0.1]: "
+                     "X\\001\\tY\\r\\nRSET\\r\\nNOOP\\r\\n\n"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("improper command pipelining after MAIL"), std::string::npos) << log;
+  EXPECT_EQ(log.find("improper command pipelining after RSET"), std::string::npos) << log;
+}
+
 // As a live Postfix 3.7.11 with smtpd_junk_command_limit = 2: NOOP, RSET,
 // VRFY, ETRN, HELO and EHLO past the limit count as errors even when they
 // succeed (the 4th, 5th and 6th here), so the session ends after the 6th.
