@@ -885,12 +885,15 @@ asio::awaitable<void> Session::Run() {
 
   if (s_.client_connection_count_limit > 0 && connections > s_.client_connection_count_limit &&
       !service_->access->InMynetworks(facts_.client_addr)) {
+    // Postfix names the master.cf service without its type ("smtp").
+    std::string_view service_name = s_.service;
+    service_name = service_name.substr(0, service_name.rfind('/'));
     logs_.Warning("smtpd", Cat("Connection concurrency limit exceeded: ", connections,
-                                   " from ", Client(), " for service ", s_.service));
+                                   " from ", Client(), " for service ", service_name));
     Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many connections from ",
               facts_.client_addr));
     co_await Flush();
-    Log(Cat("disconnect from ", Client()));
+    Log(Cat("disconnect from ", Client(), counts_.Summary()));
     co_return;
   }
   // With smtpd_delay_reject = no a client refused at connect time gets the
