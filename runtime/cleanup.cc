@@ -422,6 +422,10 @@ size_t PrimaryHeaderBlockEnd(std::string_view content) {
   return content.size();
 }
 
+namespace {
+constexpr std::string_view kMessageIdName = "message-id:";
+}  // namespace
+
 size_t MessageIdHeaderOffset(std::string_view content) {
   size_t pos = 0;
   while (pos < content.size()) {
@@ -429,10 +433,9 @@ size_t MessageIdHeaderOffset(std::string_view content) {
     std::string_view line =
         content.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     if (line.empty() || line == "\r") break;  // end of the header block
-    constexpr char kName[] = "message-id:";
-    constexpr size_t kNameSize = sizeof(kName) - 1;
-    if (line.size() >= kNameSize &&
-        absl::EqualsIgnoreCase(std::string(line.substr(0, kNameSize)), kName))
+    if (line.size() >= kMessageIdName.size() &&
+        absl::EqualsIgnoreCase(std::string(line.substr(0, kMessageIdName.size())),
+                               std::string(kMessageIdName)))
       return pos;
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
@@ -443,10 +446,10 @@ size_t MessageIdHeaderOffset(std::string_view content) {
 std::optional<std::string> MessageIdOf(std::string_view content) {
   size_t at = MessageIdHeaderOffset(content);
   if (at == std::string::npos) return std::nullopt;
-  size_t end = content.find('\n', at);
-  std::string value(content.substr(at + sizeof("message-id:") - 1,
-                                   end == std::string_view::npos ? std::string_view::npos
-                                                                 : end - at - (sizeof("message-id:") - 1)));
+  size_t start = at + kMessageIdName.size();
+  size_t end = content.find('\n', start);
+  std::string value(content.substr(start, end == std::string_view::npos ? std::string_view::npos
+                                                                         : end - start));
   absl::StripAsciiWhitespace(&value);
   return value;
 }

@@ -20,7 +20,6 @@ namespace {
 constexpr std::string_view kBadSyntax = "500 5.5.2 Error: bad syntax";
 constexpr std::string_view kNotRecognized = "500 5.5.2 Error: command not recognized";
 constexpr std::string_view kNotImplemented = "502 5.5.1 Error: command not implemented";
-constexpr std::string_view kForbidden = "221 2.7.0 Error: I can break rules, too. Goodbye.";
 constexpr std::string_view kMailSyntax = "501 5.5.4 Syntax: MAIL FROM:<address>";
 constexpr std::string_view kRcptSyntax = "501 5.5.4 Syntax: RCPT TO:<address>";
 constexpr std::string_view kBadSender = "501 5.1.7 Bad sender address syntax";
@@ -541,6 +540,14 @@ std::optional<std::string> ExtractEnvelopeAddress(std::string_view token, bool s
   return Unquote(rest);
 }
 
+std::string_view SmtpCommandWord(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && IsSpace(line[i])) ++i;
+  size_t start = i;
+  while (i < line.size() && !IsSpace(line[i])) ++i;
+  return line.substr(start, i - start);
+}
+
 ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptions& options) {
   ParsedSmtpCommand out;
   if (line.find('\0') != std::string_view::npos) {
@@ -551,12 +558,8 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
     out.reply = kBadUtf8;
     return out;
   }
-  size_t i = 0;
-  while (i < line.size() && IsSpace(line[i])) ++i;
-  size_t verb_start = i;
-  while (i < line.size() && !IsSpace(line[i])) ++i;
-  std::string_view verb = line.substr(verb_start, i - verb_start);
-  std::string_view rest = line.substr(i);
+  std::string_view verb = SmtpCommandWord(line);
+  std::string_view rest = line.substr(verb.data() - line.data() + verb.size());
   if (verb.empty()) {
     out.reply = kBadSyntax;
     return out;
@@ -652,7 +655,7 @@ ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptio
       out.reply = "550 5.7.0 Error: insufficient authorization";
       return out;
     case SmtpVerb::kForbidden:
-      out.reply = kForbidden;
+      out.reply = kForbiddenCommandReply;
       return out;
     case SmtpVerb::kUnknown:
       out.reply = kNotRecognized;

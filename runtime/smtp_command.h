@@ -121,6 +121,14 @@ struct ParsedSmtpCommand {
 // through `reply`.
 ParsedSmtpCommand ParseSmtpCommand(std::string_view line, const SmtpCommandOptions& options);
 
+// The command word of `line`: its first white-space separated word, "" for
+// a blank line (the verb ParseSmtpCommand looks up).
+std::string_view SmtpCommandWord(std::string_view line);
+
+// The reply to a forbidden command, after which the session ends.
+inline constexpr std::string_view kForbiddenCommandReply =
+    "221 2.7.0 Error: I can break rules, too. Goodbye.";
+
 // Converts an address as written in an envelope (optionally in <>, with a
 // source route, with quoted local parts) to the internal form described at
 // SmtpCommand::address. Returns nullopt when the syntax is unusable.

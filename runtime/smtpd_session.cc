@@ -36,12 +36,19 @@ std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
   return std::chrono::microseconds(absl::ToInt64Microseconds(d));
 }
 
-// The command word of a line (Postfix's first token), "" for a blank line.
-std::string_view FirstWord(std::string_view line) {
-  size_t start = line.find_first_not_of(" \t");
-  if (start == std::string_view::npos) return {};
-  size_t end = line.find_first_of(" \t", start);
-  return line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+// smtpd_junk_command_limit applies to these (also when refused).
+bool IsJunkCommand(SmtpVerb kind) {
+  return kind == SmtpVerb::kNoop || kind == SmtpVerb::kRset || kind == SmtpVerb::kVrfy ||
+         kind == SmtpVerb::kEtrn || kind == SmtpVerb::kHelo || kind == SmtpVerb::kEhlo;
+}
+
+// Commands that must end a pipelined group (RFC 2920 and Postfix's
+// additions): input already waiting after one is "improper pipelining".
+bool EndsPipelinedGroup(SmtpVerb kind) {
+  return kind == SmtpVerb::kHelo || kind == SmtpVerb::kEhlo || kind == SmtpVerb::kRset ||
+         kind == SmtpVerb::kNoop || kind == SmtpVerb::kVrfy || kind == SmtpVerb::kEtrn ||
+         kind == SmtpVerb::kQuit || kind == SmtpVerb::kAuth ||
+         kind == SmtpVerb::kNotImplemented || kind == SmtpVerb::kUnauthorized;
 }
 
 bool ReplyIsError(std::string_view reply) {
@@ -145,6 +152,8 @@ class Session {
   // not counted), junk commands, and the error limits. Returns false when
   // the hard error limit ended the session (421 sent).
   asio::awaitable<bool> FinishCommand(std::string_view counter, bool junk);
+  // Past smtpd_hard_error_limit: the log line and the 421 reply.
+  asio::awaitable<void> SayTooManyErrors();
   // A message was accepted: earlier errors and junk commands are forgiven.
   void ForgiveErrors() {
     errors_ = 0;
@@ -401,10 +410,14 @@ asio::awaitable<bool> Session::FinishCommand(std::string_view counter, bool junk
   if (failed) ++errors_;
   if (junk && junk_commands_++ > s_.junk_command_limit) ++errors_;
   if (errors_ < s_.hard_error_limit) co_return true;
+  co_await SayTooManyErrors();
+  co_return false;
+}
+
+asio::awaitable<void> Session::SayTooManyErrors() {
   Log(Cat("too many errors after ", last_command_, " from ", Client()));
   Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many errors"));
   co_await Flush();
-  co_return false;
 }
 
 asio::awaitable<void> Session::DoEhlo(const SmtpCommand& cmd, bool esmtp) {
@@ -916,9 +929,7 @@ asio::awaitable<void> Session::Run() {
 
   bool alive = true;
   if (errors_ >= s_.hard_error_limit) {  // the refusal at connect was one too many
-    Log(Cat("too many errors after ", last_command_, " from ", Client()));
-    Reply(Cat("421 4.7.0 ", s_.myhostname, " Error: too many errors"));
-    co_await Flush();
+    co_await SayTooManyErrors();
     alive = false;
   }
   while (alive && !quit_) {
@@ -939,7 +950,7 @@ asio::awaitable<void> Session::Run() {
       continue;
     }
     // smtpd_noop_commands come before anything else looks at the line.
-    std::string_view first_word = FirstWord(line);
+    std::string_view first_word = SmtpCommandWord(line);
     if (!s_.noop_commands.empty() && !first_word.empty() &&
         s_.noop_commands.MatchString(first_word) == MatchStatus::kMatch) {
       Reply("250 2.0.0 Ok");
@@ -963,19 +974,13 @@ asio::awaitable<void> Session::Run() {
     }
     if (kind == SmtpVerb::kForbidden) {
       Log(Cat("warning: non-SMTP command from ", Client(), ": ", line.substr(0, 100)));
-      Reply("221 2.7.0 Error: I can break rules, too. Goodbye.");
+      Reply(kForbiddenCommandReply);
       counts_.Add("unknown", false);
       co_await Flush();
       break;
     }
-    // Commands that must end a pipelined group (RFC 2920 and Postfix's
-    // additions): input already waiting after one is logged, once per
-    // session, as Postfix's smtpd logs it.
-    if (!improper_pipelining_logged_ && in_pos_ < in_.size() &&
-        (kind == SmtpVerb::kHelo || kind == SmtpVerb::kEhlo || kind == SmtpVerb::kRset ||
-         kind == SmtpVerb::kNoop || kind == SmtpVerb::kVrfy || kind == SmtpVerb::kEtrn ||
-         kind == SmtpVerb::kQuit || kind == SmtpVerb::kAuth ||
-         kind == SmtpVerb::kNotImplemented || kind == SmtpVerb::kUnauthorized)) {
+    // Logged once per session, as Postfix's smtpd logs it.
+    if (!improper_pipelining_logged_ && in_pos_ < in_.size() && EndsPipelinedGroup(kind)) {
       improper_pipelining_logged_ = true;
       Log(Cat("improper command pipelining after ", verb, " from ", Client(), ": ",
               EscapeBytes(std::string_view(in_).substr(in_pos_, 100))));
@@ -985,10 +990,7 @@ asio::awaitable<void> Session::Run() {
       if (!co_await FinishCommand(counter, false)) break;
       continue;
     }
-    // smtpd_junk_command_limit applies to these (also when refused).
-    const bool junk = kind == SmtpVerb::kNoop || kind == SmtpVerb::kRset ||
-                      kind == SmtpVerb::kVrfy || kind == SmtpVerb::kEtrn ||
-                      kind == SmtpVerb::kHelo || kind == SmtpVerb::kEhlo;
+    const bool junk = IsJunkCommand(kind);
     if (!parsed.ok()) {
       // Postfix checks the session state before the syntax of MAIL and RCPT.
       std::string_view state_reply;
